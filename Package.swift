@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI
+/// (`plugin-sdk/include/modhost.h`) and is scripted over JSON-RPC 2.0 on stdin/stdout.
+let package = Package(
+    name: "modhost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "modhost", targets: ["modhost"]),
+        .library(name: "ModHost", targets: ["ModHost"]),
+        .library(name: "ModHostPluginSDK", targets: ["ModHostPluginSDK"]),
+        .library(name: "ModHostTestKit", targets: ["ModHostTestKit"]),
+        // Plugins: each a dynamic library the host dlopens. Built next to the executable,
+        // which is where `modhost` looks for plugins by default.
+        .library(name: "Calc", type: .dynamic, targets: ["Calc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // The ABI header, the only contract between host and plugins.
+        .systemLibrary(name: "CModHost", path: "plugin-sdk/include"),
+
+        // Host library: loader, registry, control channel, store, clock.
+        .target(
+            name: "ModHost",
+            dependencies: [
+                "CModHost",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // Thin executable: parses arguments, hands over to ModHost.
+        .executableTarget(
+            name: "modhost",
+            dependencies: [
+                "ModHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Swift SDK for plugin authors: entry-point glue, params decoding, replies, state.
+        .target(name: "ModHostPluginSDK", dependencies: ["CModHost"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
+        // Drives the real modhost binary from tests (yours and plugin authors').
+        .target(name: "ModHostTestKit"),
+
+        // Example plugins.
+        .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
+
+        // Benchmarks (release mode): `swift run -c release modhost-bench`.
+        .executableTarget(name: "modhost-bench", dependencies: ["ModHostTestKit"]),
+
+        .testTarget(
+            name: "ModHostTests",
+            dependencies: ["ModHost", "ModHostTestKit", "CModHost"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

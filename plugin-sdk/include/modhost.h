@@ -1,0 +1,270 @@
+/*
+ * modhost.h: the modhost plugin ABI, version 1.0.
+ *
+ * This header is the only contract between the modhost host process and a plugin.
+ * A plugin is a shared library that exports exactly one symbol, mh_plugin_entry,
+ * returning a pointer to a static mh_plugin descriptor. Everything else the plugin
+ * needs from the host (logging, events, calls to other modules, its persistent
+ * store, timers, the clock, completing calls) arrives as a table of function
+ * pointers (mh_host_api) when the host calls the plugin's init.
+ *
+ * Rules that hold everywhere:
+ *   - Every struct crossing the boundary begins with `abi_version` and
+ *     `struct_size`. Minor versions only append fields; a reader touches a field
+ *     only when `struct_size` covers it. A changed function gets a new name.
+ *   - Payloads are UTF-8 JSON given as (pointer, length). Pointers the host
+ *     passes in are borrowed: valid until the function they were passed to
+ *     returns, unless stated otherwise. Never free them.
+ *   - Results travel back by calling a host function that copies the bytes
+ *     (respond, fail, out_write). The host never frees plugin memory and the
+ *     plugin never frees host memory.
+ *   - Threading: the host calls one module instance from one thread at a time
+ *     (handle, on_event, timer and reply callbacks, lifecycle entries are
+ *     serialized per instance) unless the descriptor sets MH_FLAG_CONCURRENT,
+ *     in which case handle may run on several threads at once. Different
+ *     modules run in parallel. Every mh_host_api function may be called from
+ *     any thread, at any time between init and the return of destroy.
+ *
+ * A minimal plugin in C (build: cc -shared -fPIC -fvisibility=hidden ping.c -o libping.so):
+ *
+ *     #include "modhost.h"
+ *     static const mh_host_api *host;
+ *     static void *ping_init(const mh_init_info *info, mh_out *error) {
+ *         (void)error; host = info->host; return (void *)info->ctx;
+ *     }
+ *     static int32_t ping_handle(void *self, mh_call *call, const char *method,
+ *                                size_t method_len, const char *params, size_t params_len) {
+ *         (void)self; (void)method; (void)method_len; (void)params; (void)params_len;
+ *         return host->respond(call, "\"pong\"", 6);
+ *     }
+ *     static const char *const methods[] = { "ping", NULL };
+ *     static const mh_plugin plugin = {
+ *         .abi_version = MH_ABI_VERSION, .struct_size = sizeof(mh_plugin),
+ *         .id = "ping", .version = "1.0.0", .methods = methods,
+ *         .init = ping_init, .handle = ping_handle,
+ *     };
+ *     MH_EXPORT const mh_plugin *mh_plugin_entry(void) { return &plugin; }
+ */
+#ifndef MODHOST_H
+#define MODHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ---------------------------------------------------------- */
+
+#define MH_ABI_MAJOR 1
+#define MH_ABI_MINOR 0
+/* abi_version fields hold (major << 16) | minor. A host loads a plugin whose
+ * major equals its own, whatever the minor: fields the other side does not know
+ * are absent (struct_size) or zero. */
+#define MH_ABI_VERSION ((uint32_t)((MH_ABI_MAJOR << 16) | MH_ABI_MINOR))
+#define MH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define MH_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MH_EXPORT __attribute__((visibility("default")))
+#else
+#define MH_EXPORT
+#endif
+
+/* ---- Return codes and JSON-RPC error codes ----------------------------- */
+
+#define MH_OK 0          /* done: for handle, the call was completed before returning */
+#define MH_PENDING 1     /* handle only: the call will be completed later, from any thread */
+#define MH_ERROR (-1)    /* failed; see the function's notes */
+#define MH_EXPIRED (-2)  /* respond/fail on a call that was already completed or timed out */
+
+/* Codes a plugin may pass to fail(). Any other code in -32099..-32000 or outside
+ * the JSON-RPC reserved range is passed through as the plugin's own code. */
+#define MH_ERR_INVALID_PARAMS (-32602)
+#define MH_ERR_INTERNAL (-32603)
+
+/* Log levels for mh_host_api.log, as swift-log's. */
+#define MH_LOG_TRACE 0
+#define MH_LOG_DEBUG 1
+#define MH_LOG_INFO 2
+#define MH_LOG_NOTICE 3
+#define MH_LOG_WARNING 4
+#define MH_LOG_ERROR 5
+#define MH_LOG_CRITICAL 6
+
+/* Descriptor flags. */
+#define MH_FLAG_CONCURRENT ((uint64_t)1 << 0) /* handle may be called on several threads at once */
+#define MH_FLAG_UNLOADABLE ((uint64_t)1 << 1) /* plain C only: the image may be dlclose()d when retired */
+
+/* ---- Opaque handles ---------------------------------------------------- */
+
+/* The host's handle for one module instance. Valid from init until destroy returns. */
+typedef struct mh_context mh_context;
+/* One call to complete with respond() or fail(), exactly once. Valid until then. */
+typedef struct mh_call mh_call;
+/* A byte sink for lifecycle results (state, error messages). Valid for the call it was passed to. */
+typedef struct mh_out mh_out;
+
+/* ---- Callbacks the plugin hands to the host ---------------------------- */
+
+/* Reply to mh_host_api.call. error_code 0: json is the result. Otherwise json is
+ * the JSON-RPC error object ({"code":…,"message":…,"data":…}). json is borrowed.
+ * Called exactly once, serialized with the calling instance's other entries,
+ * unless that instance was destroyed first. */
+typedef void (*mh_reply_fn)(void *user, int32_t error_code, const char *json, size_t json_len);
+
+/* A timer fired. Serialized with the instance's other entries. */
+typedef void (*mh_timer_fn)(void *user, uint64_t timer_id);
+
+/* One store entry; key and value are borrowed for the duration of the callback,
+ * which runs on the thread that called store_get / store_list. */
+typedef void (*mh_kv_fn)(void *user, const char *key, size_t key_len, const char *value, size_t value_len);
+
+/* ---- Host services: a table passed in at init -------------------------- */
+
+typedef struct mh_host_api {
+    uint32_t abi_version;
+    uint32_t struct_size;
+
+    /* Log a message (copied) to the host's log on stderr, labelled with the module id. */
+    void (*log)(mh_context *ctx, int32_t level, const char *msg, size_t msg_len);
+
+    /* Complete a call with a JSON result (copied). Returns MH_OK, MH_EXPIRED if the
+     * call was already completed or timed out (the result is dropped), or MH_ERROR
+     * if json is not valid JSON (the call is then failed with -32603). */
+    int32_t (*respond)(mh_call *call, const char *json, size_t json_len);
+
+    /* Complete a call with an error. message is UTF-8 text (copied); data_json is
+     * optional JSON (NULL/0 for none) placed in the error's data. Returns as respond. */
+    int32_t (*fail)(mh_call *call, int32_t code, const char *message, size_t message_len,
+                    const char *data_json, size_t data_len);
+
+    /* Append bytes (copied) to a lifecycle sink: the state in export_state, the
+     * error message in init/start/import_state. Returns MH_OK. */
+    int32_t (*out_write)(mh_out *out, const char *bytes, size_t len);
+
+    /* Publish an event to every subscriber (modules and control-channel clients).
+     * data_json is copied; NULL/0 means null. Returns MH_OK, or MH_ERROR for
+     * invalid JSON or an empty topic. Delivery is asynchronous. */
+    int32_t (*publish)(mh_context *ctx, const char *topic, size_t topic_len,
+                       const char *data_json, size_t data_len);
+
+    /* Subscribe / unsubscribe this instance at run time, in addition to the
+     * descriptor's subscriptions. Patterns may contain '*', matching any run of
+     * characters ("health.*"). Events arrive through on_event. */
+    int32_t (*subscribe)(mh_context *ctx, const char *pattern, size_t pattern_len);
+    int32_t (*unsubscribe)(mh_context *ctx, const char *pattern, size_t pattern_len);
+
+    /* Call another module's method asynchronously: method is "<module>.<method>",
+     * params_json the params (NULL/0: none). Everything is copied. on_reply is
+     * called exactly once, later, never from inside this function. Returns MH_OK,
+     * or MH_ERROR if the arguments are malformed (on_reply is then not called). */
+    int32_t (*call)(mh_context *ctx, const char *method, size_t method_len,
+                    const char *params_json, size_t params_len, mh_reply_fn on_reply, void *user);
+
+    /* The module's persistent store: keys are UTF-8 strings, values are bytes,
+     * namespaced per module id, durable across restarts and hot swaps.
+     * store_get calls on_value once (value borrowed) and returns 1 if found,
+     * 0 if not, MH_ERROR on failure. store_put / store_delete return MH_OK or
+     * MH_ERROR; a write is durable when it returns (survives a killed host).
+     * store_list calls each(user, key, value) for every key starting with
+     * prefix, in key order, and returns the count or MH_ERROR. */
+    int32_t (*store_get)(mh_context *ctx, const char *key, size_t key_len, mh_kv_fn on_value, void *user);
+    int32_t (*store_put)(mh_context *ctx, const char *key, size_t key_len, const char *value, size_t value_len);
+    int32_t (*store_delete)(mh_context *ctx, const char *key, size_t key_len);
+    int32_t (*store_list)(mh_context *ctx, const char *prefix, size_t prefix_len, mh_kv_fn each, void *user);
+
+    /* The host clock in milliseconds since the Unix epoch. Under --manual-clock it
+     * moves only by clock.advance / clock.set. Never read the system clock directly. */
+    int64_t (*now_ms)(mh_context *ctx);
+
+    /* Start a timer due delay_ms from now on the host clock, repeating every
+     * repeat_ms if non-zero. Returns its id (> 0), or 0 on error. fn runs
+     * serialized with the instance's other entries. Timers of an instance are
+     * cancelled when it is stopped. timer_cancel returns MH_OK, or MH_ERROR if
+     * the id is unknown. */
+    uint64_t (*timer_start)(mh_context *ctx, uint64_t delay_ms, uint64_t repeat_ms, mh_timer_fn fn, void *user);
+    int32_t (*timer_cancel)(mh_context *ctx, uint64_t timer_id);
+} mh_host_api;
+
+/* ---- What init receives ------------------------------------------------ */
+
+typedef struct mh_init_info {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    const mh_host_api *host; /* valid until destroy returns */
+    mh_context *ctx;         /* this instance's handle; valid until destroy returns */
+    const char *config_json; /* the module's config section, "{}" when none; borrowed for init */
+    size_t config_len;
+    const char *data_dir;    /* NUL-terminated; an existing directory for the module's bulk files; valid until destroy */
+    const char *server_id;   /* NUL-terminated; valid until destroy */
+    const char *module_id;   /* NUL-terminated; the descriptor's id; valid until destroy */
+} mh_init_info;
+
+/* ---- The descriptor ---------------------------------------------------- */
+
+typedef struct mh_plugin {
+    uint32_t abi_version;    /* MH_ABI_VERSION the plugin was built against */
+    uint32_t struct_size;    /* sizeof(mh_plugin) the plugin was built with */
+
+    const char *id;          /* required: [a-z][a-z0-9_-]{0,63}; methods are reached as "<id>.<method>" */
+    const char *version;     /* required: dotted numbers, e.g. "1.2.0" */
+    const char *description; /* optional, one line */
+
+    /* NULL-terminated lists, or NULL for none. All strings static.
+     * requires: module ids, optionally with version constraints: "health", "token >=1.2 <2".
+     * subscriptions: event topic patterns delivered to on_event ('*' wildcard).
+     * methods: the method names handle accepts; anything else is answered -32601 by the host. */
+    const char *const *requires;
+    const char *const *subscriptions;
+    const char *const *methods;
+
+    uint64_t flags;          /* MH_FLAG_* */
+
+    /* Create an instance. Returns it (any non-NULL pointer), or NULL after writing
+     * a message to error (then the load fails with that message). Required. */
+    void *(*init)(const mh_init_info *info, mh_out *error);
+    /* Begin work (timers, threads). MH_OK, or MH_ERROR after writing to error. Optional. */
+    int32_t (*start)(void *instance, mh_out *error);
+    /* Stop work: cancel what start began; no call arrives after stop. Optional. */
+    void (*stop)(void *instance);
+    /* Free the instance. Nothing is called on it afterwards. Optional. */
+    void (*destroy)(void *instance);
+
+    /* Handle a call to one of `methods`. method is NUL-terminated (borrowed, it is
+     * the descriptor's own string). params is the request's raw JSON params, NUL-
+     * terminated, "null" when the request had none; borrowed for this function.
+     * Complete the call with respond() or fail() exactly once, either before
+     * returning MH_OK, or later, from any thread, after returning MH_PENDING.
+     * Returning MH_OK without completing fails the call with -32603. A pending
+     * call not completed within the host's call timeout is failed with -32004.
+     * Required when methods is non-empty. */
+    int32_t (*handle)(void *instance, mh_call *call, const char *method, size_t method_len,
+                      const char *params, size_t params_len);
+
+    /* An event matched one of this instance's subscriptions. topic and data
+     * (JSON, "null" when none) are borrowed. Optional. */
+    void (*on_event)(void *instance, const char *topic, size_t topic_len, const char *data, size_t data_len);
+
+    /* Hot swap. export_state writes the instance's state (any bytes, JSON
+     * recommended) to state and returns MH_OK or MH_ERROR; it is called after stop.
+     * import_state receives that state from the version from_version (NUL-
+     * terminated) before start, and returns MH_OK, or MH_ERROR after writing a
+     * message to error. Optional; without them a swap carries no state
+     * beyond the persistent store. */
+    int32_t (*export_state)(void *instance, mh_out *state);
+    int32_t (*import_state)(void *instance, const char *state, size_t state_len,
+                            const char *from_version, mh_out *error);
+} mh_plugin;
+
+/* The one exported symbol. Returns a pointer to a descriptor that stays valid
+ * while the library is loaded. Called once per load, on any thread. */
+typedef const mh_plugin *(*mh_plugin_entry_fn)(void);
+#define MH_PLUGIN_ENTRY_SYMBOL "mh_plugin_entry"
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MODHOST_H */

@@ -56,11 +56,8 @@ let package = Package(
         // Benchmarks (release mode): `swift run -c release modhost-bench`.
         .executableTarget(name: "modhost-bench", dependencies: ["ModHostTestKit"]),
 
-        .testTarget(
-            name: "ModHostTests",
-            dependencies: ["ModHost", "ModHostTestKit", "CModHost"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"]),
+        .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
     ],
     swiftLanguageModes: [.v6]
 )

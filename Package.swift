@@ -32,6 +32,7 @@ let package = Package(
                 "CModHost",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -56,7 +57,7 @@ let package = Package(
         // Benchmarks (release mode): `swift run -c release modhost-bench`.
         .executableTarget(name: "modhost-bench", dependencies: ["ModHostTestKit"]),
 
-        .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"]),
+        .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"], exclude: ["Fixtures"]),
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
     ],
     swiftLanguageModes: [.v6]

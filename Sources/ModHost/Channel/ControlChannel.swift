@@ -1,0 +1,132 @@
+import Foundation
+import Synchronization
+
+/// The JSON-RPC 2.0 control channel: reads newline-delimited requests from a file descriptor,
+/// routes them, and writes responses through the `OutputWriter`.
+///
+/// Reading and routing happen on one thread, in input order, so calls to one module are queued in
+/// the order they arrived. Module calls then run on their module's mailbox; host methods that
+/// block (load, unload, clock) run on the control queue; responses may come out of order.
+final class ControlChannel: @unchecked Sendable {
+    private let runtime: HostRuntime
+    private let methods: HostMethods
+    private let accepting = Atomic<Bool>(true)
+
+    init(runtime: HostRuntime, methods: HostMethods) {
+        self.runtime = runtime
+        self.methods = methods
+    }
+
+    /// Stops handling input; lines read afterwards are ignored (the host is shutting down).
+    func stopAccepting() { accepting.store(false, ordering: .relaxed) }
+
+    /// Reads `fd` until end of input. A line longer than the configured limit is answered with
+    /// `-32600` and skipped up to its newline, so the channel stays in sync.
+    func serve(fd: Int32) {
+        let limit = runtime.configuration.maxLineBytes
+        var capacity = min(1 << 20, limit + 1)
+        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+        var start = 0  // first unconsumed byte
+        var end = 0  // end of valid data
+        var scanned = 0  // bytes from `start` already searched for a newline
+        var discarding = false
+
+        while true {
+            if end == capacity {
+                if start > 0 {
+                    memmove(buffer, buffer + start, end - start)
+                    end -= start
+                    start = 0
+                } else {
+                    let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+                    grown.update(from: buffer, count: end)
+                    buffer.deallocate()
+                    buffer = grown
+                    capacity *= 2
+                }
+            }
+            let count = read(fd, buffer + end, capacity - end)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                // End of input: a last line without a newline still counts.
+                if !discarding && end > start {
+                    handle(UnsafeBufferPointer(start: buffer + start, count: end - start))
+                }
+                return
+            }
+            end += count
+            while let newline = memchr(buffer + start + scanned, 0x0A, end - start - scanned) {
+                let lineEnd = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
+                if discarding {
+                    discarding = false
+                } else {
+                    var length = lineEnd - start
+                    if length > 0 && buffer[start + length - 1] == 0x0D { length -= 1 }
+                    handle(UnsafeBufferPointer(start: buffer + start, count: length))
+                }
+                start = lineEnd + 1
+                scanned = 0
+            }
+            scanned = end - start
+            if discarding || end - start > limit {
+                if !discarding {
+                    discarding = true
+                    runtime.output.writeLine(RPCResponse.error(id: nil, .invalidRequest("Invalid Request: line exceeds the limit of \(limit) bytes; skipped")))
+                }
+                start = 0
+                end = 0
+                scanned = 0
+            }
+            if start == end {
+                start = 0
+                end = 0
+            }
+        }
+    }
+
+    /// Handles one line: a request, a notification, a batch, or something to answer with an error.
+    func handle(_ line: UnsafeBufferPointer<UInt8>) {
+        guard accepting.load(ordering: .relaxed) else { return }
+        switch RPCEnvelope.parse(line) {
+        case .blank:
+            return
+        case .parseError(let message):
+            runtime.output.writeLine(RPCResponse.error(id: nil, RPCError(code: RPCError.parseErrorCode, message: message)))
+        case .single(let entry):
+            dispatch(entry, line, batch: nil)
+        case .batch(let entries):
+            let expected = entries.reduce(0) { count, entry in
+                if case .request(let request) = entry, request.id == nil { return count }
+                return count + 1
+            }
+            let collector = expected > 0 ? BatchCollector(expected: expected, output: runtime.output) : nil
+            for entry in entries { dispatch(entry, line, batch: collector) }
+        }
+    }
+
+    private func dispatch(_ entry: RPCEntry, _ line: UnsafeBufferPointer<UInt8>, batch: BatchCollector?) {
+        switch entry {
+        case .invalid(let id, let message):
+            let response = RPCResponse.error(id: id.map { UnsafeBufferPointer(rebasing: line[$0]) }, .invalidRequest(message))
+            if let batch { batch.add(response) } else { runtime.output.writeLine(response) }
+        case .request(let request):
+            let id = request.id.map { UnsafeBufferPointer(rebasing: line[$0]) }
+            let params = request.params.map { UnsafeBufferPointer(rebasing: line[$0]) }
+            let reply: ReplyTarget = id == nil ? .none : batch.map { .batch($0) } ?? .channel(runtime.output)
+            if methods.handles(request.method) {
+                methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply)
+                return
+            }
+            switch runtime.route(request.method) {
+            case .success(let target):
+                let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params)
+                target.slot.mailbox.post(.call(call))
+            case .failure(let error):
+                guard id != nil else { return }
+                let response = RPCResponse.error(id: id, error)
+                if let batch { batch.add(response) } else { runtime.output.writeLine(response) }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Synchronization
+
+/// One published event. `data` is JSON followed by a NUL, so it can be handed to C as is.
+final class Event: Sendable {
+    let topic: String
+    let data: [UInt8]
+    let timestampMs: Int64
+
+    init(topic: String, json: [UInt8], timestampMs: Int64) {
+        self.topic = topic
+        self.data = json + [0]
+        self.timestampMs = timestampMs
+    }
+
+    var json: ArraySlice<UInt8> { data[0..<data.count - 1] }
+}
+
+/// Who receives an event.
+enum Subscriber: Sendable {
+    case module(ModuleContext)
+    /// The control channel: events arrive as `event` notifications on stdout.
+    case channel
+
+    fileprivate func isSame(as other: Subscriber) -> Bool {
+        switch (self, other) {
+        case (.channel, .channel): true
+        case (.module(let a), .module(let b)): a === b
+        default: false
+        }
+    }
+}
+
+/// Routes published events to subscribers whose pattern matches the topic.
+/// Delivery to a module goes through its mailbox, so `on_event` is serialized with its calls.
+final class EventBus: Sendable {
+    private struct Subscription {
+        let pattern: TopicPattern
+        let subscriber: Subscriber
+    }
+    private let subscriptions = Mutex<[Subscription]>([])
+    private let output: OutputWriter
+    private let clock: any HostClock
+
+    init(output: OutputWriter, clock: any HostClock) {
+        self.output = output
+        self.clock = clock
+    }
+
+    /// Adds a subscription; subscribing twice to the same pattern is one subscription.
+    func subscribe(_ pattern: String, _ subscriber: Subscriber) {
+        let pattern = TopicPattern(pattern)
+        subscriptions.withLock { list in
+            guard !list.contains(where: { $0.pattern == pattern && $0.subscriber.isSame(as: subscriber) }) else { return }
+            list.append(Subscription(pattern: pattern, subscriber: subscriber))
+        }
+    }
+
+    /// Removes a subscription; returns false when there was none.
+    @discardableResult
+    func unsubscribe(_ pattern: String, _ subscriber: Subscriber) -> Bool {
+        let pattern = TopicPattern(pattern)
+        return subscriptions.withLock { list in
+            let before = list.count
+            list.removeAll { $0.pattern == pattern && $0.subscriber.isSame(as: subscriber) }
+            return list.count != before
+        }
+    }
+
+    func unsubscribeAll(_ context: ModuleContext) {
+        subscriptions.withLock { list in list.removeAll { $0.subscriber.isSame(as: .module(context)) } }
+    }
+
+    func channelPatterns() -> [String] {
+        subscriptions.withLock { list in
+            list.compactMap { if case .channel = $0.subscriber { $0.pattern.text } else { nil } }
+        }
+    }
+
+    /// Publishes `data` (valid single-line JSON) under `topic`. Each subscriber gets it once,
+    /// however many of its patterns match. Returns how many subscribers it went to.
+    @discardableResult
+    func publish(topic: String, data: [UInt8]) -> Int {
+        let event = Event(topic: topic, json: data, timestampMs: clock.nowMs)
+        let targets: [Subscriber] = subscriptions.withLock { list in
+            var targets: [Subscriber] = []
+            for subscription in list where subscription.pattern.matches(topic) {
+                if !targets.contains(where: { $0.isSame(as: subscription.subscriber) }) {
+                    targets.append(subscription.subscriber)
+                }
+            }
+            return targets
+        }
+        for target in targets {
+            switch target {
+            case .channel:
+                output.writeLine { out in
+                    out.append(contentsOf: #"{"jsonrpc":"2.0","method":"event","params":{"topic":"#.utf8)
+                    JSONText.appendString(topic, to: &out)
+                    out.append(contentsOf: #","data":"#.utf8)
+                    out.append(contentsOf: event.json)
+                    out.append(contentsOf: #","ts":"#.utf8)
+                    out.append(contentsOf: String(event.timestampMs).utf8)
+                    out.append(contentsOf: "}}".utf8)
+                }
+            case .module(let context):
+                context.slot.mailbox.post(.callback(context, .event(event)))
+            }
+        }
+        return targets.count
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+
+/// Everything the host needs to start; the `modhost` executable fills it from the command line.
+public struct HostConfiguration: Sendable {
+    /// Directory whose `*.so` files are loaded at start; nil loads none.
+    public var pluginDirectory: String?
+    /// Where the store database and module data directories live.
+    public var stateDirectory: String
+    /// Names the database (`<state>/<server-id>.sqlite`) and is handed to plugins.
+    public var serverID: String
+    /// Per-module config sections (raw JSON objects) handed to `init`, by module id.
+    public var moduleConfigs: [String: [UInt8]] = [:]
+    /// Use a manual clock starting at this time (ms since the epoch); nil for the real clock.
+    public var manualClockStartMs: Int64?
+    /// Longest accepted control-channel line, in bytes.
+    public var maxLineBytes = 16 << 20
+    /// How long a pending call may take before it is failed with -32004.
+    public var callTimeout: Duration = .seconds(300)
+    /// How long queued and pending calls may take to finish at unload and shutdown.
+    public var drainTimeout: Duration = .seconds(10)
+    /// Module that serves method names without a dot ("subtract" → "<module>.subtract").
+    public var defaultModule: String?
+    public var logLevel: Logger.Level = .info
+
+    public init(pluginDirectory: String?, stateDirectory: String, serverID: String = "default") {
+        self.pluginDirectory = pluginDirectory
+        self.stateDirectory = stateDirectory
+        self.serverID = serverID
+    }
+
+    /// Reads a config file: a JSON object whose members are module ids, each an object handed to
+    /// that module's `init`, e.g. `{"health": {"cooldownCapMs": 10800000}}`.
+    public static func moduleConfigs(fromFile path: String) throws -> [String: [UInt8]] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read config file \(path)")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw ConfigurationError("config file \(path) is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let sections = object as? [String: Any] else {
+            throw ConfigurationError("config file \(path) must hold a JSON object of module sections")
+        }
+        var configs: [String: [UInt8]] = [:]
+        for (id, section) in sections {
+            guard section is [String: Any] else {
+                throw ConfigurationError("config file \(path): section \"\(id)\" must be a JSON object")
+            }
+            configs[id] = [UInt8](try JSONSerialization.data(withJSONObject: section, options: [.sortedKeys]))
+        }
+        return configs
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

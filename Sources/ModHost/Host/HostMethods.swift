@@ -1,0 +1,155 @@
+import Dispatch
+import Foundation
+
+/// The host's own methods on the control channel: `host.*`, `modules.*`, `events.*`, `clock.*`.
+///
+/// Quick ones (status, lists, event subscriptions) answer on the reading thread, so a
+/// subscription is in place before the next line is read. Ones that wait on modules (load,
+/// unload, clock moves) run one at a time on the control queue.
+final class HostMethods: @unchecked Sendable {
+    static let version = "0.1.0"
+    private static let namespaces = ["host.", "modules.", "events.", "clock.", "rpc."]
+
+    private let runtime: HostRuntime
+    private let control = DispatchQueue(label: "modhost.control")
+    private let requestShutdown: @Sendable () -> Void
+
+    init(runtime: HostRuntime, requestShutdown: @escaping @Sendable () -> Void) {
+        self.runtime = runtime
+        self.requestShutdown = requestShutdown
+    }
+
+    func handles(_ method: String) -> Bool {
+        Self.namespaces.contains { method.hasPrefix($0) }
+    }
+
+    func dispatch(_ method: String, params: [UInt8]?, id: [UInt8]?, reply: ReplyTarget) {
+        let respond: @Sendable (Result<[UInt8], RPCError>) -> Void = { outcome in
+            Self.complete(reply, id: id, outcome)
+        }
+        switch method {
+        case "host.status": respond(encode(status()))
+        case "modules.list": respond(encode(ModuleList(modules: runtime.registry.entries.map { ModuleSummary($0.instance) })))
+        case "modules.describe":
+            respond(Result { () throws(RPCError) in
+                let request = try HostParams.decode(IDParams.self, params)
+                guard let slot = runtime.registry.slot(request.id), let instance = slot.instance else {
+                    throw RPCError.methodNotFound("modules.describe", "no module \(request.id) is loaded")
+                }
+                return try HostParams.encode(ModuleDescription(instance, slot: slot))
+            })
+        case "events.subscribe", "events.unsubscribe":
+            respond(Result { () throws(RPCError) in
+                let request = try HostParams.decode(TopicsParams.self, params)
+                for topic in request.topics {
+                    guard !topic.isEmpty else { throw RPCError.invalidParams("\"topics\" must not contain an empty topic") }
+                    if method == "events.subscribe" {
+                        runtime.events.subscribe(topic, .channel)
+                    } else {
+                        runtime.events.unsubscribe(topic, .channel)
+                    }
+                }
+                return try HostParams.encode(["subscribed": runtime.events.channelPatterns()])
+            })
+        case "events.publish":
+            respond(Result { () throws(RPCError) in
+                let (topic, data) = try HostParams.decodePublish(params)
+                let count = runtime.events.publish(topic: topic, data: data)
+                return try HostParams.encode(["subscribers": count])
+            })
+        case "modules.load", "modules.unload", "clock.advance", "clock.set", "host.shutdown":
+            control.async { [self] in respond(Result { () throws(RPCError) in try blocking(method, params) }) }
+        default:
+            respond(.failure(.methodNotFound(method)))
+        }
+    }
+
+    private func blocking(_ method: String, _ params: [UInt8]?) throws(RPCError) -> [UInt8] {
+        switch method {
+        case "modules.load":
+            let (path, config) = try HostParams.decodeLoad(params)
+            let instance: ModuleInstance
+            do throws(LoadError) {
+                instance = try runtime.registry.load(path, config: config ?? runtime.configuration.moduleConfigs[idHint(path)] ?? Array("{}".utf8))
+            } catch {
+                runtime.logger.error("load failed: \(path): \(error)")
+                throw RPCError.loadFailed(error.description, file: path)
+            }
+            return try HostParams.encode(ModuleDescription(instance, slot: runtime.registry.slot(instance.id)))
+        case "modules.unload":
+            let request = try HostParams.decode(UnloadParams.self, params)
+            try runtime.registry.unload(request.id, force: request.force ?? false, drainTimeout: runtime.configuration.drainTimeout)
+            return try HostParams.encode(["unloaded": request.id])
+        case "clock.advance", "clock.set":
+            guard let manual = runtime.clock as? ManualClock else {
+                throw RPCError.methodNotFound(method, "only with --manual-clock")
+            }
+            let request = try HostParams.decode(ClockParams.self, params)
+            let target: Int64
+            if method == "clock.advance" {
+                guard request.ms >= 0 else { throw RPCError.invalidParams("\"ms\" must not be negative") }
+                target = manual.nowMs + request.ms
+            } else {
+                target = request.ms
+            }
+            runtime.timers.advance(to: target, clock: manual)
+            return try HostParams.encode(["nowMs": manual.nowMs])
+        case "host.shutdown":
+            requestShutdown()
+            return Array("true".utf8)
+        default:
+            throw RPCError.methodNotFound(method)
+        }
+    }
+
+    /// The module id a file will probably load as (its config section is looked up by it):
+    /// `libhealth.so` → `health`.
+    private func idHint(_ path: String) -> String {
+        var name = (path as NSString).lastPathComponent
+        if name.hasPrefix("lib") { name.removeFirst(3) }
+        if name.hasSuffix(".so") { name.removeLast(3) }
+        return name.lowercased()
+    }
+
+    private func status() -> HostStatus {
+        let elapsed = ContinuousClock.now - runtime.startedAt
+        return HostStatus(
+            version: Self.version,
+            abiVersion: "1.0",
+            serverId: runtime.serverID,
+            uptimeMs: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000,
+            clock: runtime.clock.isManual ? "manual" : "real",
+            nowMs: runtime.clock.nowMs,
+            modules: runtime.registry.entries.map { ModuleSummary($0.instance) },
+            retiredImages: runtime.registry.retiredImages,
+            openCalls: CallTable.shared.openCount)
+    }
+
+    private func encode(_ value: some Encodable) -> Result<[UInt8], RPCError> {
+        Result { () throws(RPCError) in try HostParams.encode(value) }
+    }
+
+    /// Writes a host method's response where the request wants it.
+    static func complete(_ reply: ReplyTarget, id: [UInt8]?, _ outcome: Result<[UInt8], RPCError>) {
+        let line: [UInt8]
+        switch outcome {
+        case .success(let result): line = RPCResponse.result(id: id ?? Array("null".utf8), result)
+        case .failure(let error): line = id.map { id in id.withUnsafeBufferPointer { RPCResponse.error(id: $0, error) } } ?? RPCResponse.error(id: nil, error)
+        }
+        switch reply {
+        case .none: return
+        case .channel(let output): output.writeLine(line)
+        case .batch(let collector): collector.add(line)
+        case .module(let module):
+            switch outcome {
+            case .success(let result): module.deliver(code: 0, json: result)
+            case .failure(let error): module.deliver(code: error.code, json: error.json)
+            }
+        case .handler(let handler):
+            switch outcome {
+            case .success(let result): handler(.result(result))
+            case .failure(let error): handler(.error(error))
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+
+/// The host's services, shared by the control channel, the registry and the host table.
+final class HostRuntime: @unchecked Sendable {
+    let configuration: HostConfiguration
+    let logger: Logger
+    let output: OutputWriter
+    let clock: any HostClock
+    let timers: TimerService
+    let events: EventBus
+    let store: any ModuleStore
+    let startedAt = ContinuousClock.now
+    let callTimeoutNanoseconds: UInt64
+    // Set once in init; the registry needs `self`.
+    private(set) var registry: Registry!
+
+    var serverID: String { configuration.serverID }
+
+    init(configuration: HostConfiguration, output: OutputWriter, store: any ModuleStore, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.output = output
+        self.store = store
+        if let start = configuration.manualClockStartMs {
+            clock = ManualClock(startMs: start)
+        } else {
+            clock = SystemClock()
+        }
+        timers = TimerService(clock: clock)
+        events = EventBus(output: output, clock: clock)
+        let (seconds, attoseconds) = configuration.callTimeout.components
+        callTimeoutNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        let images = NSTemporaryDirectory() + "modhost-\(getpid())-images"
+        registry = Registry(runtime: self, loader: try PluginLoader(imageDirectory: images))
+    }
+
+    /// The module's own directory for bulk files: `<state>/data/<server-id>/<module>`.
+    func dataDirectory(for id: String) -> String {
+        let path = "\(configuration.stateDirectory)/data/\(configuration.serverID)/\(id)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return path
+    }
+
+    /// Resolves `<module>.<method>` (or a bare name, with a default module) to a loaded module.
+    @inline(__always)
+    func route(_ method: String) -> Result<(slot: ModuleSlot, method: String), RPCError> {
+        let moduleID: String
+        let name: String
+        if let dot = method.utf8.firstIndex(of: UInt8(ascii: ".")) {
+            moduleID = String(method[..<dot])
+            name = String(method[method.utf8.index(after: dot)...])
+        } else if let defaultModule = configuration.defaultModule {
+            moduleID = defaultModule
+            name = method
+        } else {
+            return .failure(.methodNotFound(method, "methods are named <module>.<method>"))
+        }
+        guard let slot = registry.slot(moduleID), let instance = slot.instance else {
+            return .failure(.methodNotFound(method, "no module \(moduleID) is loaded"))
+        }
+        guard instance.descriptor.methods[name] != nil else {
+            return .failure(.methodNotFound(method, "module \(moduleID) has no method \(name)"))
+        }
+        return .success((slot, name))
+    }
+
+    /// `mh_host_api.call`: a module calls another module's method.
+    func callFromModule(method: String, params: [UInt8]?, reply: ModuleReply) {
+        switch route(method) {
+        case .failure(let error):
+            reply.deliver(code: error.code, json: error.json)
+        case .success(let target):
+            let call: Call
+            if let params {
+                call = params.withUnsafeBufferPointer {
+                    Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: $0)
+                }
+            } else {
+                call = Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: nil)
+            }
+            target.slot.mailbox.post(.call(call))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The host: `ModHost.run` loads the plugins, serves the control channel until end of input,
+/// `host.shutdown`, SIGTERM or SIGINT, then shuts down gracefully and returns the exit status.
+public enum ModHost {
+    /// Runs the host on `input` / `output` (stdin / stdout by default). Blocks until shutdown.
+    ///
+    /// - Important: `output` is taken over for the protocol: it is duplicated for the channel's
+    ///   private use and then pointed at stderr, so stray writes (a plugin's `printf`) land in the
+    ///   log instead of corrupting the channel.
+    public static func run(_ configuration: HostConfiguration, input: Int32 = 0, output: Int32 = 1) -> Int32 {
+        let logger = Logger(label: "modhost")
+        let protocolFD = dup(output)
+        guard protocolFD >= 0 else {
+            logger.critical("cannot duplicate the output descriptor: \(String(cString: strerror(errno)))")
+            return 1
+        }
+        _ = fcntl(protocolFD, F_SETFD, FD_CLOEXEC)
+        dup2(2, output)
+        signal(SIGPIPE, SIG_IGN)
+
+        let shutdown = ShutdownRequest()
+        let writer = OutputWriter(fd: protocolFD) { shutdown.request("the channel's reader went away") }
+        let runtime: HostRuntime
+        do {
+            try FileManager.default.createDirectory(
+                atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let store = try SQLiteStore(path: "\(configuration.stateDirectory)/\(configuration.serverID).sqlite")
+            runtime = try HostRuntime(configuration: configuration, output: writer, store: store, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            writer.close()
+            return 1
+        }
+        let methods = HostMethods(runtime: runtime) { shutdown.request("host.shutdown") }
+        let channel = ControlChannel(runtime: runtime, methods: methods)
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { shutdown.request(number == SIGTERM ? "SIGTERM" : "SIGINT") }
+            source.resume()
+            return source
+        }
+
+        if let directory = configuration.pluginDirectory {
+            let files = PluginLoader.pluginFiles(in: directory)
+            for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
+                logger.error("not loaded: \(failure.file): \(failure.error)")
+            }
+        }
+        let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
+        logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)")
+
+        let sweeper = DispatchSource.makeTimerSource(queue: .global())
+        sweeper.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
+        sweeper.setEventHandler {
+            for call in CallTable.shared.takeExpired(now: DispatchTime.now().uptimeNanoseconds) {
+                call.finish(error: RPCError(
+                    code: RPCError.timedOutCode, message: "Call timed out: \(call.slot.id).\(call.method) was not completed in time",
+                    data: JSONObject.module(call.slot.id)))
+            }
+        }
+        sweeper.resume()
+
+        let reader = Thread {
+            channel.serve(fd: input)
+            shutdown.request("end of input")
+        }
+        reader.name = "modhost-input"
+        reader.start()
+
+        let reason = shutdown.wait()
+        logger.info("shutting down: \(reason)")
+        channel.stopAccepting()
+        runtime.registry.shutdown(drainTimeout: configuration.drainTimeout)
+        runtime.timers.shutdown()
+        sweeper.cancel()
+        signals.forEach { $0.cancel() }
+        writer.close()
+        runtime.store.close()
+        try? FileManager.default.removeItem(atPath: runtime.registry.loader.imageDirectory)
+        logger.info("stopped")
+        return 0
+    }
+}
+
+/// The first reason to shut down wins; `wait` returns it.
+final class ShutdownRequest: Sendable {
+    private let reason = Mutex<String?>(nil)
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func request(_ why: String) {
+        let first = reason.withLock { reason in
+            guard reason == nil else { return false }
+            reason = why
+            return true
+        }
+        if first { semaphore.signal() }
+    }
+
+    func wait() -> String {
+        semaphore.wait()
+        return reason.withLock { $0 ?? "" }
+    }
+}

@@ -1,0 +1,146 @@
+/// One JSON-RPC request found on a line: raw byte ranges into that line, nothing decoded but the
+/// method name.
+struct RPCRequest {
+    /// The raw `id` value; `nil` for a notification.
+    var id: Range<Int>?
+    var method: String
+    /// The raw `params` value (an array or object); `nil` when absent.
+    var params: Range<Int>?
+}
+
+/// One element of a line: a request, or an invalid request object to answer with `-32600`.
+enum RPCEntry {
+    case request(RPCRequest)
+    /// `id` is kept when it was itself valid, so the client can correlate the error.
+    case invalid(id: Range<Int>?, message: String)
+}
+
+/// What a control-channel line holds, per JSON-RPC 2.0 section 6 (batches).
+enum RPCLine {
+    case blank
+    case parseError(String)
+    case single(RPCEntry)
+    /// A batch; empty batches are reported as `.single(.invalid)` per the specification.
+    case batch([RPCEntry])
+}
+
+enum RPCEnvelope {
+    /// Parses one line (without its newline) into requests, validating all of its JSON.
+    static func parse(_ line: UnsafeBufferPointer<UInt8>) -> RPCLine {
+        var scanner = JSONScanner(line)
+        var i = 0
+        scanner.skipWhitespace(&i)
+        if i == line.count { return .blank }
+        let start = i
+        do {
+            try scanner.skipValue(&i)
+            scanner.skipWhitespace(&i)
+            if i != line.count {
+                return .parseError("Parse error: unexpected data after the JSON value at byte \(i)")
+            }
+        } catch {
+            return .parseError("Parse error: \(describe(error, in: line))")
+        }
+        if line[start] != UInt8(ascii: "[") {
+            return .single(entry(line, start))
+        }
+        // A batch: each element is validated on its own.
+        var entries: [RPCEntry] = []
+        var j = start + 1
+        scanner.skipWhitespace(&j)
+        if line[j] == UInt8(ascii: "]") {
+            return .single(.invalid(id: nil, message: "Invalid Request: empty batch"))
+        }
+        while true {
+            scanner.skipWhitespace(&j)
+            let elementStart = j
+            try? scanner.skipValue(&j)  // already validated
+            entries.append(entry(line, elementStart))
+            scanner.skipWhitespace(&j)
+            if line[j] == UInt8(ascii: ",") { j += 1 } else { break }
+        }
+        return .batch(entries)
+    }
+
+    /// Reads one request object whose (already validated) value starts at `start`.
+    private static func entry(_ line: UnsafeBufferPointer<UInt8>, _ start: Int) -> RPCEntry {
+        guard line[start] == UInt8(ascii: "{") else {
+            return .invalid(id: nil, message: "Invalid Request: a request must be a JSON object")
+        }
+        var scanner = JSONScanner(line)
+        var version: Range<Int>?
+        var method: Range<Int>?
+        var id: Range<Int>?
+        var params: Range<Int>?
+        var i = start + 1
+        scanner.skipWhitespace(&i)
+        if line[i] != UInt8(ascii: "}") {
+            while true {
+                scanner.skipWhitespace(&i)
+                let keyStart = i
+                let keyEscaped = (try? scanner.skipString(&i)) ?? false
+                let key = keyStart + 1..<i - 1
+                scanner.skipWhitespace(&i)
+                i += 1  // ':'
+                scanner.skipWhitespace(&i)
+                let valueStart = i
+                try? scanner.skipValue(&i)
+                let value = valueStart..<i
+                switch keyName(line, key, escaped: keyEscaped) {
+                case "jsonrpc": version = value
+                case "method": method = value
+                case "id": id = value
+                case "params": params = value
+                default: break
+                }
+                scanner.skipWhitespace(&i)
+                if line[i] == UInt8(ascii: ",") { i += 1 } else { break }
+            }
+        }
+        var validID: Range<Int>?
+        if let id {
+            switch line[id.lowerBound] {
+            case UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "n"):
+                validID = id
+            default:
+                return .invalid(id: nil, message: "Invalid Request: id must be a string, a number or null")
+            }
+        }
+        guard let version, stringValue(line, version) == "2.0" else {
+            return .invalid(id: validID, message: "Invalid Request: \"jsonrpc\" must be exactly \"2.0\"")
+        }
+        guard let method, let name = stringValue(line, method) else {
+            return .invalid(id: validID, message: "Invalid Request: \"method\" must be a string")
+        }
+        if let params, line[params.lowerBound] != UInt8(ascii: "["), line[params.lowerBound] != UInt8(ascii: "{") {
+            return .invalid(id: validID, message: "Invalid Request: \"params\" must be an array or an object")
+        }
+        return .request(RPCRequest(id: validID, method: name, params: params))
+    }
+
+    /// The member names we look for are plain ASCII; escaped keys are decoded first.
+    private static func keyName(_ line: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, escaped: Bool) -> String? {
+        if escaped { return JSONText.decodeString(UnsafeBufferPointer(rebasing: line[range])) }
+        switch range.count {
+        case 2, 6, 7: return String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)
+        default: return nil
+        }
+    }
+
+    /// The decoded value of a JSON string, or nil when the value is not a string.
+    private static func stringValue(_ line: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
+        guard line[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        return JSONText.decodeString(UnsafeBufferPointer(rebasing: line[range.lowerBound + 1..<range.upperBound - 1]))
+    }
+
+    private static func describe(_ error: JSONScanner.Failure, in line: UnsafeBufferPointer<UInt8>) -> String {
+        switch error {
+        case .unexpectedEnd: return "unexpected end of input"
+        case .unexpectedByte(let byte, let at):
+            let shown = byte >= 0x20 && byte < 0x7F ? "'\(Character(UnicodeScalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+            return "unexpected \(shown) at byte \(at)"
+        case .tooDeep: return "nesting deeper than \(JSONScanner.maximumDepth) levels"
+        case .invalidUTF8(let at): return "invalid UTF-8 at byte \(at)"
+        }
+    }
+}

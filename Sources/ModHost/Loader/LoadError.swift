@@ -1,0 +1,40 @@
+/// Why a plugin file could not be loaded. Each case renders as a message that names the problem;
+/// the loader prefixes the file.
+public enum LoadError: Error, Sendable, CustomStringConvertible {
+    case fileNotFound
+    case notRegularFile
+    case worldWritable(path: String)
+    case notSharedObject(String)
+    case dlopenFailed(String)
+    case missingEntry
+    case nullDescriptor
+    case abiMismatch(plugin: String, host: String)
+    case structTooSmall(size: Int, minimum: Int)
+    case badDescriptor(String)
+    case duplicateID(String)
+    case unmetRequirement(module: String, String)
+    case dependencyCycle([String])
+    case initFailed(module: String, message: String)
+    case startFailed(module: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound: "no such file"
+        case .notRegularFile: "not a regular file"
+        case .worldWritable(let path): "refusing to load: \(path) is writable by anyone (chmod o-w)"
+        case .notSharedObject(let why): "not a shared object: \(why)"
+        case .dlopenFailed(let why): "dlopen failed: \(why)"
+        case .missingEntry: "it does not export mh_plugin_entry: not a modhost plugin"
+        case .nullDescriptor: "mh_plugin_entry returned NULL"
+        case .abiMismatch(let plugin, let host): "built for modhost ABI \(plugin), this host speaks ABI \(host)"
+        case .structTooSmall(let size, let minimum):
+            "descriptor struct_size \(size) is smaller than ABI 1.0's mh_plugin (\(minimum) bytes)"
+        case .badDescriptor(let why): "bad descriptor: \(why)"
+        case .duplicateID(let id): "a module with id \"\(id)\" is already loaded"
+        case .unmetRequirement(let module, let why): "module \(module) requires \(why)"
+        case .dependencyCycle(let ids): "dependency cycle: \(ids.joined(separator: " -> "))"
+        case .initFailed(let module, let message): "module \(module): init failed: \(message)"
+        case .startFailed(let module, let message): "module \(module): start failed: \(message)"
+        }
+    }
+}

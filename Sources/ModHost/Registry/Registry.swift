@@ -1,0 +1,224 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Modules by id: loading in dependency order, unloading in reverse, and the routing table the
+/// control channel and inter-module calls read.
+///
+/// Lifecycle changes (`load`, `unload`, `shutdown`) are meant to be called from one thread at a
+/// time (the host's control queue); lookups may come from any thread.
+final class Registry: @unchecked Sendable {
+    struct Entry {
+        let slot: ModuleSlot
+        let instance: ModuleInstance
+    }
+    private struct State {
+        var slots: [String: ModuleSlot] = [:]
+        /// Start order of the modules now loaded.
+        var order: [String] = []
+        var generations: [String: Int] = [:]
+        var retiredImages = 0
+    }
+    private let state = Mutex(State())
+    private unowned let runtime: HostRuntime
+    let loader: PluginLoader
+
+    init(runtime: HostRuntime, loader: PluginLoader) {
+        self.runtime = runtime
+        self.loader = loader
+    }
+
+    /// The slot serving `id`, if the module is loaded.
+    @inline(__always)
+    func slot(_ id: String) -> ModuleSlot? { state.withLock { $0.slots[id] } }
+
+    /// Loaded modules in start order.
+    var entries: [Entry] {
+        state.withLock { state in
+            state.order.compactMap { id in
+                guard let slot = state.slots[id], let instance = slot.instance else { return nil }
+                return Entry(slot: slot, instance: instance)
+            }
+        }
+    }
+
+    var retiredImages: Int { state.withLock { $0.retiredImages } }
+
+    /// Loads several files (start-up or a directory): opens and validates all, then starts them
+    /// in dependency order. Returns the failures; everything else is running.
+    @discardableResult
+    func loadAll(_ paths: [String], configs: [String: [UInt8]]) -> [(file: String, error: LoadError)] {
+        var failures: [(String, LoadError)] = []
+        var images: [PluginImage] = []
+        for path in paths {
+            do {
+                let image = try loader.open(path)
+                if slot(image.descriptor.id) != nil || images.contains(where: { $0.descriptor.id == image.descriptor.id }) {
+                    image.unloadIfAllowed()
+                    throw LoadError.duplicateID(image.descriptor.id)
+                }
+                images.append(image)
+            } catch let error as LoadError {
+                failures.append((path, error))
+            } catch {
+                failures.append((path, .dlopenFailed("\(error)")))
+            }
+        }
+        let running = runningVersions()
+        let (order, unmet) = DependencyOrder.resolve(images.map(\.descriptor), running: running)
+        for failure in unmet {
+            let image = images.first { $0.descriptor.id == failure.id }!
+            image.unloadIfAllowed()
+            failures.append((image.file, failure.error))
+        }
+        var started = Set(running.keys)
+        for id in order {
+            let image = images.first { $0.descriptor.id == id }!
+            if let missing = image.descriptor.requires.first(where: { !started.contains($0.id) }) {
+                image.unloadIfAllowed()
+                failures.append((image.file, .unmetRequirement(module: id, "\(missing.id), which failed to start")))
+                continue
+            }
+            do throws(LoadError) {
+                try start(image, config: configs[id] ?? Array("{}".utf8))
+                started.insert(id)
+            } catch {
+                failures.append((image.file, error))
+            }
+        }
+        return failures
+    }
+
+    /// Loads one file at run time; what it requires must already be running.
+    func load(_ path: String, config: [UInt8]) throws(LoadError) -> ModuleInstance {
+        let image = try loader.open(path)
+        let id = image.descriptor.id
+        guard slot(id) == nil else {
+            image.unloadIfAllowed()
+            throw .duplicateID(id)
+        }
+        let (_, unmet) = DependencyOrder.resolve([image.descriptor], running: runningVersions())
+        if let failure = unmet.first {
+            image.unloadIfAllowed()
+            throw failure.error
+        }
+        return try start(image, config: config)
+    }
+
+    /// Unloads a module. Refused, naming them, while running modules require it, unless forced.
+    func unload(_ id: String, force: Bool, drainTimeout: Duration) throws(RPCError) {
+        guard let slot = slot(id), let instance = slot.instance else {
+            throw .methodNotFound("modules.unload", "no module \(id) is loaded")
+        }
+        let dependents = entries.filter { entry in
+            entry.instance.state == .running && entry.instance.descriptor.requires.contains { $0.id == id }
+        }.map(\.instance.id)
+        if !dependents.isEmpty && !force {
+            throw RPCError(
+                code: RPCError.refusedCode,
+                message: "module \(id) is required by \(dependents.joined(separator: ", ")); unload those first or pass force: true",
+                data: JSONObject.module(id))
+        }
+        state.withLock { state in
+            state.slots[id] = nil
+            state.order.removeAll { $0 == id }
+        }
+        retire(slot, instance, drainTimeout: drainTimeout, reason: "it was unloaded")
+    }
+
+    /// Stops every module in reverse start order (graceful shutdown), after letting queued and
+    /// pending calls finish for up to `drainTimeout`.
+    func shutdown(drainTimeout: Duration) {
+        let deadline = ContinuousClock.now + drainTimeout
+        while ContinuousClock.now < deadline,
+            CallTable.shared.openCount > 0 || entries.contains(where: { $0.slot.mailbox.queuedCount > 0 })
+        {
+            usleep(2_000)
+        }
+        for entry in entries.reversed() {
+            state.withLock { state in
+                state.slots[entry.slot.id] = nil
+                state.order.removeAll { $0 == entry.slot.id }
+            }
+            retire(entry.slot, entry.instance, drainTimeout: drainTimeout, reason: "the host is shutting down")
+        }
+    }
+
+    private func runningVersions() -> [String: SemanticVersion] {
+        var versions: [String: SemanticVersion] = [:]
+        for entry in entries where entry.instance.state == .running {
+            versions[entry.instance.id] = SemanticVersion(entry.instance.descriptor.version)
+        }
+        return versions
+    }
+
+    /// Creates, initializes and starts an instance of `image` in a new slot.
+    @discardableResult
+    private func start(_ image: PluginImage, config: [UInt8]) throws(LoadError) -> ModuleInstance {
+        let id = image.descriptor.id
+        let generation = state.withLock { state in
+            state.generations[id, default: 0] += 1
+            return state.generations[id]!
+        }
+        let slot = ModuleSlot(id: id, concurrent: image.descriptor.isConcurrent)
+        let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
+        let instance = ModuleInstance(image: image, generation: generation, context: context, config: config)
+        // Timers and replies that arrive while init/start run wait until the module is up.
+        slot.mailbox.pause()
+        slot.instance = instance
+        do throws(LoadError) {
+            try instance.initialize()
+            do throws(LoadError) {
+                try instance.start()
+            } catch {
+                instance.destroy()
+                throw error
+            }
+        } catch {
+            slot.instance = nil
+            releaseImage(of: instance)
+            throw error
+        }
+        state.withLock { state in
+            state.slots[id] = slot
+            state.order.append(id)
+        }
+        slot.mailbox.resume()
+        runtime.logger.info("loaded \(id) \(image.descriptor.version) from \(image.file) (generation \(generation))")
+        return instance
+    }
+
+    /// Quiesces and tears down an instance that is no longer routed to: queued calls fail with
+    /// `-32001`, calls still pending get up to `drainTimeout` to complete, then it is stopped and
+    /// destroyed, and its image unmapped if it may be.
+    private func retire(_ slot: ModuleSlot, _ instance: ModuleInstance, drainTimeout: Duration, reason: String) {
+        slot.mailbox.pause()
+        let deadline = ContinuousClock.now + drainTimeout
+        while CallTable.shared.openCount(of: slot) > 0 && ContinuousClock.now < deadline {
+            usleep(2_000)
+        }
+        instance.stop()
+        for job in slot.mailbox.takeQueued() {
+            switch job {
+            case .call(let call): call.finish(error: .moduleUnavailable(slot.id, reason))
+            case .callback(_, .timer(let firing)): firing.done?()
+            case .callback(_, .run(let body)): body()
+            case .callback: break
+            }
+        }
+        for (call, _) in CallTable.shared.takeAll(of: slot) {
+            call.finish(error: .moduleUnavailable(slot.id, reason))
+        }
+        instance.destroy()
+        slot.instance = nil
+        releaseImage(of: instance)
+        runtime.logger.info("unloaded \(slot.id) (\(reason))")
+    }
+
+    private func releaseImage(of instance: ModuleInstance) {
+        if !instance.image.unloadIfAllowed() {
+            state.withLock { $0.retiredImages += 1 }
+        }
+    }
+}

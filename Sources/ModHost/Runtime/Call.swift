@@ -1,0 +1,136 @@
+/// Where the outcome of a call goes.
+enum ReplyTarget: Sendable {
+    /// A notification: the call runs, its outcome is dropped.
+    case none
+    /// A single request on the control channel: one response line.
+    case channel(OutputWriter)
+    /// One element of a batch: the collector writes the batch's array when all are in.
+    case batch(BatchCollector)
+    /// A call made by another module through `mh_host_api.call`.
+    case module(ModuleReply)
+    /// A call the host itself made (scheduled jobs, tests of the runtime).
+    case handler(@Sendable (CallOutcome) -> Void)
+}
+
+enum CallOutcome: Sendable {
+    case result([UInt8])
+    case error(RPCError)
+}
+
+/// One call to a module method: its id and params bytes, the target method, and where its
+/// outcome goes. Completed exactly once through `finish`, which the call table guarantees for
+/// calls handed to a plugin.
+final class Call: @unchecked Sendable {
+    let method: String
+    let slot: ModuleSlot
+    let reply: ReplyTarget
+    /// The raw id bytes, then the params bytes, then a NUL (plugins get NUL-terminated params).
+    private let storage: [UInt8]
+    private let idCount: Int
+    /// The instance generation and C method name resolved for it, to skip a lookup at run time.
+    var resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)?
+
+    init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?) {
+        self.method = method
+        self.slot = slot
+        self.reply = reply
+        let idCount = id?.count ?? 0
+        let paramsCount = params?.count ?? 4
+        var storage = [UInt8]()
+        storage.reserveCapacity(idCount + paramsCount + 1)
+        if let id { storage.append(contentsOf: id) }
+        if let params { storage.append(contentsOf: params) } else { storage.append(contentsOf: "null".utf8) }
+        storage.append(0)
+        self.storage = storage
+        self.idCount = idCount
+    }
+
+    /// Calls `body` with the NUL-terminated params and their length (without the NUL).
+    @inline(__always)
+    func withParams<R>(_ body: (UnsafePointer<CChar>, Int) -> R) -> R {
+        storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress! + idCount).assumingMemoryBound(to: CChar.self)
+            return body(base, buffer.count - idCount - 1)
+        }
+    }
+
+    var paramsBytes: [UInt8] { Array(storage[idCount..<storage.count - 1]) }
+
+    func finish(result: UnsafeBufferPointer<UInt8>) {
+        switch reply {
+        case .none:
+            return
+        case .channel(let output):
+            output.writeLine { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
+        case .batch(let collector):
+            var out: [UInt8] = []
+            appendResponse(to: &out) { $0.append(contentsOf: result) }
+            collector.add(out)
+        case .module(let reply):
+            reply.deliver(code: 0, json: Array(result))
+        case .handler(let handler):
+            handler(.result(Array(result)))
+        }
+    }
+
+    func finish(result: [UInt8]) {
+        result.withUnsafeBufferPointer { finish(result: $0) }
+    }
+
+    func finish(error: RPCError) {
+        switch reply {
+        case .none:
+            return
+        case .channel(let output):
+            output.writeLine { out in appendResponse(to: &out, error: error) }
+        case .batch(let collector):
+            var out: [UInt8] = []
+            appendResponse(to: &out, error: error)
+            collector.add(out)
+        case .module(let reply):
+            reply.deliver(code: error.code, json: error.json)
+        case .handler(let handler):
+            handler(.error(error))
+        }
+    }
+
+    private func appendResponse(to out: inout [UInt8], result: (inout [UInt8]) -> Void) {
+        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+        out.append(contentsOf: storage[0..<idCount])
+        out.append(contentsOf: #","result":"#.utf8)
+        result(&out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private func appendResponse(to out: inout [UInt8], error: RPCError) {
+        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+        out.append(contentsOf: storage[0..<idCount])
+        out.append(contentsOf: #","error":"#.utf8)
+        error.appendJSON(to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+/// Builds one JSON-RPC response line for an id given as raw bytes (or null).
+enum RPCResponse {
+    static func error(id: UnsafeBufferPointer<UInt8>?, _ error: RPCError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+        if let id { out.append(contentsOf: id) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: #","error":"#.utf8)
+        error.appendJSON(to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    static func result(id: [UInt8], _ result: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(id.count + result.count + 32)
+        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+        out.append(contentsOf: id)
+        out.append(contentsOf: #","result":"#.utf8)
+        out.append(contentsOf: result)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}

@@ -1,0 +1,203 @@
+import CModHost
+import Foundation
+import Logging
+
+/// The `mh_host_api` table every plugin receives in `init`: the host's services as C functions.
+///
+/// Each function may be called from any thread (the header's contract). They find the runtime
+/// through the `mh_context *` (a `ModuleContext`) or, for calls, through the call table.
+enum HostAPI {
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<mh_host_api> = {
+        let table = UnsafeMutablePointer<mh_host_api>.allocate(capacity: 1)
+        table.initialize(to: mh_host_api())
+        table.pointee.abi_version = UInt32(MH_ABI_MAJOR << 16 | MH_ABI_MINOR)
+        table.pointee.struct_size = UInt32(MemoryLayout<mh_host_api>.size)
+        table.pointee.log = { ctx, level, message, length in
+            guard let context = ModuleContext.from(ctx) else { return }
+            let text = HostAPI.string(message, length) ?? ""
+            let level = Logger.Level.allCases[Int(min(max(level, 0), 6))]
+            context.logger.log(level: level, "\(text)")
+        }
+        table.pointee.respond = { call, json, length in
+            guard let (call, _) = CallTable.shared.take(UInt64(UInt(bitPattern: call))) else { return MH_EXPIRED }
+            guard let json else {
+                call.finish(error: .internalError("module \(call.slot.id) responded with a NULL result"))
+                return MH_ERROR
+            }
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(json).assumingMemoryBound(to: UInt8.self), count: length)
+            var scanner = JSONScanner(bytes)
+            var end = 0
+            do {
+                try scanner.skipValue(&end)
+                scanner.skipWhitespace(&end)
+                guard end == bytes.count else { throw JSONScanner.Failure.unexpectedEnd }
+            } catch {
+                call.finish(error: .internalError("module \(call.slot.id) returned invalid JSON from \(call.method)"))
+                return MH_ERROR
+            }
+            if scanner.sawLineBreak {
+                call.finish(result: JSONText.compacted(bytes))
+            } else {
+                call.finish(result: bytes)
+            }
+            return MH_OK
+        }
+        table.pointee.fail = { call, code, message, messageLength, data, dataLength in
+            guard let (call, _) = CallTable.shared.take(UInt64(UInt(bitPattern: call))) else { return MH_EXPIRED }
+            let text = HostAPI.string(message, messageLength) ?? "module error"
+            let details = HostAPI.json(data, dataLength)
+            call.finish(error: HostAPI.moduleError(module: call.slot.id, code: code, message: text, data: details))
+            return MH_OK
+        }
+        table.pointee.out_write = { out, bytes, length in
+            guard let out, let bytes else { return MH_ERROR }
+            let sink = Unmanaged<ByteSink>.fromOpaque(UnsafeRawPointer(out)).takeUnretainedValue()
+            sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: length))
+            return MH_OK
+        }
+        table.pointee.publish = { ctx, topic, topicLength, data, dataLength in
+            guard let context = ModuleContext.from(ctx), let topic = HostAPI.string(topic, topicLength), !topic.isEmpty else {
+                return MH_ERROR
+            }
+            let payload: [UInt8]
+            if data == nil || dataLength == 0 {
+                payload = Array("null".utf8)
+            } else {
+                guard let valid = HostAPI.json(data, dataLength) else { return MH_ERROR }
+                payload = valid
+            }
+            context.runtime.events.publish(topic: topic, data: payload)
+            return MH_OK
+        }
+        table.pointee.subscribe = { ctx, pattern, length in
+            guard let context = ModuleContext.from(ctx), let pattern = HostAPI.string(pattern, length), !pattern.isEmpty else {
+                return MH_ERROR
+            }
+            context.runtime.events.subscribe(pattern, .module(context))
+            return MH_OK
+        }
+        table.pointee.unsubscribe = { ctx, pattern, length in
+            guard let context = ModuleContext.from(ctx), let pattern = HostAPI.string(pattern, length) else { return MH_ERROR }
+            context.runtime.events.unsubscribe(pattern, .module(context))
+            return MH_OK
+        }
+        table.pointee.call = { ctx, method, methodLength, params, paramsLength, onReply, user in
+            guard let context = ModuleContext.from(ctx), let method = HostAPI.string(method, methodLength), let onReply else {
+                return MH_ERROR
+            }
+            let paramsBytes: [UInt8]?
+            if params == nil || paramsLength == 0 {
+                paramsBytes = nil
+            } else {
+                guard let valid = HostAPI.json(params, paramsLength), valid.first == UInt8(ascii: "[") || valid.first == UInt8(ascii: "{") else {
+                    return MH_ERROR
+                }
+                paramsBytes = valid
+            }
+            let reply = ModuleReply(context: context, fn: onReply, user: user)
+            context.runtime.callFromModule(method: method, params: paramsBytes, reply: reply)
+            return MH_OK
+        }
+        table.pointee.store_get = { ctx, key, keyLength, onValue, user in
+            guard let context = ModuleContext.from(ctx), let key, let onValue else { return MH_ERROR }
+            do {
+                guard let value = try context.runtime.store.get(module: context.moduleID, key: HostAPI.bytes(key, keyLength)) else { return 0 }
+                value.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { onValue(user, key, keyLength, $0.baseAddress, $0.count) }
+                }
+                return 1
+            } catch {
+                context.logger.error("store_get failed: \(error)")
+                return MH_ERROR
+            }
+        }
+        table.pointee.store_put = { ctx, key, keyLength, value, valueLength in
+            guard let context = ModuleContext.from(ctx), let key else { return MH_ERROR }
+            do {
+                let valueBytes = value.map { HostAPI.bytes($0, valueLength) } ?? []
+                try context.runtime.store.put(module: context.moduleID, key: HostAPI.bytes(key, keyLength), value: valueBytes)
+                return MH_OK
+            } catch {
+                context.logger.error("store_put failed: \(error)")
+                return MH_ERROR
+            }
+        }
+        table.pointee.store_delete = { ctx, key, keyLength in
+            guard let context = ModuleContext.from(ctx), let key else { return MH_ERROR }
+            do {
+                try context.runtime.store.delete(module: context.moduleID, key: HostAPI.bytes(key, keyLength))
+                return MH_OK
+            } catch {
+                context.logger.error("store_delete failed: \(error)")
+                return MH_ERROR
+            }
+        }
+        table.pointee.store_list = { ctx, prefix, prefixLength, each, user in
+            guard let context = ModuleContext.from(ctx), let each else { return MH_ERROR }
+            do {
+                let prefixBytes = prefix.map { HostAPI.bytes($0, prefixLength) } ?? []
+                let entries = try context.runtime.store.list(module: context.moduleID, prefix: prefixBytes)
+                for (key, value) in entries {
+                    key.withUnsafeBufferPointer { k in
+                        value.withUnsafeBufferPointer { v in
+                            k.withMemoryRebound(to: CChar.self) { k in
+                                v.withMemoryRebound(to: CChar.self) { v in each(user, k.baseAddress, k.count, v.baseAddress, v.count) }
+                            }
+                        }
+                    }
+                }
+                return Int32(clamping: entries.count)
+            } catch {
+                context.logger.error("store_list failed: \(error)")
+                return MH_ERROR
+            }
+        }
+        table.pointee.now_ms = { ctx in
+            ModuleContext.from(ctx)?.runtime.clock.nowMs ?? 0
+        }
+        table.pointee.timer_start = { ctx, delay, repeatEvery, fn, user in
+            guard let context = ModuleContext.from(ctx), let fn else { return 0 }
+            return context.runtime.timers.start(context: context, delayMs: delay, repeatMs: repeatEvery, fn: fn, user: user)
+        }
+        table.pointee.timer_cancel = { ctx, id in
+            guard let context = ModuleContext.from(ctx) else { return MH_ERROR }
+            return context.runtime.timers.cancel(id, of: context) ? MH_OK : MH_ERROR
+        }
+        return table
+    }()
+
+    /// Maps a plugin's `fail` to the JSON-RPC error the caller sees: invalid params and internal
+    /// errors keep their code; anything else becomes `-32000` with the module and its own code.
+    static func moduleError(module: String, code: Int32, message: String, data: [UInt8]?) -> RPCError {
+        switch code {
+        case RPCError.invalidParamsCode, RPCError.internalErrorCode, RPCError.methodNotFoundCode:
+            var object = JSONObject()
+            object.add("module", module)
+            if let data { object.add("details", json: data) }
+            return RPCError(code: code, message: message, data: object.result)
+        default:
+            var object = JSONObject()
+            object.add("module", module)
+            object.add("code", code)
+            if let data { object.add("details", json: data) }
+            return RPCError(code: RPCError.moduleErrorCode, message: message, data: object.result)
+        }
+    }
+
+    static func string(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String? {
+        guard let pointer else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
+    static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
+    /// The bytes if they hold one valid JSON value (made single-line), else nil.
+    static func json(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> [UInt8]? {
+        guard let pointer, length > 0 else { return nil }
+        let buffer = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+        guard JSONScanner.isValid(buffer) else { return nil }
+        return buffer.contains(0x0A) || buffer.contains(0x0D) ? JSONText.compacted(buffer) : Array(buffer)
+    }
+}

@@ -1,0 +1,134 @@
+import CModHost
+import Dispatch
+import Synchronization
+
+/// One initialized instance of a plugin image: the plugin's `void *instance` plus what the host
+/// knows about it. Lifecycle entries are called by the registry with the module's mailbox paused,
+/// so they never overlap with calls.
+final class ModuleInstance: @unchecked Sendable {
+    let image: PluginImage
+    let generation: Int
+    let context: ModuleContext
+    let config: [UInt8]
+    private(set) var pointer: UnsafeMutableRawPointer?
+    private let stateValue = Atomic<UInt8>(ModuleState.loaded.rawValue)
+    private let destroyed = Atomic<Bool>(false)
+
+    var descriptor: PluginDescriptor { image.descriptor }
+    var id: String { descriptor.id }
+
+    var state: ModuleState {
+        get { ModuleState(rawValue: stateValue.load(ordering: .acquiring))! }
+        set { stateValue.store(newValue.rawValue, ordering: .releasing) }
+    }
+    var isAlive: Bool { !destroyed.load(ordering: .acquiring) }
+
+    init(image: PluginImage, generation: Int, context: ModuleContext, config: [UInt8]) {
+        self.image = image
+        self.generation = generation
+        self.context = context
+        self.config = config
+    }
+
+    /// Calls the plugin's `init`. Throws with the plugin's own message when it returns NULL.
+    func initialize() throws(LoadError) {
+        context.attach(self)
+        var message: [UInt8] = []
+        let created: UnsafeMutableRawPointer? = config.withUnsafeBufferPointer { configBytes in
+            var info = mh_init_info()
+            info.abi_version = UInt32(MH_ABI_MAJOR << 16 | MH_ABI_MINOR)
+            info.struct_size = UInt32(MemoryLayout<mh_init_info>.size)
+            info.host = UnsafePointer(HostAPI.table)
+            info.ctx = context.opaque
+            info.config_json = UnsafeRawPointer(configBytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            info.config_len = configBytes.count
+            info.data_dir = UnsafePointer(context.cDataDirectory)
+            info.server_id = UnsafePointer(context.cServerID)
+            info.module_id = UnsafePointer(context.cModuleID)
+            return ByteSink.collect(into: &message) { sink in descriptor.initialize(&info, sink) }
+        }
+        guard let created else {
+            destroyed.store(true, ordering: .releasing)
+            context.detach()
+            throw .initFailed(module: id, message: Self.text(message, otherwise: "init returned NULL without a message"))
+        }
+        pointer = created
+    }
+
+    func start() throws(LoadError) {
+        if let start = descriptor.start {
+            var message: [UInt8] = []
+            let status = ByteSink.collect(into: &message) { sink in start(pointer, sink) }
+            guard status == MH_OK else {
+                state = .failed
+                throw .startFailed(module: id, message: Self.text(message, otherwise: "start returned \(status) without a message"))
+            }
+        }
+        context.subscribeDescriptorTopics()
+        state = .running
+    }
+
+    /// Stops the instance: no call reaches it afterwards; its timers and subscriptions end.
+    func stop() {
+        guard state == .running || state == .failed else { return }
+        state = .stopped
+        context.endActivity()
+        descriptor.stop?(pointer)
+    }
+
+    func destroy() {
+        guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if state == .running { stop() }
+        context.endActivity()
+        descriptor.destroy?(pointer)
+        pointer = nil
+        context.detach()
+    }
+
+    /// Hands one call to the plugin's `handle`. Runs on the module's mailbox.
+    @inline(__always)
+    func run(_ call: Call) {
+        let name: PluginDescriptor.MethodName
+        if let resolved = call.resolved, resolved.generation == generation {
+            name = PluginDescriptor.MethodName(cString: resolved.name, length: resolved.length)
+        } else if let found = descriptor.methods[call.method] {
+            name = found
+        } else {
+            call.finish(error: .methodNotFound("\(id).\(call.method)", "module \(id) \(descriptor.version) has no such method"))
+            return
+        }
+        let calls = CallTable.shared
+        let token = calls.insert(call)
+        let status = call.withParams { params, length in
+            descriptor.handle!(pointer, OpaquePointer(bitPattern: UInt(token)), name.cString, name.length, params, length)
+        }
+        if status == MH_PENDING {
+            let deadline = DispatchTime.now().uptimeNanoseconds &+ context.runtime.callTimeoutNanoseconds
+            _ = calls.markPending(token, deadline: deadline)
+        } else if let (open, _) = calls.take(token) {
+            open.finish(error: status == MH_OK
+                ? .internalError("module \(id) returned from \(call.method) without completing the call")
+                : RPCError(code: RPCError.moduleErrorCode, message: "module \(id) failed \(call.method) without a message",
+                           data: JSONObject.module(id)))
+        }
+    }
+
+    private static func text(_ bytes: [UInt8], otherwise fallback: String) -> String {
+        bytes.isEmpty ? fallback : String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The `mh_out *` sink handed to lifecycle entries: the plugin appends bytes with `out_write`.
+final class ByteSink {
+    var bytes: [UInt8] = []
+
+    /// Runs `body` with a sink and moves what the plugin wrote into `output`.
+    static func collect<R>(into output: inout [UInt8], _ body: (OpaquePointer) -> R) -> R {
+        let sink = ByteSink()
+        let result = withExtendedLifetime(sink) {
+            body(OpaquePointer(Unmanaged.passUnretained(sink).toOpaque()))
+        }
+        output = sink.bytes
+        return result
+    }
+}

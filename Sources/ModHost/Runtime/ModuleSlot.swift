@@ -1,0 +1,41 @@
+import Synchronization
+
+/// The registry's entry for one module id. It outlives instances: its mailbox keeps the
+/// module's queued calls in order while the instance behind it changes (hot swap).
+final class ModuleSlot: Sendable {
+    let id: String
+    let mailbox: Mailbox
+    private let current: Mutex<ModuleInstance?>
+
+    init(id: String, concurrent: Bool) {
+        self.id = id
+        let box = SlotBox()
+        mailbox = Mailbox(concurrent: concurrent) { job in box.slot?.execute(job) }
+        current = Mutex(nil)
+        box.slot = self
+    }
+
+    var instance: ModuleInstance? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+
+    /// Runs one job; called by the mailbox on a pool thread.
+    private func execute(_ job: Job) {
+        switch job {
+        case .call(let call):
+            guard let instance, instance.state == .running else {
+                call.finish(error: .moduleUnavailable(id, "it is \(instance?.state.description ?? "not loaded")"))
+                return
+            }
+            instance.run(call)
+        case .callback(let context, let callback):
+            context.run(callback)
+        }
+    }
+}
+
+/// Lets the mailbox's closure reach its slot without a retain cycle.
+private final class SlotBox: @unchecked Sendable {
+    weak var slot: ModuleSlot?
+}

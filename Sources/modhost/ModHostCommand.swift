@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ModHost
+
+@main
+struct ModHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modhost",
+        abstract: "A plugin host scripted over JSON-RPC 2.0 on stdin/stdout.",
+        discussion: """
+            modhost loads every plugin (*.so) in the plugin directory, then reads one JSON-RPC 2.0 \
+            message per line on stdin and writes responses and event notifications, one per line, on \
+            stdout. Logs go to stderr. End of input, host.shutdown, SIGTERM or SIGINT shut it down \
+            gracefully (exit status 0).
+            """)
+
+    @Option(name: .customLong("plugins"), help: ArgumentHelp(
+        "Directory whose *.so plugins are loaded at start.",
+        discussion: "Default: the directory of the modhost executable, where `swift build` puts the plugins.",
+        valueName: "dir"))
+    var pluginDirectory: String?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp(
+        "Directory for the store database and module data.",
+        discussion: "Default: $XDG_STATE_HOME/modhost, or ~/.local/state/modhost.", valueName: "dir"))
+    var stateDirectory: String?
+
+    @Option(name: .customLong("server-id"), help: ArgumentHelp(
+        "Names this host's database (<state-dir>/<id>.sqlite); handed to plugins.", valueName: "id"))
+    var serverID = "default"
+
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "JSON file of per-module sections handed to each module's init: {\"health\": {...}}.", valueName: "file"))
+    var configFile: String?
+
+    @Flag(name: .customLong("manual-clock"), help: "Time moves only by clock.advance / clock.set (for tests).")
+    var manualClock = false
+
+    @Option(name: .customLong("clock-start"), help: ArgumentHelp(
+        "With --manual-clock: the starting time in ms since the Unix epoch (default: now).", valueName: "ms"))
+    var clockStart: Int64?
+
+    @Option(name: .customLong("default-module"), help: ArgumentHelp(
+        "Module that serves method names without a dot (\"subtract\" goes to <id>.subtract).", valueName: "id"))
+    var defaultModule: String?
+
+    @Option(name: .customLong("max-line-bytes"), help: "Longest accepted input line; longer ones get -32600 and are skipped.")
+    var maxLineBytes = 16 << 20
+
+    @Option(name: .customLong("call-timeout-ms"), help: "A pending call not completed in this time fails with -32004.")
+    var callTimeoutMs = 300_000
+
+    @Option(name: .customLong("drain-timeout-ms"), help: "How long calls may take to finish at unload and shutdown.")
+    var drainTimeoutMs = 10_000
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard serverID.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"#, options: .regularExpression) != nil else {
+            throw ValidationError("--server-id must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+        guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
+        guard callTimeoutMs > 0, drainTimeoutMs >= 0 else { throw ValidationError("timeouts must be positive") }
+        if clockStart != nil && !manualClock { throw ValidationError("--clock-start needs --manual-clock") }
+    }
+
+    func run() throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = HostConfiguration(
+            pluginDirectory: pluginDirectory ?? Self.executableDirectory(),
+            stateDirectory: stateDirectory ?? Self.defaultStateDirectory(),
+            serverID: serverID)
+        if let configFile {
+            do {
+                configuration.moduleConfigs = try HostConfiguration.moduleConfigs(fromFile: configFile)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if manualClock {
+            configuration.manualClockStartMs = clockStart ?? Int64(Date().timeIntervalSince1970 * 1000)
+        }
+        configuration.defaultModule = defaultModule
+        configuration.maxLineBytes = maxLineBytes
+        configuration.callTimeout = .milliseconds(callTimeoutMs)
+        configuration.drainTimeout = .milliseconds(drainTimeoutMs)
+        configuration.logLevel = level
+        throw ExitCode(ModHost.run(configuration))
+    }
+
+    static func executableDirectory() -> String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+    }
+
+    static func defaultStateDirectory() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return "\(state)/modhost" }
+        return "\(NSHomeDirectory())/.local/state/modhost"
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,269 @@
+import Foundation
+
+/// Runs the real `modhost` binary and speaks JSON-lines to it, for end-to-end tests.
+///
+///     let host = try HostProcess(plugins: dir, extraArguments: ["--manual-clock"])
+///     let status = try host.call("host.status")
+///     try host.advanceClock(by: 30_000)
+///     #expect(try host.shutdown() == 0)
+///
+/// Every wait has a timeout; a timeout or a dead host throws a `HostProcessError` whose text
+/// includes the tail of the host's stderr, so a failing test says what the host said.
+public final class HostProcess: @unchecked Sendable {
+    public let process = Process()
+    public let stateDirectory: String
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var lines: [String] = []
+    private var allLines: [String] = []
+    private var stderrData = Data()
+    private var outputClosed = false
+    private var nextID = 1
+
+    /// - Parameters:
+    ///   - plugins: the plugin directory (`--plugins`); nil uses the host's default.
+    ///   - state: the state directory; nil makes a fresh temporary one.
+    ///   - extraArguments: more command-line options.
+    public init(plugins: String?, state: String? = nil, extraArguments: [String] = [], executable: URL? = nil) throws {
+        stateDirectory = try state ?? TemporaryDirectory.make(prefix: "modhost-state")
+        process.executableURL = try executable ?? Self.locateExecutable()
+        var arguments = ["--state-dir", stateDirectory]
+        if let plugins { arguments += ["--plugins", plugins] }
+        process.arguments = arguments + extraArguments
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.receiveOutput(data)
+        }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            condition.lock()
+            stderrData.append(data)
+            condition.unlock()
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// The `modhost` executable: `$MODHOST_BIN`, or the one built next to the running tests.
+    public static func locateExecutable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["MODHOST_BIN"] { return URL(fileURLWithPath: path) }
+        return try buildDirectory().appendingPathComponent("modhost")
+    }
+
+    /// The build products directory (`.build/debug` or `.build/release`), where `swift build` puts
+    /// the executable and the Swift plugins.
+    public static func buildDirectory() throws -> URL {
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        for directory in candidates where FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("modhost").path) {
+            return directory
+        }
+        throw HostProcessError("modhost executable not found next to \(candidates.map(\.path)); run `swift build` first or set MODHOST_BIN")
+    }
+
+    // MARK: Sending
+
+    /// Writes one raw line (a newline is added).
+    public func send(raw line: String) throws {
+        try send(bytes: Data((line + "\n").utf8))
+    }
+
+    public func send(bytes: Data) throws {
+        do {
+            try input.fileHandleForWriting.write(contentsOf: bytes)
+        } catch {
+            throw HostProcessError("could not write to the host: \(error)", stderr: stderrText)
+        }
+    }
+
+    /// Sends a request and returns the whole response object (`result` or `error`).
+    @discardableResult
+    public func request(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 20) throws -> JSON {
+        let id = takeID()
+        var message: JSON = ["jsonrpc": "2.0", "id": .int(Int64(id)), "method": .string(method)]
+        if let params, case .object(var members) = message {
+            members["params"] = params
+            message = .object(members)
+        }
+        try send(raw: message.text)
+        return try response(id: .int(Int64(id)), timeout: timeout)
+    }
+
+    /// Sends a request and returns its `result`; a JSON-RPC error is thrown as `RPCFailure`.
+    @discardableResult
+    public func call(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 20) throws -> JSON {
+        let response = try request(method, params, timeout: timeout)
+        if response["error"] != .null {
+            throw RPCFailure(
+                code: Int(response["error"]["code"].int ?? 0), message: response["error"]["message"].string ?? "",
+                data: response["error"]["data"])
+        }
+        return response["result"]
+    }
+
+    /// Sends a notification (no id, no response).
+    public func notify(_ method: String, _ params: JSON? = nil) throws {
+        var members: [String: JSON] = ["jsonrpc": "2.0", "method": .string(method)]
+        if let params { members["params"] = params }
+        try send(raw: JSON.object(members).text)
+    }
+
+    public func takeID() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        nextID += 1
+        return nextID + 1_000_000
+    }
+
+    // MARK: Receiving
+
+    /// Waits for the response whose id is `id` and removes it from the queue.
+    public func response(id: JSON, timeout: TimeInterval = 20) throws -> JSON {
+        try waitFor(timeout: timeout, what: "the response to id \(id)") { line in
+            guard let message = try? JSON(parsing: line) else { return nil }
+            return message["id"] == id && (message["result"] != .null || message["error"] != .null || message.object?["result"] != nil) ? message : nil
+        }
+    }
+
+    /// The next event notification (optionally of one topic), removed from the queue.
+    public func nextEvent(topic: String? = nil, timeout: TimeInterval = 20) throws -> JSON {
+        try waitFor(timeout: timeout, what: "an event \(topic ?? "")") { line in
+            guard let message = try? JSON(parsing: line), message["method"] == "event" else { return nil }
+            if let topic, message["params"]["topic"].string != topic { return nil }
+            return message["params"]
+        }
+    }
+
+    /// The next line of stdout, whatever it is, removed from the queue.
+    public func nextLine(timeout: TimeInterval = 20) throws -> String {
+        try waitFor(timeout: timeout, what: "a line on stdout") { $0 }
+    }
+
+    /// Lines received and not consumed yet.
+    public var unreadLines: [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        return lines
+    }
+
+    /// Every line the host wrote to stdout so far, consumed or not.
+    public var stdoutLines: [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        return allLines
+    }
+
+    public var stderrText: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return String(decoding: stderrData, as: UTF8.self)
+    }
+
+    // MARK: Lifecycle
+
+    /// Moves the manual clock (the host must run with `--manual-clock`).
+    @discardableResult
+    public func advanceClock(by ms: Int64) throws -> Int64 {
+        try call("clock.advance", ["ms": .int(ms)])["nowMs"].int ?? -1
+    }
+
+    /// Closes stdin (end of input: the host shuts down gracefully) and returns the exit status.
+    @discardableResult
+    public func shutdown(timeout: TimeInterval = 30) throws -> Int32 {
+        try? input.fileHandleForWriting.close()
+        return try waitForExit(timeout: timeout)
+    }
+
+    /// Sends a signal (SIGTERM, SIGINT, SIGKILL) to the host.
+    public func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    public func waitForExit(timeout: TimeInterval = 30) throws -> Int32 {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                throw HostProcessError("the host did not exit within \(timeout) s", stderr: stderrText)
+            }
+            usleep(5_000)
+        }
+        // Let the pipe readers take the last bytes.
+        condition.lock()
+        let closeDeadline = Date(timeIntervalSinceNow: 5)
+        while !outputClosed && condition.wait(until: closeDeadline) {}
+        condition.unlock()
+        return process.terminationStatus
+    }
+
+    private func receiveOutput(_ data: Data) {
+        condition.lock()
+        defer { condition.unlock() }
+        if data.isEmpty {
+            outputClosed = true
+            output.fileHandleForReading.readabilityHandler = nil
+            condition.broadcast()
+            return
+        }
+        pendingOutput.append(data)
+        while let newline = pendingOutput.firstIndex(of: 0x0A) {
+            let line = String(decoding: pendingOutput[pendingOutput.startIndex..<newline], as: UTF8.self)
+            pendingOutput.removeSubrange(pendingOutput.startIndex...newline)
+            lines.append(line)
+            allLines.append(line)
+        }
+        condition.broadcast()
+    }
+    private var pendingOutput = Data()
+
+    private func waitFor<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            for (index, line) in lines.enumerated() {
+                if let found = match(line) {
+                    lines.remove(at: index)
+                    return found
+                }
+            }
+            if outputClosed {
+                throw HostProcessError(
+                    "the host closed stdout (exit status \(process.isRunning ? "none yet" : String(process.terminationStatus))) before \(what)",
+                    stderr: String(decoding: stderrData, as: UTF8.self))
+            }
+            if !condition.wait(until: deadline) {
+                throw HostProcessError(
+                    "timed out after \(timeout) s waiting for \(what); unread lines: \(lines.prefix(5))",
+                    stderr: String(decoding: stderrData, as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// A JSON-RPC error returned by the host.
+public struct RPCFailure: Error, CustomStringConvertible {
+    public let code: Int
+    public let message: String
+    public let data: JSON
+    public var description: String { "JSON-RPC error \(code): \(message) \(data == .null ? "" : data.text)" }
+}
+
+public struct HostProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String, stderr: String = "") {
+        let tail = stderr.split(separator: "\n").suffix(25).joined(separator: "\n")
+        description = tail.isEmpty ? message : "\(message)\n--- host stderr (last lines) ---\n\(tail)"
+    }
+}

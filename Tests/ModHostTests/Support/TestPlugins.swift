@@ -1,0 +1,57 @@
+import Foundation
+import ModHostTestKit
+
+/// Builds the plugins the end-to-end tests load: the C example, the C fixtures (with their -D
+/// switches), and the Swift plugins `swift build` put in the build directory.
+enum TestPlugins {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = repository.appendingPathComponent("Tests/ModHostTests/Fixtures")
+    static let echoSource = repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path
+
+    /// A fresh private plugin directory.
+    static func directory() throws -> String {
+        try TemporaryDirectory.make(prefix: "modhost-plugins")
+    }
+
+    /// Builds the C example `libecho.so` into `directory`.
+    @discardableResult
+    static func echo(into directory: String, name: String = "libecho.so") throws -> String {
+        let output = "\(directory)/\(name)"
+        try PluginBuilder.buildC(source: echoSource, output: output)
+        return output
+    }
+
+    /// Builds `Fixtures/probe.c` with an id, optional requirements (`["a", "b >=1.0"]`) and version,
+    /// into `directory/name` (default `lib<id>.so`).
+    @discardableResult
+    static func probe(
+        into directory: String, id: String = "probe", requires: [String] = [], version: String? = nil, name: String? = nil
+    ) throws -> String {
+        var defines = ["-DPROBE_ID=\"\(id)\""]
+        if !requires.isEmpty {
+            defines.append("-DPROBE_REQUIRES=" + requires.map { "\"\($0)\"" }.joined(separator: ","))
+        }
+        if let version { defines.append("-DPROBE_VERSION=\"\(version)\"") }
+        let output = "\(directory)/\(name ?? "lib\(id).so")"
+        try PluginBuilder.buildC(source: fixtures.appendingPathComponent("probe.c").path, output: output, defines: defines)
+        return output
+    }
+
+    /// Builds `Fixtures/broken.c` with the given defect switches into `directory/name`.
+    @discardableResult
+    static func broken(into directory: String, name: String, defines: [String]) throws -> String {
+        let output = "\(directory)/\(name)"
+        try PluginBuilder.buildC(source: fixtures.appendingPathComponent("broken.c").path, output: output, defines: defines)
+        return output
+    }
+
+    /// Copies a Swift plugin built by SwiftPM (e.g. `libCalc.so`) into `directory`.
+    @discardableResult
+    static func swiftPlugin(_ file: String, into directory: String) throws -> String {
+        let source = try HostProcess.buildDirectory().appendingPathComponent(file).path
+        let output = "\(directory)/\(file)"
+        try FileManager.default.copyItem(atPath: source, toPath: output)
+        return output
+    }
+}

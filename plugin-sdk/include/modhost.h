@@ -79,8 +79,10 @@ extern "C" {
 #define MH_ERROR (-1)    /* failed; see the function's notes */
 #define MH_EXPIRED (-2)  /* respond/fail on a call that was already completed or timed out */
 
-/* Codes a plugin may pass to fail(). Any other code in -32099..-32000 or outside
- * the JSON-RPC reserved range is passed through as the plugin's own code. */
+/* Codes a plugin may pass to fail(). -32602, -32603 and -32601 reach the caller
+ * as they are (with data {"module":id,"details":data}); any other code is the
+ * plugin's own and reaches the caller as -32000 "module error" with data
+ * {"module":id,"code":code,"details":data}. */
 #define MH_ERR_INVALID_PARAMS (-32602)
 #define MH_ERR_INTERNAL (-32603)
 
@@ -95,7 +97,9 @@ extern "C" {
 
 /* Descriptor flags. */
 #define MH_FLAG_CONCURRENT ((uint64_t)1 << 0) /* handle may be called on several threads at once */
-#define MH_FLAG_UNLOADABLE ((uint64_t)1 << 1) /* plain C only: the image may be dlclose()d when retired */
+#define MH_FLAG_UNLOADABLE ((uint64_t)1 << 1) /* plain C only: the image may be dlclose()d when retired;
+                                                 no plugin thread may run code from the image once
+                                                 destroy has returned (join threads in stop) */
 
 /* ---- Opaque handles ---------------------------------------------------- */
 
@@ -108,8 +112,10 @@ typedef struct mh_out mh_out;
 
 /* ---- Callbacks the plugin hands to the host ---------------------------- */
 
-/* Reply to mh_host_api.call. error_code 0: json is the result. Otherwise json is
- * the JSON-RPC error object ({"code":…,"message":…,"data":…}). json is borrowed.
+/* Reply to mh_host_api.call. error_code 0: json is the result. Otherwise
+ * error_code is the code the control channel would show (see fail() for how a
+ * callee's own codes map) and json is the whole JSON-RPC error object
+ * ({"code":…,"message":…,"data":…}). json is borrowed and NUL-terminated.
  * Called exactly once, serialized with the calling instance's other entries,
  * unless that instance was destroyed first. */
 typedef void (*mh_reply_fn)(void *user, int32_t error_code, const char *json, size_t json_len);
@@ -225,7 +231,9 @@ typedef struct mh_plugin {
     /* Create an instance. Returns it (any non-NULL pointer), or NULL after writing
      * a message to error (then the load fails with that message). Required. */
     void *(*init)(const mh_init_info *info, mh_out *error);
-    /* Begin work (timers, threads). MH_OK, or MH_ERROR after writing to error. Optional. */
+    /* Begin work (timers, threads). MH_OK, or MH_ERROR after writing to error;
+     * after a failed start the host calls destroy, not stop. start may be called
+     * again after stop (a failed hot swap restarts the old instance). Optional. */
     int32_t (*start)(void *instance, mh_out *error);
     /* Stop work: cancel what start began; no call arrives after stop. Optional. */
     void (*stop)(void *instance);
@@ -235,8 +243,9 @@ typedef struct mh_plugin {
     /* Handle a call to one of `methods`. method is NUL-terminated (borrowed, it is
      * the descriptor's own string). params is the request's raw JSON params, NUL-
      * terminated, "null" when the request had none; borrowed for this function.
-     * Complete the call with respond() or fail() exactly once, either before
-     * returning MH_OK, or later, from any thread, after returning MH_PENDING.
+     * Complete the call with respond() or fail() exactly once: before returning
+     * MH_OK, or, when returning MH_PENDING, from any thread at any time after
+     * handle was entered (even before handle returns: the host accepts either order).
      * Returning MH_OK without completing fails the call with -32603. A pending
      * call not completed within the host's call timeout is failed with -32004.
      * Required when methods is non-empty. */
@@ -244,13 +253,13 @@ typedef struct mh_plugin {
                       const char *params, size_t params_len);
 
     /* An event matched one of this instance's subscriptions. topic and data
-     * (JSON, "null" when none) are borrowed. Optional. */
+     * (JSON, "null" when none) are borrowed and NUL-terminated. Optional. */
     void (*on_event)(void *instance, const char *topic, size_t topic_len, const char *data, size_t data_len);
 
     /* Hot swap. export_state writes the instance's state (any bytes, JSON
      * recommended) to state and returns MH_OK or MH_ERROR; it is called after stop.
-     * import_state receives that state from the version from_version (NUL-
-     * terminated) before start, and returns MH_OK, or MH_ERROR after writing a
+     * import_state receives that state (borrowed, NUL-terminated) from the
+     * version from_version (NUL-terminated) before start, and returns MH_OK, or MH_ERROR after writing a
      * message to error. Optional; without them a swap carries no state
      * beyond the persistent store. */
     int32_t (*export_state)(void *instance, mh_out *state);

@@ -1,0 +1,96 @@
+import CModHost
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension PluginHost {
+    /// Calls another module's method, `"<module>.<method>"`, and gets the reply in `reply`.
+    ///
+    /// `reply` is called exactly once, on a host thread serialized with this instance's other
+    /// entries: with the result JSON, with the callee's error (its JSON-RPC error object as a
+    /// `PluginError`), or with an error if the instance is destroyed before the reply arrives.
+    ///
+    /// - Parameter params: encoded as JSON; the default, `JSONValue.null`, sends no params.
+    /// - Throws: `PluginError` if `params` cannot be encoded or the host refuses the call; then
+    ///   `reply` is not called.
+    public func call<Params: Encodable>(_ method: String, params: Params = JSONValue.null,
+                                        reply: @escaping @Sendable (Result<RawJSON, PluginError>) -> Void) throws {
+        let json = try encodeParams(params, for: method)
+        let replies = core.replies
+        let status = try core.withOpenTable("call \(method)") { api, context in
+            let user = replies.register(reply)
+            let status = method.withCBytes { method, methodLength in
+                Self.withOptionalBytes(json) { params, paramsLength in
+                    api.pointee.call?(context, method, methodLength, params, paramsLength, { user, code, json, length in
+                        guard let user else { return }
+                        ReplyRegistry.deliver(user, PluginHost.replyResult(code: code, json: json, length: length))
+                    }, user) ?? MH_ERROR
+                }
+            }
+            if status != MH_OK { replies.cancel(user) }
+            return status
+        }
+        guard status == MH_OK else { throw PluginError.internalError("call \(method): refused by the host") }
+    }
+
+    /// Calls another module's method and awaits its reply as raw JSON.
+    ///
+    /// - Throws: the callee's error as a `PluginError`, `CancellationError` if the task is
+    ///   cancelled first (the late reply is then dropped), or `PluginError` if the call could
+    ///   not be made.
+    public func call<Params: Encodable>(_ method: String, params: Params = JSONValue.null) async throws -> RawJSON {
+        let once = ResumeOnce()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RawJSON, any Error>) in
+                guard once.set(continuation) else { return }
+                do {
+                    try call(method, params: params) { once.resume(with: $0.mapError { $0 }) }
+                } catch {
+                    once.resume(with: .failure(error))
+                }
+            }
+        } onCancel: {
+            once.resume(with: .failure(CancellationError()))
+        }
+    }
+
+    /// Calls another module's method and awaits its reply decoded as `Reply`.
+    public func call<Params: Encodable, Reply: Decodable>(
+        _ method: String, params: Params = JSONValue.null, as type: Reply.Type = Reply.self
+    ) async throws -> Reply {
+        let json: RawJSON = try await call(method, params: params)
+        return try JSONDecoder().decode(type, from: json.data)
+    }
+
+    private func encodeParams(_ params: some Encodable, for method: String) throws -> Data? {
+        if let value = params as? JSONValue, value == .null { return nil }
+        do {
+            return try core.encoder.encode(params)
+        } catch {
+            throw PluginError.internalError("call \(method): cannot encode params: \(error)")
+        }
+    }
+
+    private static func withOptionalBytes<R>(_ data: Data?, _ body: (UnsafePointer<CChar>?, Int) -> R) -> R {
+        guard let data else { return body(nil, 0) }
+        return data.withCBytes(body)
+    }
+
+    /// A reply as the host gives it: `code` 0 and the result, or a JSON-RPC error object.
+    static func replyResult(code: Int32, json: UnsafePointer<CChar>?, length: Int) -> Result<RawJSON, PluginError> {
+        let data = Data(cBytes: json, count: length)
+        guard code != 0 else { return .success(RawJSON(data)) }
+        struct ErrorObject: Decodable {
+            var code: Int32
+            var message: String
+        }
+        guard let object = try? JSONDecoder().decode(ErrorObject.self, from: data) else {
+            return .failure(PluginError(code: PluginError.Code(rawValue: code), String(decoding: data, as: UTF8.self)))
+        }
+        let members = data.withUnsafeBytes { JSONScanner(bytes: $0).objectMembers() }
+        let errorData = members?["data"].map { RawJSON(data.subdata(in: $0)) }
+        return .failure(PluginError(code: PluginError.Code(rawValue: object.code), object.message, data: errorData))
+    }
+}

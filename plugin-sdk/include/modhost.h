@@ -62,7 +62,7 @@ extern "C" {
 /* abi_version fields hold (major << 16) | minor. A host loads a plugin whose
  * major equals its own, whatever the minor: fields the other side does not know
  * are absent (struct_size) or zero. */
-#define MH_ABI_VERSION ((uint32_t)((MH_ABI_MAJOR << 16) | MH_ABI_MINOR))
+#define MH_ABI_VERSION 0x00010000u /* (MH_ABI_MAJOR << 16) | MH_ABI_MINOR, a plain literal so Swift imports it */
 #define MH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define MH_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
 
@@ -96,10 +96,11 @@ extern "C" {
 #define MH_LOG_CRITICAL 6
 
 /* Descriptor flags. */
-#define MH_FLAG_CONCURRENT ((uint64_t)1 << 0) /* handle may be called on several threads at once */
-#define MH_FLAG_UNLOADABLE ((uint64_t)1 << 1) /* plain C only: the image may be dlclose()d when retired;
-                                                 no plugin thread may run code from the image once
-                                                 destroy has returned (join threads in stop) */
+/* MH_FLAG_CONCURRENT: handle may be called on several threads at once.
+ * MH_FLAG_UNLOADABLE: plain C only: the image may be dlclose()d when retired; no
+ * plugin thread may run code from the image once destroy has returned (join them in stop). */
+#define MH_FLAG_CONCURRENT 0x1ull
+#define MH_FLAG_UNLOADABLE 0x2ull
 
 /* ---- Opaque handles ---------------------------------------------------- */
 
@@ -189,7 +190,8 @@ typedef struct mh_host_api {
      * repeat_ms if non-zero. Returns its id (> 0), or 0 on error. fn runs
      * serialized with the instance's other entries. Timers of an instance are
      * cancelled when it is stopped. timer_cancel returns MH_OK, or MH_ERROR if
-     * the id is unknown. */
+     * the id is unknown; once it returns, fn is not called for that timer again
+     * (called from the instance's own entries, it cannot be running either). */
     uint64_t (*timer_start)(mh_context *ctx, uint64_t delay_ms, uint64_t repeat_ms, mh_timer_fn fn, void *user);
     int32_t (*timer_cancel)(mh_context *ctx, uint64_t timer_id);
 } mh_host_api;

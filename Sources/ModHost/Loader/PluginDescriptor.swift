@@ -42,7 +42,7 @@ struct PluginDescriptor: @unchecked Sendable {
     init(reading pointer: UnsafePointer<mh_plugin>) throws(LoadError) {
         let header = UnsafeRawPointer(pointer).load(as: (UInt32, UInt32).self)
         let (abi, size) = header
-        let hostABI = UInt32(MH_ABI_MAJOR << 16 | MH_ABI_MINOR)
+        let hostABI = MH_ABI_VERSION
         guard abi >> 16 == hostABI >> 16 else {
             throw .abiMismatch(plugin: "\(abi >> 16).\(abi & 0xFFFF)", host: "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)")
         }

@@ -10,7 +10,7 @@ enum HostAPI {
     nonisolated(unsafe) static let table: UnsafeMutablePointer<mh_host_api> = {
         let table = UnsafeMutablePointer<mh_host_api>.allocate(capacity: 1)
         table.initialize(to: mh_host_api())
-        table.pointee.abi_version = UInt32(MH_ABI_MAJOR << 16 | MH_ABI_MINOR)
+        table.pointee.abi_version = MH_ABI_VERSION
         table.pointee.struct_size = UInt32(MemoryLayout<mh_host_api>.size)
         table.pointee.log = { ctx, level, message, length in
             guard let context = ModuleContext.from(ctx) else { return }

@@ -36,7 +36,7 @@ final class ModuleInstance: @unchecked Sendable {
         var message: [UInt8] = []
         let created: UnsafeMutableRawPointer? = config.withUnsafeBufferPointer { configBytes in
             var info = mh_init_info()
-            info.abi_version = UInt32(MH_ABI_MAJOR << 16 | MH_ABI_MINOR)
+            info.abi_version = MH_ABI_VERSION
             info.struct_size = UInt32(MemoryLayout<mh_init_info>.size)
             info.host = UnsafePointer(HostAPI.table)
             info.ctx = context.opaque

@@ -3,17 +3,12 @@ import CModHost
 /// Builds a plugin type's `mh_plugin` descriptor: C strings and lists allocated once and
 /// never freed, and the SDK's entry points.
 enum DescriptorBuilder {
-    /// modhost.h's `MH_ABI_VERSION` (its cast does not import into Swift).
-    static let abiVersion = (UInt32(MH_ABI_MAJOR) << 16) | UInt32(MH_ABI_MINOR)
-    /// modhost.h's `MH_FLAG_CONCURRENT`.
-    static let flagConcurrent: UInt64 = 1 << 0
-
     static func build<P: Plugin>(for type: P.Type, methods: [String])
         -> (descriptor: UnsafePointer<mh_plugin>, methodNames: [UnsafePointer<CChar>])
     {
         let methodNames = methods.map { $0.leakedCString() }
         var plugin = mh_plugin()
-        plugin.abi_version = abiVersion
+        plugin.abi_version = MH_ABI_VERSION
         plugin.struct_size = UInt32(MemoryLayout<mh_plugin>.size)
         plugin.id = P.id.leakedCString()
         plugin.version = P.version.leakedCString()
@@ -21,7 +16,7 @@ enum DescriptorBuilder {
         plugin.requires = list(P.requires.map { $0.leakedCString() })
         plugin.subscriptions = list(P.subscriptions.map { $0.leakedCString() })
         plugin.methods = list(methodNames)
-        plugin.flags = P.isConcurrent ? flagConcurrent : 0
+        plugin.flags = P.isConcurrent ? UInt64(MH_FLAG_CONCURRENT) : 0
         EntryPoints.install(in: &plugin, stateful: StateCodec.forPlugin(type) != nil)
 
         let descriptor = UnsafeMutablePointer<mh_plugin>.allocate(capacity: 1)

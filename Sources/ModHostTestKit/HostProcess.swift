@@ -130,15 +130,17 @@ public final class HostProcess: @unchecked Sendable {
 
     /// Waits for the response whose id is `id` and removes it from the queue.
     public func response(id: JSON, timeout: TimeInterval = 20) throws -> JSON {
-        try waitFor(timeout: timeout, what: "the response to id \(id)") { line in
-            guard let message = try? JSON(parsing: line) else { return nil }
-            return message["id"] == id && (message["result"] != .null || message["error"] != .null || message.object?["result"] != nil) ? message : nil
+        try waitFor(timeout: timeout, what: "the response to id \(id)") { line -> JSON? in
+            guard let message = try? JSON(parsing: line), let members = message.object, message["id"] == id,
+                members["result"] != nil || members["error"] != nil
+            else { return nil }
+            return message
         }
     }
 
     /// The next event notification (optionally of one topic), removed from the queue.
     public func nextEvent(topic: String? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        try waitFor(timeout: timeout, what: "an event \(topic ?? "")") { line in
+        try waitFor(timeout: timeout, what: "an event \(topic ?? "")") { line -> JSON? in
             guard let message = try? JSON(parsing: line), message["method"] == "event" else { return nil }
             if let topic, message["params"]["topic"].string != topic { return nil }
             return message["params"]
@@ -227,6 +229,7 @@ public final class HostProcess: @unchecked Sendable {
     }
     private var pendingOutput = Data()
 
+    /// Waits for the first unread line `match` accepts (returns non-nil for) and removes it.
     private func waitFor<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()

@@ -19,6 +19,12 @@ final class HostMethods: @unchecked Sendable {
         self.requestShutdown = requestShutdown
     }
 
+    /// Waits until the control queue has run everything submitted so far (at shutdown, after
+    /// input stopped: a `modules.load` still queued is answered before modules stop).
+    func drain() {
+        control.sync {}
+    }
+
     func handles(_ method: String) -> Bool {
         Self.namespaces.contains { method.hasPrefix($0) }
     }

@@ -75,6 +75,7 @@ public enum ModHost {
         let reason = shutdown.wait()
         logger.info("shutting down: \(reason)")
         channel.stopAccepting()
+        methods.drain()
         runtime.registry.shutdown(drainTimeout: configuration.drainTimeout)
         runtime.timers.shutdown()
         sweeper.cancel()

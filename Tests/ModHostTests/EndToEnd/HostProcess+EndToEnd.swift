@@ -1,0 +1,51 @@
+import Foundation
+import ModHostTestKit
+import Testing
+
+/// Checks the end-to-end suites share: what a user of the control channel sees.
+extension HostProcess {
+    /// Sends a request that must fail and returns its error object (`code`, `message`, `data`).
+    @discardableResult
+    func expectFailure(_ method: String, _ params: JSON? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSON {
+        let response = try request(method, params)
+        try #require(response["error"] != .null, "\(method) \(params?.text ?? "") should fail, got \(response.text)", sourceLocation: sourceLocation)
+        return response["error"]
+    }
+
+    /// Sends a request that publishes an event the channel is subscribed to and returns the event
+    /// (of `topic`) and the request's result (an error answer is thrown).
+    func callPublishing(_ topic: String, _ method: String, _ params: JSON) throws -> (event: JSON, result: JSON) {
+        let id = JSON.int(Int64(takeID()))
+        try send(raw: JSON.object(["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]).text)
+        let event = try nextEvent(topic: topic)
+        let response = try response(id: id)
+        guard response["error"] == .null else { throw HostProcessError("\(method) failed: \(response["error"])", stderr: stderrText) }
+        return (event, response["result"])
+    }
+
+    /// The modules `host.status` lists, as id → state.
+    func moduleStates() throws -> [String: String] {
+        let modules = try call("host.status")["modules"].array ?? []
+        return Dictionary(modules.map { ($0["id"].string ?? "?", $0["state"].string ?? "?") }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Waits until the host's stderr contains `text` (stderr is read asynchronously) and returns
+    /// everything it has written so far.
+    @discardableResult
+    func waitForStderr(containing text: String, timeout: TimeInterval = 20) throws -> String {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            let written = stderrText
+            if written.contains(text) { return written }
+            guard Date() < deadline else {
+                throw HostProcessError("timed out after \(timeout) s waiting for \"\(text)\" on stderr", stderr: written)
+            }
+            usleep(10_000)
+        }
+    }
+
+    /// The index of the first stderr line ending with `suffix` (log lines end with the message).
+    func stderrLineIndex(endingWith suffix: String) -> Int? {
+        stderrText.split(separator: "\n").firstIndex { $0.hasSuffix(suffix) }
+    }
+}

@@ -76,7 +76,7 @@ final class HostMethods: @unchecked Sendable {
             let (path, config) = try HostParams.decodeLoad(params)
             let instance: ModuleInstance
             do throws(LoadError) {
-                instance = try runtime.registry.load(path, config: config ?? runtime.configuration.moduleConfigs[idHint(path)] ?? Array("{}".utf8))
+                instance = try runtime.registry.load(path, config: config)
             } catch {
                 runtime.logger.error("load failed: \(path): \(error)")
                 throw RPCError.loadFailed(error.description, file: path)
@@ -106,15 +106,6 @@ final class HostMethods: @unchecked Sendable {
         default:
             throw RPCError.methodNotFound(method)
         }
-    }
-
-    /// The module id a file will probably load as (its config section is looked up by it):
-    /// `libhealth.so` → `health`.
-    private func idHint(_ path: String) -> String {
-        var name = (path as NSString).lastPathComponent
-        if name.hasPrefix("lib") { name.removeFirst(3) }
-        if name.hasSuffix(".so") { name.removeLast(3) }
-        return name.lowercased()
     }
 
     private func status() -> HostStatus {

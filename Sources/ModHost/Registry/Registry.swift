@@ -90,8 +90,9 @@ final class Registry: @unchecked Sendable {
         return failures
     }
 
-    /// Loads one file at run time; what it requires must already be running.
-    func load(_ path: String, config: [UInt8]) throws(LoadError) -> ModuleInstance {
+    /// Loads one file at run time; what it requires must already be running. Without `config`,
+    /// the module gets its section of the host's `--config` file.
+    func load(_ path: String, config: [UInt8]?) throws(LoadError) -> ModuleInstance {
         let image = try loader.open(path)
         let id = image.descriptor.id
         guard slot(id) == nil else {
@@ -103,7 +104,7 @@ final class Registry: @unchecked Sendable {
             image.unloadIfAllowed()
             throw failure.error
         }
-        return try start(image, config: config)
+        return try start(image, config: config ?? runtime.configuration.moduleConfigs[id] ?? Array("{}".utf8))
     }
 
     /// Unloads a module. Refused, naming them, while running modules require it, unless forced.

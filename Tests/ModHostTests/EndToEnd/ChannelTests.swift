@@ -156,10 +156,19 @@ import Testing
     @Test func configSectionsReachInit() throws {
         let directory = try TemporaryDirectory.make()
         let config = "\(directory)/modhost.json"
-        try Data(#"{"p1": {"limit": 3, "name": "first"}}"#.utf8).write(to: URL(fileURLWithPath: config))
+        try Data(#"{"p1": {"limit": 3, "name": "first"}, "late": {"x": true}}"#.utf8).write(to: URL(fileURLWithPath: config))
         let host = try startHost(["--config", config])
         #expect(try host.call("p1.config") == ["limit": 3, "name": "first"])
         #expect(try host.call("p2.config") == [:])
+        // A module loaded at run time gets its section by module id, whatever the file is called;
+        // a config param replaces it.
+        let later = try TestPlugins.directory()
+        let file = try TestPlugins.probe(into: later, id: "late", name: "libwhatever.so")
+        try host.call("modules.load", ["path": .string(file)])
+        #expect(try host.call("late.config") == ["x": true])
+        try host.call("modules.unload", ["id": "late"])
+        try host.call("modules.load", ["path": .string(file), "config": ["y": 1]])
+        #expect(try host.call("late.config") == ["y": 1])
     }
 
     @Test func helpExplainsEveryOption() throws {

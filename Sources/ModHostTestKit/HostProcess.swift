@@ -21,18 +21,26 @@ public final class HostProcess: @unchecked Sendable {
     private var allLines: [String] = []
     private var stderrData = Data()
     private var outputClosed = false
+    private var errorsClosed = false
     private var nextID = 1
 
     /// - Parameters:
     ///   - plugins: the plugin directory (`--plugins`); nil uses the host's default.
     ///   - state: the state directory; nil makes a fresh temporary one.
     ///   - extraArguments: more command-line options.
-    public init(plugins: String?, state: String? = nil, extraArguments: [String] = [], executable: URL? = nil) throws {
+    ///   - environment: variables to set for the host on top of the test's own.
+    public init(
+        plugins: String?, state: String? = nil, extraArguments: [String] = [], environment: [String: String] = [:],
+        executable: URL? = nil
+    ) throws {
         stateDirectory = try state ?? TemporaryDirectory.make(prefix: "modhost-state")
         process.executableURL = try executable ?? Self.locateExecutable()
         var arguments = ["--state-dir", stateDirectory]
         if let plugins { arguments += ["--plugins", plugins] }
         process.arguments = arguments + extraArguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
@@ -44,7 +52,12 @@ public final class HostProcess: @unchecked Sendable {
             let data = handle.availableData
             guard let self else { return }
             condition.lock()
+            if data.isEmpty {
+                errorsClosed = true
+                errors.fileHandleForReading.readabilityHandler = nil
+            }
             stderrData.append(data)
+            condition.broadcast()
             condition.unlock()
         }
         try process.run()
@@ -166,6 +179,22 @@ public final class HostProcess: @unchecked Sendable {
         return allLines
     }
 
+    /// Waits until the host's stderr contains `text` (stderr arrives on its own pipe, after or
+    /// before stdout) and returns everything it has written so far.
+    @discardableResult
+    public func waitForStderr(containing text: String, timeout: TimeInterval = 20) throws -> String {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let written = String(decoding: stderrData, as: UTF8.self)
+            if written.contains(text) { return written }
+            if errorsClosed || !condition.wait(until: deadline) {
+                throw HostProcessError("\(errorsClosed ? "stderr closed" : "timed out after \(timeout) s") waiting for \"\(text)\" on stderr", stderr: written)
+            }
+        }
+    }
+
     public var stderrText: String {
         condition.lock()
         defer { condition.unlock() }
@@ -201,10 +230,10 @@ public final class HostProcess: @unchecked Sendable {
             }
             usleep(5_000)
         }
-        // Let the pipe readers take the last bytes.
+        // Let the pipe readers take the last bytes of stdout and stderr.
         condition.lock()
         let closeDeadline = Date(timeIntervalSinceNow: 5)
-        while !outputClosed && condition.wait(until: closeDeadline) {}
+        while !(outputClosed && errorsClosed) && condition.wait(until: closeDeadline) {}
         condition.unlock()
         return process.terminationStatus
     }

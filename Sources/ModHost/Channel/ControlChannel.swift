@@ -10,7 +10,12 @@ import Synchronization
 final class ControlChannel: @unchecked Sendable {
     private let runtime: HostRuntime
     private let methods: HostMethods
-    private let accepting = Atomic<Bool>(true)
+    /// Held while a line is dispatched; `stopAccepting` takes it, so once it returns nothing
+    /// more reaches modules or the control queue.
+    private let accepting = Mutex<Bool>(true)
+    /// Calls routed from the chunk being read, per mailbox, posted together after it: one lock
+    /// and one wake-up per module per chunk instead of per call. Reader thread only.
+    private var routed: [(mailbox: Mailbox, calls: [Call])] = []
 
     init(runtime: HostRuntime, methods: HostMethods) {
         self.runtime = runtime
@@ -18,7 +23,7 @@ final class ControlChannel: @unchecked Sendable {
     }
 
     /// Stops handling input; lines read afterwards are ignored (the host is shutting down).
-    func stopAccepting() { accepting.store(false, ordering: .relaxed) }
+    func stopAccepting() { accepting.withLock { $0 = false } }
 
     /// Reads `fd` until end of input. A line longer than the configured limit is answered with
     /// `-32600` and skipped up to its newline, so the channel stays in sync.
@@ -51,28 +56,36 @@ final class ControlChannel: @unchecked Sendable {
             if count <= 0 {
                 // End of input: a last line without a newline still counts.
                 if !discarding && end > start {
-                    handle(UnsafeBufferPointer(start: buffer + start, count: end - start))
+                    let last = UnsafeBufferPointer(start: buffer + start, count: end - start)
+                    accepting.withLock { accepting in if accepting { dispatch(last) } }
                 }
+                postRouted()
                 return
             }
             end += count
-            while let newline = memchr(buffer + start + scanned, 0x0A, end - start - scanned) {
-                let lineEnd = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
-                if discarding {
-                    discarding = false
-                } else {
-                    var length = lineEnd - start
-                    if length > 0 && buffer[start + length - 1] == 0x0D { length -= 1 }
-                    handle(UnsafeBufferPointer(start: buffer + start, count: length))
+            // One chunk's lines under one lock: `stopAccepting` waits for the chunk in hand.
+            accepting.withLock { accepting in
+                while let newline = memchr(buffer + start + scanned, 0x0A, end - start - scanned) {
+                    let lineEnd = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
+                    if discarding {
+                        discarding = false
+                    } else if lineEnd - start > limit {
+                        refuseOverlongLine(limit)
+                    } else if accepting {
+                        var length = lineEnd - start
+                        if length > 0 && buffer[start + length - 1] == 0x0D { length -= 1 }
+                        dispatch(UnsafeBufferPointer(start: buffer + start, count: length))
+                    }
+                    start = lineEnd + 1
+                    scanned = 0
                 }
-                start = lineEnd + 1
-                scanned = 0
             }
+            postRouted()
             scanned = end - start
             if discarding || end - start > limit {
                 if !discarding {
                     discarding = true
-                    runtime.output.writeLine(RPCResponse.error(id: nil, .invalidRequest("Invalid Request: line exceeds the limit of \(limit) bytes; skipped")))
+                    refuseOverlongLine(limit)
                 }
                 start = 0
                 end = 0
@@ -85,9 +98,18 @@ final class ControlChannel: @unchecked Sendable {
         }
     }
 
-    /// Handles one line: a request, a notification, a batch, or something to answer with an error.
-    func handle(_ line: UnsafeBufferPointer<UInt8>) {
-        guard accepting.load(ordering: .relaxed) else { return }
+    private func refuseOverlongLine(_ limit: Int) {
+        runtime.output.writeLine(RPCResponse.error(id: nil, .invalidRequest("Invalid Request: line exceeds the limit of \(limit) bytes; skipped")))
+    }
+
+    private func postRouted() {
+        for (mailbox, calls) in routed { mailbox.post(calls: calls) }
+        routed.removeAll(keepingCapacity: true)
+    }
+
+    /// Handles one line: a request, a notification, a batch, or something to answer with an
+    /// error. Calls it routes are queued; their mailboxes are woken after the chunk.
+    private func dispatch(_ line: UnsafeBufferPointer<UInt8>) {
         switch RPCEnvelope.parse(line) {
         case .blank:
             return
@@ -115,13 +137,20 @@ final class ControlChannel: @unchecked Sendable {
             let params = request.params.map { UnsafeBufferPointer(rebasing: line[$0]) }
             let reply: ReplyTarget = id == nil ? .none : batch.map { .batch($0) } ?? .channel(runtime.output)
             if methods.handles(request.method) {
+                postRouted()  // calls read before a host method are queued before it runs
                 methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply)
                 return
             }
             switch runtime.route(request.method) {
             case .success(let target):
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params)
-                target.slot.mailbox.post(.call(call))
+                call.resolved = target.resolved
+                let mailbox = target.slot.mailbox
+                if let index = routed.lastIndex(where: { $0.mailbox === mailbox }) {
+                    routed[index].calls.append(call)
+                } else {
+                    routed.append((mailbox, [call]))
+                }
             case .failure(let error):
                 guard id != nil else { return }
                 let response = RPCResponse.error(id: id, error)

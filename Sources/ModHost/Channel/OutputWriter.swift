@@ -5,7 +5,11 @@ import Foundation
 /// Any thread may append; appends coalesce in a buffer that the writer thread hands to `write(2)`
 /// in one piece, so a burst of responses costs one system call. Nothing else writes to this
 /// descriptor: it is a duplicate of the original stdout, and fd 1 itself points at stderr.
+///
+/// Backpressure: past `highWaterBytes` unwritten, appenders wait for the reader of the channel
+/// to catch up (a client that stops reading stops the host's work, not its memory).
 final class OutputWriter: @unchecked Sendable {
+    static let highWaterBytes = 32 << 20
     private let fd: Int32
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -30,6 +34,9 @@ final class OutputWriter: @unchecked Sendable {
     @inline(__always)
     func writeLine(_ body: (inout [UInt8]) -> Void) {
         condition.lock()
+        while buffer.count > Self.highWaterBytes && !broken && !closed {
+            condition.wait()
+        }
         body(&buffer)
         buffer.append(UInt8(ascii: "\n"))
         if writerWaiting { condition.signal() }
@@ -69,6 +76,7 @@ final class OutputWriter: @unchecked Sendable {
             swap(&buffer, &pending)
             writing = true
             let discard = broken
+            if pending.count > Self.highWaterBytes { condition.broadcast() }
             condition.unlock()
 
             if !discard { writeAll(pending) }
@@ -94,6 +102,7 @@ final class OutputWriter: @unchecked Sendable {
                     condition.lock()
                     let first = !broken
                     broken = true
+                    condition.broadcast()
                     condition.unlock()
                     if first { onBroken() }
                     return

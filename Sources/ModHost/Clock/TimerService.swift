@@ -46,6 +46,8 @@ final class TimerService: @unchecked Sendable {
     private var heap = Heap<Entry>()
     private var timers: [UInt64: Timer] = [:]
     private var nextID: UInt64 = 1
+    /// Timers whose callback is running now, and the thread running it.
+    private var firing: [UInt64: pthread_t] = [:]
     private var stopped = false
     private var wakeAt: Int64 = .max
 
@@ -64,18 +66,23 @@ final class TimerService: @unchecked Sendable {
         guard !stopped else { return 0 }
         let id = nextID
         nextID += 1
-        let due = clock.nowMs &+ Int64(clamping: delayMs)
+        let due = Self.add(clock.nowMs, delayMs)
         timers[id] = Timer(context: context, fn: fn, user: user, repeatMs: repeatMs, due: due)
         heap.insert(Entry(due: due, id: id))
         if due < wakeAt { condition.signal() }
         return id
     }
 
+    /// Cancels a timer. Once it returns the callback does not run again: if it is running on
+    /// another thread right now, this waits for it to finish.
     func cancel(_ id: UInt64, of context: ModuleContext) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard let timer = timers[id], timer.context === context else { return false }
         timers[id] = nil
+        while let thread = firing[id], pthread_equal(thread, pthread_self()) == 0 {
+            condition.wait()
+        }
         return true
     }
 
@@ -85,14 +92,22 @@ final class TimerService: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Called when a firing reaches the module: true if the timer was not cancelled meanwhile.
-    /// A fired one-shot timer is forgotten here.
-    func isActive(_ id: UInt64) -> Bool {
+    /// Runs a firing that reached the module, unless the timer was cancelled meanwhile. A fired
+    /// one-shot timer is forgotten here.
+    func fire(_ firing: TimerFiring) {
         condition.lock()
-        defer { condition.unlock() }
-        guard let timer = timers[id] else { return false }
-        if timer.fired { timers[id] = nil }
-        return true
+        guard let timer = timers[firing.id] else {
+            condition.unlock()
+            return
+        }
+        if timer.fired { timers[firing.id] = nil }
+        self.firing[firing.id] = pthread_self()
+        condition.unlock()
+        firing.fn(firing.user, firing.id)
+        condition.lock()
+        self.firing[firing.id] = nil
+        condition.broadcast()
+        condition.unlock()
     }
 
     var count: Int {
@@ -133,9 +148,10 @@ final class TimerService: @unchecked Sendable {
         while let top = heap.min, top.due <= limit {
             heap.removeMin()
             guard var timer = timers[top.id], timer.due == top.due, !timer.fired else { continue }
-            if timer.repeatMs > 0 {
+            let next = max(Self.add(timer.due, timer.repeatMs), clock.isManual ? .min : limit)
+            if timer.repeatMs > 0 && next > timer.due {
                 let fired = timer
-                timer.due = max(timer.due &+ Int64(clamping: timer.repeatMs), clock.isManual ? 0 : limit)
+                timer.due = next
                 timers[top.id] = timer
                 heap.insert(Entry(due: timer.due, id: top.id))
                 return (fired, top.id)
@@ -145,6 +161,12 @@ final class TimerService: @unchecked Sendable {
             return (timer, top.id)
         }
         return nil
+    }
+
+    /// `time + ms`, saturating: a delay too large to represent means "never".
+    private static func add(_ time: Int64, _ ms: UInt64) -> Int64 {
+        let (sum, overflow) = time.addingReportingOverflow(Int64(clamping: ms))
+        return overflow ? .max : sum
     }
 
     private func runRealTime() {

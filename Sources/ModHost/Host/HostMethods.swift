@@ -8,7 +8,7 @@ import Foundation
 /// unload, clock moves) run one at a time on the control queue.
 final class HostMethods: @unchecked Sendable {
     static let version = "0.1.0"
-    private static let namespaces = ["host.", "modules.", "events.", "clock.", "rpc."]
+    private static let namespaces: Set<Substring> = ["host", "modules", "events", "clock", "rpc"]
 
     private let runtime: HostRuntime
     private let control = DispatchQueue(label: "modhost.control")
@@ -26,7 +26,9 @@ final class HostMethods: @unchecked Sendable {
     }
 
     func handles(_ method: String) -> Bool {
-        Self.namespaces.contains { method.hasPrefix($0) }
+        let utf8 = method.utf8
+        guard let dot = utf8.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        return Self.namespaces.contains(Substring(utf8[..<dot]))
     }
 
     func dispatch(_ method: String, params: [UInt8]?, id: [UInt8]?, reply: ReplyTarget) {
@@ -40,7 +42,7 @@ final class HostMethods: @unchecked Sendable {
             respond(Result { () throws(RPCError) in
                 let request = try HostParams.decode(IDParams.self, params)
                 guard let slot = runtime.registry.slot(request.id), let instance = slot.instance else {
-                    throw RPCError.methodNotFound("modules.describe", "no module \(request.id) is loaded")
+                    throw RPCError.invalidParams("no module \"\(request.id)\" is loaded")
                 }
                 return try HostParams.encode(ModuleDescription(instance, slot: slot))
             })
@@ -94,7 +96,9 @@ final class HostMethods: @unchecked Sendable {
             let target: Int64
             if method == "clock.advance" {
                 guard request.ms >= 0 else { throw RPCError.invalidParams("\"ms\" must not be negative") }
-                target = manual.nowMs + request.ms
+                let (sum, overflow) = manual.nowMs.addingReportingOverflow(request.ms)
+                guard !overflow else { throw RPCError.invalidParams("\"ms\": advancing by \(request.ms) passes the end of time") }
+                target = sum
             } else {
                 target = request.ms
             }

@@ -24,26 +24,23 @@ enum HostParams {
         }
     }
 
-    /// `events.publish {topic, data?}`: data is any JSON value, kept as text.
+    /// `events.publish {topic, data?}`: data is any JSON value, passed on as the caller wrote it.
     static func decodePublish(_ params: [UInt8]?) throws(RPCError) -> (String, [UInt8]) {
-        let members = try members(params)
-        guard let topic = members["topic"] as? String else {
-            throw RPCError.invalidParams(members["topic"] == nil ? "missing field \"topic\"" : "\"topic\" must be a string")
-        }
+        let members = try rawMembers(params)
+        guard let topicBytes = members["topic"] else { throw RPCError.invalidParams("missing field \"topic\"") }
+        guard let topic = string(topicBytes) else { throw RPCError.invalidParams("\"topic\": expected a string") }
         guard !topic.isEmpty else { throw RPCError.invalidParams("\"topic\" must not be empty") }
-        guard let data = members["data"] else { return (topic, Array("null".utf8)) }
-        return (topic, try json(data))
+        return (topic, members["data"] ?? Array("null".utf8))
     }
 
-    /// `modules.load {path, config?}`: config is a JSON object, kept as text.
+    /// `modules.load {path, config?}` (and swap): config is an object, passed on as written.
     static func decodeLoad(_ params: [UInt8]?) throws(RPCError) -> (String, [UInt8]?) {
-        let members = try members(params)
-        guard let path = members["path"] as? String else {
-            throw RPCError.invalidParams(members["path"] == nil ? "missing field \"path\"" : "\"path\" must be a string")
-        }
+        let members = try rawMembers(params)
+        guard let pathBytes = members["path"] else { throw RPCError.invalidParams("missing field \"path\"") }
+        guard let path = string(pathBytes) else { throw RPCError.invalidParams("\"path\": expected a string") }
         guard let config = members["config"] else { return (path, nil) }
-        guard config is [String: Any] else { throw RPCError.invalidParams("\"config\" must be an object") }
-        return (path, try json(config))
+        guard config.first == UInt8(ascii: "{") else { throw RPCError.invalidParams("\"config\": expected an object") }
+        return (path, config)
     }
 
     private static func object(_ params: [UInt8]?) throws(RPCError) -> [UInt8] {
@@ -54,19 +51,17 @@ enum HostParams {
         return params
     }
 
-    private static func members(_ params: [UInt8]?) throws(RPCError) -> [String: Any] {
-        let bytes = try object(params)
-        guard let members = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? [String: Any] else {
+    private static func rawMembers(_ params: [UInt8]?) throws(RPCError) -> [String: [UInt8]] {
+        guard let members = JSONMembers.raw(try object(params)) else {
             throw RPCError.invalidParams("params must be an object with named members")
         }
         return members
     }
 
-    private static func json(_ value: Any) throws(RPCError) -> [UInt8] {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else {
-            throw RPCError.internalError("could not re-encode a JSON value")
-        }
-        return [UInt8](data)
+    /// The value of a raw JSON string, or nil when it is not a string.
+    private static func string(_ raw: [UInt8]) -> String? {
+        guard raw.count >= 2, raw.first == UInt8(ascii: "\""), raw.last == UInt8(ascii: "\"") else { return nil }
+        return raw.withUnsafeBufferPointer { JSONText.decodeString(UnsafeBufferPointer(rebasing: $0[1..<raw.count - 1])) }
     }
 
     /// A DecodingError as a sentence naming the field: `missing field "id"`,

@@ -31,8 +31,7 @@ final class HostRuntime: @unchecked Sendable {
         events = EventBus(output: output, clock: clock)
         let (seconds, attoseconds) = configuration.callTimeout.components
         callTimeoutNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-        let images = NSTemporaryDirectory() + "modhost-\(getpid())-images"
-        registry = Registry(runtime: self, loader: try PluginLoader(imageDirectory: images))
+        registry = Registry(runtime: self, loader: try PluginLoader())
     }
 
     /// The module's own directory for bulk files: `<state>/data/<server-id>/<module>`.
@@ -44,7 +43,7 @@ final class HostRuntime: @unchecked Sendable {
 
     /// Resolves `<module>.<method>` (or a bare name, with a default module) to a loaded module.
     @inline(__always)
-    func route(_ method: String) -> Result<(slot: ModuleSlot, method: String), RPCError> {
+    func route(_ method: String) -> Result<Route, RPCError> {
         let moduleID: String
         let name: String
         if let dot = method.utf8.firstIndex(of: UInt8(ascii: ".")) {
@@ -59,10 +58,18 @@ final class HostRuntime: @unchecked Sendable {
         guard let slot = registry.slot(moduleID), let instance = slot.instance else {
             return .failure(.methodNotFound(method, "no module \(moduleID) is loaded"))
         }
-        guard instance.descriptor.methods[name] != nil else {
+        guard let found = instance.descriptor.methods[name] else {
             return .failure(.methodNotFound(method, "module \(moduleID) has no method \(name)"))
         }
-        return .success((slot, name))
+        return .success(Route(slot: slot, method: name, resolved: (instance.generation, found.cString, found.length)))
+    }
+
+    /// Where a call goes: the module's slot, the method name, and the C name in the instance
+    /// that was current when it was routed (so the mailbox need not look it up again).
+    struct Route {
+        let slot: ModuleSlot
+        let method: String
+        let resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)
     }
 
     /// `mh_host_api.call`: a module calls another module's method.
@@ -79,6 +86,7 @@ final class HostRuntime: @unchecked Sendable {
             } else {
                 call = Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: nil)
             }
+            call.resolved = target.resolved
             target.slot.mailbox.post(.call(call))
         }
     }

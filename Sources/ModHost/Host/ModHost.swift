@@ -40,7 +40,14 @@ public enum ModHost {
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { shutdown.request(number == SIGTERM ? "SIGTERM" : "SIGINT") }
+            source.setEventHandler {
+                let name = number == SIGTERM ? "SIGTERM" : "SIGINT"
+                if !shutdown.request(name) {
+                    // A second signal while shutting down: the user wants out now.
+                    logger.warning("second \(name) during shutdown: exiting at once")
+                    exit(128 + number)
+                }
+            }
             source.resume()
             return source
         }
@@ -56,8 +63,16 @@ public enum ModHost {
 
         let sweeper = DispatchSource.makeTimerSource(queue: .global())
         sweeper.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
+        let timeout = runtime.callTimeoutNanoseconds
         sweeper.setEventHandler {
-            for call in CallTable.shared.takeExpired(now: DispatchTime.now().uptimeNanoseconds) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            var expired = CallTable.shared.takeExpired(now: now)
+            if now > timeout {
+                for entry in runtime.registry.entries {
+                    expired += entry.slot.mailbox.takeCalls(enqueuedBefore: now - timeout)
+                }
+            }
+            for call in expired {
                 call.finish(error: RPCError(
                     code: RPCError.timedOutCode, message: "Call timed out: \(call.slot.id).\(call.method) was not completed in time",
                     data: JSONObject.module(call.slot.id)))
@@ -82,7 +97,7 @@ public enum ModHost {
         signals.forEach { $0.cancel() }
         writer.close()
         runtime.store.close()
-        try? FileManager.default.removeItem(atPath: runtime.registry.loader.imageDirectory)
+        runtime.registry.loader.removeImageDirectory()
         logger.info("stopped")
         return 0
     }
@@ -93,13 +108,16 @@ final class ShutdownRequest: Sendable {
     private let reason = Mutex<String?>(nil)
     private let semaphore = DispatchSemaphore(value: 0)
 
-    func request(_ why: String) {
+    /// Records the reason; returns false if a shutdown was already requested.
+    @discardableResult
+    func request(_ why: String) -> Bool {
         let first = reason.withLock { reason in
             guard reason == nil else { return false }
             reason = why
             return true
         }
         if first { semaphore.signal() }
+        return first
     }
 
     func wait() -> String {

@@ -144,3 +144,36 @@ enum RPCEnvelope {
         }
     }
 }
+
+/// The top-level members of a JSON object as raw text, for host methods that pass a member on
+/// without re-encoding it (`events.publish`'s data, `modules.load`'s config).
+enum JSONMembers {
+    /// Members of `object` by (decoded) name, each value's raw bytes; nil if not an object.
+    static func raw(_ object: [UInt8]) -> [String: [UInt8]]? {
+        object.withUnsafeBufferPointer { line -> [String: [UInt8]]? in
+            guard JSONScanner.isValid(line) else { return nil }
+            var scanner = JSONScanner(line)
+            var i = 0
+            scanner.skipWhitespace(&i)
+            guard line[i] == UInt8(ascii: "{") else { return nil }
+            i += 1
+            var members: [String: [UInt8]] = [:]
+            scanner.skipWhitespace(&i)
+            if line[i] == UInt8(ascii: "}") { return members }
+            while true {
+                scanner.skipWhitespace(&i)
+                let keyStart = i
+                _ = try? scanner.skipString(&i)
+                guard let key = JSONText.decodeString(UnsafeBufferPointer(rebasing: line[keyStart + 1..<i - 1])) else { return nil }
+                scanner.skipWhitespace(&i)
+                i += 1  // ':'
+                scanner.skipWhitespace(&i)
+                let valueStart = i
+                try? scanner.skipValue(&i)
+                members[key] = Array(line[valueStart..<i])
+                scanner.skipWhitespace(&i)
+                if line[i] == UInt8(ascii: ",") { i += 1 } else { return members }
+            }
+        }
+    }
+}

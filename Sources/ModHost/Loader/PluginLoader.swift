@@ -36,14 +36,26 @@ final class PluginImage: @unchecked Sendable {
 
 /// Opens plugin files: checks, copies each to a unique private path, dlopens the copy, and reads
 /// its descriptor. Every refusal is a `LoadError` naming the problem.
+///
+/// The copies live in a fresh `mkdtemp` directory (mode 0700, unpredictable name), are created
+/// exclusively, and are unlinked as soon as they are mapped: nobody else can plant or replace
+/// the file that gets loaded, and nothing is left behind, even by a killed host.
 final class PluginLoader: Sendable {
-    /// Where private copies go; created with mode 0700.
     let imageDirectory: String
     private let counter = Atomic<Int>(0)
 
-    init(imageDirectory: String) throws {
-        self.imageDirectory = imageDirectory
-        try FileManager.default.createDirectory(atPath: imageDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    /// Creates the private directory under `parent` (default: the system temporary directory).
+    init(parent: String = NSTemporaryDirectory()) throws {
+        var template = Array("\(parent)/modhost-images-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw ConfigurationError("cannot create a private image directory in \(parent): \(String(cString: strerror(errno)))")
+        }
+        imageDirectory = String(cString: made)
+    }
+
+    /// Removes the (empty) private directory.
+    func removeImageDirectory() {
+        rmdir(imageDirectory)
     }
 
     func open(_ path: String) throws(LoadError) -> PluginImage {
@@ -64,15 +76,13 @@ final class PluginLoader: Sendable {
         // being replaced on disk is never mapped half-written.
         let name = (path as NSString).lastPathComponent
         let mappedPath = "\(imageDirectory)/\(counter.add(1, ordering: .relaxed).newValue)-\(name)"
-        guard FileManager.default.createFile(atPath: mappedPath, contents: contents, attributes: [.posixPermissions: 0o500]) else {
-            throw .dlopenFailed("could not write a private copy to \(mappedPath)")
-        }
+        try Self.writeExclusively(bytes, to: mappedPath)
         var flags = RTLD_NOW | RTLD_LOCAL
         if elf.isSwift { flags |= RTLD_NODELETE }
-        guard let handle = dlopen(mappedPath, flags) else {
-            let message = dlerror().map { String(cString: $0) } ?? "unknown error"
-            try? FileManager.default.removeItem(atPath: mappedPath)
-            throw .dlopenFailed(message)
+        let opened = dlopen(mappedPath, flags)
+        unlink(mappedPath)  // mapped (or not): the name is no longer needed
+        guard let handle = opened else {
+            throw .dlopenFailed(dlerror().map { String(cString: $0) } ?? "unknown error")
         }
         do throws(LoadError) {
             guard let symbol = dlsym(handle, MH_PLUGIN_ENTRY_SYMBOL) else { throw .missingEntry }
@@ -82,8 +92,23 @@ final class PluginLoader: Sendable {
             return PluginImage(file: path, mappedPath: mappedPath, isSwift: elf.isSwift, descriptor: descriptor, handle: handle)
         } catch {
             if !elf.isSwift { dlclose(handle) }
-            try? FileManager.default.removeItem(atPath: mappedPath)
             throw error
+        }
+    }
+
+    private static func writeExclusively(_ bytes: [UInt8], to path: String) throws(LoadError) {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o500)
+        guard fd >= 0 else { throw .dlopenFailed("cannot create a private copy at \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                unlink(path)
+                throw .dlopenFailed("cannot write a private copy at \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
         }
     }
 

@@ -110,7 +110,7 @@ final class Registry: @unchecked Sendable {
     /// Unloads a module. Refused, naming them, while running modules require it, unless forced.
     func unload(_ id: String, force: Bool, drainTimeout: Duration) throws(RPCError) {
         guard let slot = slot(id), let instance = slot.instance else {
-            throw .methodNotFound("modules.unload", "no module \(id) is loaded")
+            throw .invalidParams("no module \"\(id)\" is loaded")
         }
         let dependents = entries.filter { entry in
             entry.instance.state == .running && entry.instance.descriptor.requires.contains { $0.id == id }
@@ -133,7 +133,7 @@ final class Registry: @unchecked Sendable {
     func shutdown(drainTimeout: Duration) {
         let deadline = ContinuousClock.now + drainTimeout
         while ContinuousClock.now < deadline,
-            CallTable.shared.openCount > 0 || entries.contains(where: { $0.slot.mailbox.queuedCount > 0 })
+            CallTable.shared.openCount > 0 || entries.contains(where: { !$0.slot.mailbox.isIdle })
         {
             usleep(2_000)
         }
@@ -177,6 +177,8 @@ final class Registry: @unchecked Sendable {
                 throw error
             }
         } catch {
+            instance.context.endActivity()
+            slot.mailbox.close()
             slot.instance = nil
             releaseImage(of: instance)
             throw error
@@ -190,29 +192,37 @@ final class Registry: @unchecked Sendable {
         return instance
     }
 
-    /// Quiesces and tears down an instance that is no longer routed to: queued calls fail with
-    /// `-32001`, calls still pending get up to `drainTimeout` to complete, then it is stopped and
-    /// destroyed, and its image unmapped if it may be.
+    /// Tears down an instance that is no longer routed to. Its queued calls fail with `-32001`;
+    /// calls already handed to it (pending ones, and one still running) get up to
+    /// `drainTimeout` to complete, with replies and timers still delivered. Then it is stopped
+    /// and destroyed, and its image unmapped if it may be. A plugin stuck in a call past the
+    /// deadline is abandoned: never called again, its image left mapped, its calls failed.
     private func retire(_ slot: ModuleSlot, _ instance: ModuleInstance, drainTimeout: Duration, reason: String) {
-        slot.mailbox.pause()
         let deadline = ContinuousClock.now + drainTimeout
+        slot.mailbox.pause(timeout: drainTimeout)
+        slot.mailbox.holdCalls()
+        slot.mailbox.resume()
         while CallTable.shared.openCount(of: slot) > 0 && ContinuousClock.now < deadline {
-            usleep(2_000)
+            usleep(1_000)
+        }
+        let idle = slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, .milliseconds(100)))
+        defer {
+            for (call, _) in CallTable.shared.takeAll(of: slot) {
+                call.finish(error: .moduleUnavailable(slot.id, reason))
+            }
+            slot.instance = nil
+        }
+        guard idle else {
+            instance.state = .failed
+            slot.mailbox.close()
+            instance.context.endActivity()
+            state.withLock { $0.retiredImages += 1 }
+            runtime.logger.error("abandoned \(slot.id): a call did not return within \(drainTimeout); the instance is never called again and its image stays mapped")
+            return
         }
         instance.stop()
-        for job in slot.mailbox.takeQueued() {
-            switch job {
-            case .call(let call): call.finish(error: .moduleUnavailable(slot.id, reason))
-            case .callback(_, .timer(let firing)): firing.done?()
-            case .callback(_, .run(let body)): body()
-            case .callback: break
-            }
-        }
-        for (call, _) in CallTable.shared.takeAll(of: slot) {
-            call.finish(error: .moduleUnavailable(slot.id, reason))
-        }
+        slot.mailbox.close()
         instance.destroy()
-        slot.instance = nil
         releaseImage(of: instance)
         runtime.logger.info("unloaded \(slot.id) (\(reason))")
     }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Where the outcome of a call goes.
 enum ReplyTarget: Sendable {
     /// A notification: the call runs, its outcome is dropped.
@@ -22,6 +24,8 @@ enum CallOutcome: Sendable {
 /// calls handed to a plugin.
 final class Call: @unchecked Sendable {
     let method: String
+    /// When the call was queued, on the monotonic clock (ns): queued calls time out too.
+    let enqueuedAt = DispatchTime.now().uptimeNanoseconds
     let slot: ModuleSlot
     let reply: ReplyTarget
     /// The raw id bytes, then the params bytes, then a NUL (plugins get NUL-terminated params).

@@ -30,6 +30,7 @@ final class CallTable: Sendable {
                 slab.entries.append(Entry())
             }
             slab.entries[index].call = call
+            call.slot.openCalls.add(1, ordering: .relaxed)
             slab.entries[index].generation &+= 1
             slab.entries[index].deadline = 0
             return UInt64(slab.entries[index].generation) << 32 | UInt64(index + 1)
@@ -47,6 +48,7 @@ final class CallTable: Sendable {
             else { return nil }
             let wasPending = slab.entries[index].deadline != 0
             if wasPending { slab.pending -= 1 }
+            call.slot.openCalls.subtract(1, ordering: .relaxed)
             slab.entries[index].call = nil
             slab.free.append(index)
             return (call, wasPending)
@@ -74,6 +76,7 @@ final class CallTable: Sendable {
                 let deadline = slab.entries[index].deadline
                 guard deadline != 0, deadline <= now, let call = slab.entries[index].call else { continue }
                 expired.append(call)
+                call.slot.openCalls.subtract(1, ordering: .relaxed)
                 slab.entries[index].call = nil
                 slab.entries[index].deadline = 0
                 slab.free.append(index)
@@ -91,6 +94,7 @@ final class CallTable: Sendable {
                 guard let call = slab.entries[index].call, call.slot === slot else { continue }
                 let wasPending = slab.entries[index].deadline != 0
                 if wasPending { slab.pending -= 1 }
+                call.slot.openCalls.subtract(1, ordering: .relaxed)
                 taken.append((call, wasPending))
                 slab.entries[index].call = nil
                 slab.entries[index].deadline = 0
@@ -112,6 +116,6 @@ extension CallTable {
 
     /// How many calls of `slot` are open (in a handle, or pending).
     func openCount(of slot: ModuleSlot) -> Int {
-        slab.withLock { slab in slab.entries.reduce(0) { $0 + ($1.call?.slot === slot ? 1 : 0) } }
+        slot.openCalls.load(ordering: .relaxed)
     }
 }

@@ -70,9 +70,9 @@ enum HostAPI {
             return MH_OK
         }
         table.pointee.subscribe = { ctx, pattern, length in
-            guard let context = ModuleContext.from(ctx), let pattern = HostAPI.string(pattern, length), !pattern.isEmpty else {
-                return MH_ERROR
-            }
+            guard let context = ModuleContext.from(ctx), context.instance?.isAlive == true,
+                let pattern = HostAPI.string(pattern, length), !pattern.isEmpty
+            else { return MH_ERROR }
             context.runtime.events.subscribe(pattern, .module(context))
             return MH_OK
         }
@@ -156,7 +156,7 @@ enum HostAPI {
             ModuleContext.from(ctx)?.runtime.clock.nowMs ?? 0
         }
         table.pointee.timer_start = { ctx, delay, repeatEvery, fn, user in
-            guard let context = ModuleContext.from(ctx), let fn else { return 0 }
+            guard let context = ModuleContext.from(ctx), context.instance?.isAlive == true, let fn else { return 0 }
             return context.runtime.timers.start(context: context, delayMs: delay, repeatMs: repeatEvery, fn: fn, user: user)
         }
         table.pointee.timer_cancel = { ctx, id in

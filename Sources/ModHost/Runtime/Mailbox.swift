@@ -6,117 +6,229 @@ import CModHost
 
 /// The work queue of one module: calls, events, timer firings and replies run through it.
 ///
-/// A serial mailbox runs one job at a time, in the order posted, on a pool thread (this is how
-/// "calls to one module are serialized, different modules run in parallel" is kept). A concurrent
-/// mailbox (the plugin set `MH_FLAG_CONCURRENT`) runs each job as soon as it is posted.
-/// `pause()` holds new jobs back and waits until none is running, for lifecycle changes.
+/// Each mailbox has its own worker threads (one for a serial module, so its jobs run one at a
+/// time in the order posted; a few for a module that set `MH_FLAG_CONCURRENT`). A plugin that
+/// blocks in `handle` therefore holds up only its own module.
+///
+/// Lifecycle changes use two brakes: `pause()` holds every job back and waits until none is
+/// running; `holdCalls()` parks calls only (in order) while replies, timers and events keep
+/// running, so calls already pending can complete before a hot swap stops the instance.
+/// `close()` ends the mailbox: what is queued or posted later is refused (calls fail, callbacks
+/// are dropped). One lifecycle operation at a time: the registry runs them on its control queue.
 final class Mailbox: @unchecked Sendable {
+    /// Worker threads of a concurrent mailbox.
+    static let concurrentWorkers = 4
+
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var queue = Deque<Job>()
-    private var scheduled = false
+    /// Calls parked by `holdCalls()`, in arrival order.
+    private var held = Deque<Job>()
+    private var holding = false
     private var paused = false
+    private var closed = false
     private var running = 0
-    private let pausedFlag = Atomic<Bool>(false)
-    private let concurrent: Bool
+    private var workers = 0
+    private var idleWorkers = 0
+    private var concurrent: Bool
+    private let name: String
     private let execute: @Sendable (Job) -> Void
+    private let refuse: @Sendable (Job) -> Void
 
-    init(concurrent: Bool, execute: @escaping @Sendable (Job) -> Void) {
+    /// - Parameters:
+    ///   - execute: runs a job, on a worker thread.
+    ///   - refuse: disposes of a job the closed mailbox will not run (fails a call).
+    init(name: String, concurrent: Bool, execute: @escaping @Sendable (Job) -> Void, refuse: @escaping @Sendable (Job) -> Void) {
+        self.name = name
         self.concurrent = concurrent
         self.execute = execute
+        self.refuse = refuse
     }
 
     func post(_ job: Job) {
         condition.lock()
-        if paused {
-            queue.append(job)
+        if closed {
             condition.unlock()
-        } else if concurrent {
-            running += 1
-            condition.unlock()
-            DispatchQueue.global().async { self.runOne(job) }
+            refuse(job)
+            return
+        }
+        if holding, case .call = job {
+            held.append(job)
         } else {
             queue.append(job)
-            let start = !scheduled
-            scheduled = true
-            condition.unlock()
-            if start { DispatchQueue.global().async { self.drain() } }
+            wakeWorker()
         }
+        condition.unlock()
     }
 
-    /// Holds new jobs in the queue and returns once no job is running.
-    /// - Important: never call it from a job of this mailbox.
-    func pause() {
+    /// Queues calls in order with one lock and one wake-up (the control channel gathers the calls
+    /// of each chunk it reads).
+    func post(calls: [Call]) {
         condition.lock()
-        paused = true
-        pausedFlag.store(true, ordering: .relaxed)
-        while scheduled || running > 0 { condition.wait() }
+        if closed {
+            condition.unlock()
+            for call in calls { refuse(.call(call)) }
+            return
+        }
+        if holding {
+            for call in calls { held.append(.call(call)) }
+        } else {
+            for call in calls { queue.append(.call(call)) }
+            wakeWorker()
+        }
         condition.unlock()
+    }
+
+    /// Holds new jobs in the queue and waits until no job is running, up to `timeout`.
+    /// Returns false (still paused) if a job is still running then: a plugin blocked in a call.
+    /// - Important: never call it from a job of this mailbox.
+    @discardableResult
+    func pause(timeout: Duration = .seconds(3600)) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout.seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        paused = true
+        while running > 0 {
+            if !condition.wait(until: deadline) { return running == 0 }
+        }
+        return true
     }
 
     /// Runs the queued jobs, in order, and accepts new ones again.
     func resume() {
         condition.lock()
         paused = false
-        pausedFlag.store(false, ordering: .relaxed)
-        if concurrent {
-            let jobs = queue
-            queue.removeAll()
-            running += jobs.count
-            condition.unlock()
-            for job in jobs { DispatchQueue.global().async { self.runOne(job) } }
-            return
-        }
-        let start = !queue.isEmpty && !scheduled
-        if start { scheduled = true }
+        wakeWorker()
         condition.unlock()
-        if start { DispatchQueue.global().async { self.drain() } }
     }
 
-    /// Removes and returns every queued job (the mailbox should be paused).
-    func takeQueued() -> [Job] {
+    /// Parks calls, queued and new, until `releaseCalls()`; other jobs still run after `resume()`.
+    /// Call it while paused.
+    func holdCalls() {
+        condition.lock()
+        holding = true
+        var others = Deque<Job>()
+        while let job = queue.popFirst() {
+            if case .call = job { held.append(job) } else { others.append(job) }
+        }
+        queue = others
+        condition.unlock()
+    }
+
+    /// Puts the parked calls back in front of the queue, in order. Call it while paused, then
+    /// `resume()`.
+    func releaseCalls() {
+        condition.lock()
+        holding = false
+        held.append(contentsOf: queue)
+        queue = held
+        held.removeAll()
+        condition.unlock()
+    }
+
+    /// Switches between serial and concurrent execution (a new plugin version may differ).
+    /// Call it while paused.
+    func setConcurrent(_ value: Bool) {
+        condition.lock()
+        concurrent = value
+        condition.unlock()
+    }
+
+    /// Ends the mailbox: queued, parked and later jobs are refused; workers exit once idle.
+    /// Does not wait for a running job.
+    func close() {
+        condition.lock()
+        closed = true
+        let jobs = Array(held) + Array(queue)
+        held.removeAll()
+        queue.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        jobs.forEach(refuse)
+    }
+
+    /// Removes and returns the queued or parked calls that arrived before `limit`
+    /// (monotonic nanoseconds): they waited past the call timeout. Calls are queued in arrival
+    /// order, so only the front is looked at.
+    func takeCalls(enqueuedBefore limit: UInt64) -> [Call] {
         condition.lock()
         defer { condition.unlock() }
-        let jobs = Array(queue)
-        queue.removeAll()
-        return jobs
+        var expired: [Call] = []
+        func sweep(_ jobs: inout Deque<Job>) {
+            var kept: [Job] = []
+            while let job = jobs.first {
+                if case .call(let call) = job {
+                    guard call.enqueuedAt < limit else { break }
+                    expired.append(call)
+                } else {
+                    kept.append(job)
+                }
+                jobs.removeFirst()
+            }
+            jobs.insert(contentsOf: kept, at: 0)
+        }
+        sweep(&held)
+        sweep(&queue)
+        return expired
     }
 
     var queuedCount: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count
+        return queue.count + held.count
     }
 
-    private func runOne(_ job: Job) {
-        execute(job)
+    var isIdle: Bool {
         condition.lock()
-        running -= 1
-        if running == 0 { condition.broadcast() }
-        condition.unlock()
+        defer { condition.unlock() }
+        return queue.isEmpty && held.isEmpty && running == 0
     }
 
-    private func drain() {
-        var batch = Deque<Job>()
-        condition.lock()
-        while !paused && !queue.isEmpty {
-            swap(&queue, &batch)
-            condition.unlock()
-            while let job = batch.popFirst() {
-                execute(job)
-                if pausedFlag.load(ordering: .relaxed) { break }
-            }
-            condition.lock()
-            if !batch.isEmpty {
-                // Paused mid-batch: what was not run goes back in front, in order.
-                batch.append(contentsOf: queue)
-                swap(&queue, &batch)
-                batch.removeAll(keepingCapacity: true)
-            }
+    /// Wakes an idle worker or starts one, up to the limit. Must hold `condition`.
+    private func wakeWorker() {
+        guard !paused else { return }
+        if idleWorkers > 0 {
+            condition.signal()
+        } else if workers < (concurrent ? Self.concurrentWorkers : 1) {
+            workers += 1
+            let thread = Thread { [self] in work() }
+            thread.name = "modhost-\(name)"
+            thread.start()
         }
-        scheduled = false
-        condition.broadcast()
+    }
+
+    /// A worker takes one job at a time, so what waits stays in the queue, where pausing,
+    /// holding and the call timeout can reach it.
+    private func work() {
+        condition.lock()
+        while !closed {
+            if paused || queue.isEmpty {
+                idleWorkers += 1
+                condition.wait()
+                idleWorkers -= 1
+                continue
+            }
+            let job = queue.removeFirst()
+            running += 1
+            condition.unlock()
+            execute(job)
+            condition.lock()
+            running -= 1
+            if running == 0 && paused { condition.broadcast() }
+        }
+        workers -= 1
+        // Closed while jobs were put back: refuse them like everything else queued.
+        let leftovers = Array(queue)
+        queue.removeAll()
         condition.unlock()
+        leftovers.forEach(refuse)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 
@@ -132,6 +244,4 @@ enum Callback: @unchecked Sendable {
     case event(Event)
     case timer(TimerFiring)
     case reply(fn: mh_reply_fn, user: UnsafeMutableRawPointer?, code: Int32, json: [UInt8])
-    /// Host-internal work that must not interleave with the module's calls (manual-clock sync).
-    case run(@Sendable () -> Void)
 }

@@ -56,7 +56,8 @@ final class ModuleContext: @unchecked Sendable {
         }
     }
 
-    /// Cancels the instance's timers and event subscriptions (at stop).
+    /// Cancels the instance's timers and event subscriptions (at stop, and again after a
+    /// failed init/start or destroy, in case the plugin started some there).
     func endActivity() {
         runtime.timers.cancelAll(of: self)
         runtime.events.unsubscribeAll(self)
@@ -65,8 +66,6 @@ final class ModuleContext: @unchecked Sendable {
     /// Runs an event, timer or reply on the instance, if it is still alive; on the module's mailbox.
     func run(_ callback: Callback) {
         switch callback {
-        case .run(let body):
-            body()
         case .event(let event):
             guard let instance, instance.isAlive, instance.state == .running, let onEvent = instance.descriptor.onEvent else { return }
             event.topic.withCString { topic in
@@ -78,8 +77,8 @@ final class ModuleContext: @unchecked Sendable {
             }
         case .timer(let firing):
             defer { firing.done?() }
-            guard let instance, instance.isAlive, runtime.timers.isActive(firing.id) else { return }
-            firing.fn(firing.user, firing.id)
+            guard let instance, instance.isAlive else { return }
+            runtime.timers.fire(firing)
         case .reply(let fn, let user, let code, let json):
             guard let instance, instance.isAlive else { return }
             var bytes = json

@@ -74,6 +74,7 @@ final class ModuleInstance: @unchecked Sendable {
         state = .stopped
         context.endActivity()
         descriptor.stop?(pointer)
+        context.endActivity()
     }
 
     func destroy() {
@@ -81,8 +82,37 @@ final class ModuleInstance: @unchecked Sendable {
         if state == .running { stop() }
         context.endActivity()
         descriptor.destroy?(pointer)
+        context.endActivity()
         pointer = nil
         context.detach()
+    }
+
+    /// The plugin's exported state (empty when it has no `export_state`). Call it after `stop`.
+    func exportState() throws(SwapFailure) -> [UInt8] {
+        guard let export = descriptor.exportState else { return [] }
+        var state: [UInt8] = []
+        let status = ByteSink.collect(into: &state) { sink in export(pointer, sink) }
+        guard status == MH_OK else { throw SwapFailure("\(id) \(descriptor.version): export_state returned \(status)") }
+        return state
+    }
+
+    /// Hands state exported by `fromVersion` to the plugin's `import_state` (before `start`).
+    /// Without `import_state` the state is dropped.
+    func importState(_ state: [UInt8], from fromVersion: String) throws(SwapFailure) {
+        guard let importState = descriptor.importState else { return }
+        var message: [UInt8] = []
+        let bytes = state + [0]
+        let status = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                fromVersion.withCString { version in
+                    ByteSink.collect(into: &message) { sink in importState(pointer, chars.baseAddress, state.count, version, sink) }
+                }
+            }
+        }
+        guard status == MH_OK else {
+            throw SwapFailure("\(id) \(descriptor.version): import_state failed: "
+                + Self.text(message, otherwise: "it returned \(status) without a message"))
+        }
     }
 
     /// Hands one call to the plugin's `handle`. Runs on the module's mailbox.

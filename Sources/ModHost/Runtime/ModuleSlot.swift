@@ -5,12 +5,23 @@ import Synchronization
 final class ModuleSlot: Sendable {
     let id: String
     let mailbox: Mailbox
+    /// Calls of this module handed to a plugin and not completed yet (kept by the call table).
+    let openCalls = Atomic<Int>(0)
     private let current: Mutex<ModuleInstance?>
 
     init(id: String, concurrent: Bool) {
         self.id = id
         let box = SlotBox()
-        mailbox = Mailbox(concurrent: concurrent) { job in box.slot?.execute(job) }
+        mailbox = Mailbox(
+            name: id, concurrent: concurrent,
+            execute: { job in box.slot?.execute(job) },
+            refuse: { job in
+                switch job {
+                case .call(let call): call.finish(error: .moduleUnavailable(id, "it was unloaded"))
+                case .callback(_, .timer(let firing)): firing.done?()
+                case .callback: break
+                }
+            })
         current = Mutex(nil)
         box.slot = self
     }

@@ -29,21 +29,6 @@ extension HostProcess {
         return Dictionary(modules.map { ($0["id"].string ?? "?", $0["state"].string ?? "?") }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Waits until the host's stderr contains `text` (stderr is read asynchronously) and returns
-    /// everything it has written so far.
-    @discardableResult
-    func waitForStderr(containing text: String, timeout: TimeInterval = 20) throws -> String {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while true {
-            let written = stderrText
-            if written.contains(text) { return written }
-            guard Date() < deadline else {
-                throw HostProcessError("timed out after \(timeout) s waiting for \"\(text)\" on stderr", stderr: written)
-            }
-            usleep(10_000)
-        }
-    }
-
     /// The index of the first stderr line ending with `suffix` (log lines end with the message).
     func stderrLineIndex(endingWith suffix: String) -> Int? {
         stderrText.split(separator: "\n").firstIndex { $0.hasSuffix(suffix) }

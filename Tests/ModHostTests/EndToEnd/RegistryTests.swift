@@ -122,7 +122,7 @@ import Testing
         let path = try TestPlugins.probe(into: TestPlugins.directory())
         #expect(try host.call("modules.load", ["path": .string(path)])["generation"] == 1)
         try host.call("modules.unload", ["id": "probe"])
-        #expect(try host.expectFailure("modules.describe", ["id": "probe"])["code"] == -32601)
+        #expect(try host.expectFailure("modules.describe", ["id": "probe"])["code"] == -32602)
         try host.call("modules.load", ["path": .string(path)])
 
         let description = try host.call("modules.describe", ["id": "probe"])

@@ -11,7 +11,8 @@
  *                                    + 256; bytes past mh_plugin are zero)
  *   -DMH_FIXTURE_ID='"Bad Id!"'      the id ("fixture" by default); =NULL: no id
  *   -DMH_FIXTURE_REQUIRES='"nosuchmodule"'   requires list (comma list of strings)
- *   -DMH_FIXTURE_INIT_FAILS='"msg"'  init writes msg to the error sink, returns NULL
+ *   -DMH_FIXTURE_INIT_FAILS='"msg"'  init starts a timer and subscribes to "*" (left behind
+ *                                    on purpose), writes msg to the error sink, returns NULL
  *   -DMH_FIXTURE_START_FAILS='"msg"' start writes msg to the error sink, returns MH_ERROR
  *
  * It logs "destroyed <id>" from destroy, so a test can check that an instance whose
@@ -40,8 +41,15 @@ typedef struct fixture {
     mh_context *ctx;
 } fixture;
 
+#ifdef MH_FIXTURE_INIT_FAILS
+static void fixture_never_called(void *user, uint64_t timer_id) { (void)user; (void)timer_id; abort(); }
+#endif
+
 static void *fixture_init(const mh_init_info *info, mh_out *error) {
 #ifdef MH_FIXTURE_INIT_FAILS
+    /* Leave activity behind, as a careless plugin might: the host must clean it up. */
+    info->host->timer_start(info->ctx, 10, 0, fixture_never_called, NULL);
+    info->host->subscribe(info->ctx, "*", 1);
     info->host->out_write(error, MH_FIXTURE_INIT_FAILS, strlen(MH_FIXTURE_INIT_FAILS));
     return NULL;
 #else

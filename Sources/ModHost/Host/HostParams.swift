@@ -139,41 +139,42 @@ struct ModuleSummary: Encodable {
     }
 }
 
+/// `modules.describe`: the summary's fields and what the descriptor declares, in one object.
 struct ModuleDescription: Encodable {
     struct Flags: Encodable {
         let concurrent: Bool
         let unloadable: Bool
     }
-    let id: String
-    let version: String
-    let description: String
-    let state: String
-    let generation: Int
-    let file: String
-    let abiVersion: String
-    let swiftImage: Bool
-    let methods: [String]
-    let requires: [String]
-    let subscriptions: [String]
-    let flags: Flags
-    let queuedCalls: Int
-    let openCalls: Int
+    struct Details: Encodable {
+        let abiVersion: String
+        let swiftImage: Bool
+        let methods: [String]
+        let requires: [String]
+        let subscriptions: [String]
+        let flags: Flags
+        let queuedCalls: Int
+        let openCalls: Int
+    }
+    let summary: ModuleSummary
+    let details: Details
 
     init(_ instance: ModuleInstance, slot: ModuleSlot?) {
         let descriptor = instance.descriptor
-        id = instance.id
-        version = descriptor.version
-        description = descriptor.description
-        state = instance.state.description
-        generation = instance.generation
-        file = instance.image.file
-        abiVersion = descriptor.abiVersionString
-        swiftImage = instance.image.isSwift
-        methods = descriptor.methodNames
-        requires = descriptor.requires.map(\.description)
-        subscriptions = descriptor.subscriptions
-        flags = Flags(concurrent: descriptor.isConcurrent, unloadable: descriptor.isUnloadable)
-        queuedCalls = slot?.mailbox.queuedCount ?? 0
-        openCalls = slot.map { CallTable.shared.openCount(of: $0) } ?? 0
+        summary = ModuleSummary(instance)
+        details = Details(
+            abiVersion: descriptor.abiVersionString,
+            swiftImage: instance.image.isSwift,
+            methods: descriptor.methodNames,
+            requires: descriptor.requires.map(\.description),
+            subscriptions: descriptor.subscriptions,
+            flags: Flags(concurrent: descriptor.isConcurrent, unloadable: descriptor.isUnloadable),
+            queuedCalls: slot?.mailbox.queuedCount ?? 0,
+            openCalls: slot.map { CallTable.shared.openCount(of: $0) } ?? 0)
+    }
+
+    /// Both parts' members side by side in one JSON object.
+    func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        try details.encode(to: encoder)
     }
 }

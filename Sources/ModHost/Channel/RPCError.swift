@@ -40,6 +40,12 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
     public static func moduleUnavailable(_ id: String, _ why: String) -> RPCError {
         RPCError(code: moduleUnavailableCode, message: "Module \(id) is unavailable: \(why)", data: JSONObject.module(id))
     }
+    public static func swapFailed(_ id: String, _ reason: String) -> RPCError {
+        var data = JSONObject()
+        data.add("module", id)
+        data.add("reason", reason)
+        return RPCError(code: swapFailedCode, message: "Swap failed, \(id) unchanged: \(reason)", data: data.result)
+    }
     public static func loadFailed(_ reason: String, file: String? = nil) -> RPCError {
         var data = JSONObject()
         data.add("reason", reason)

@@ -11,7 +11,6 @@ final class HostMethods: @unchecked Sendable {
     private static let namespaces: Set<Substring> = ["host", "modules", "events", "clock", "rpc"]
 
     private let runtime: HostRuntime
-    private let control = DispatchQueue(label: "modhost.control")
     private let requestShutdown: @Sendable () -> Void
 
     init(runtime: HostRuntime, requestShutdown: @escaping @Sendable () -> Void) {
@@ -22,7 +21,7 @@ final class HostMethods: @unchecked Sendable {
     /// Waits until the control queue has run everything submitted so far (at shutdown, after
     /// input stopped: a `modules.load` still queued is answered before modules stop).
     func drain() {
-        control.sync {}
+        runtime.control.sync {}
     }
 
     func handles(_ method: String) -> Bool {
@@ -65,8 +64,8 @@ final class HostMethods: @unchecked Sendable {
                 let count = runtime.events.publish(topic: topic, data: data)
                 return try HostParams.encode(["subscribers": count])
             })
-        case "modules.load", "modules.unload", "clock.advance", "clock.set", "host.shutdown":
-            control.async { [self] in respond(Result { () throws(RPCError) in try blocking(method, params) }) }
+        case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "clock.advance", "clock.set", "host.shutdown":
+            runtime.control.async { [self] in respond(Result { () throws(RPCError) in try blocking(method, params) }) }
         default:
             respond(.failure(.methodNotFound(method)))
         }
@@ -84,6 +83,13 @@ final class HostMethods: @unchecked Sendable {
                 throw RPCError.loadFailed(error.description, file: path)
             }
             return try HostParams.encode(ModuleDescription(instance, slot: runtime.registry.slot(instance.id)))
+        case "modules.swap":
+            let request = try HostParams.decode(SwapParams.self, params)
+            let (path, config) = try HostParams.decodeLoad(params)
+            return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: runtime.configuration.drainTimeout))
+        case "modules.rollback":
+            let request = try HostParams.decode(IDParams.self, params)
+            return try HostParams.encode(runtime.registry.rollback(request.id, drainTimeout: runtime.configuration.drainTimeout))
         case "modules.unload":
             let request = try HostParams.decode(UnloadParams.self, params)
             try runtime.registry.unload(request.id, force: request.force ?? false, drainTimeout: runtime.configuration.drainTimeout)

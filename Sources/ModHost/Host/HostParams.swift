@@ -105,6 +105,10 @@ struct UnloadParams: Decodable {
     let force: Bool?
 }
 struct TopicsParams: Decodable { let topics: [String] }
+struct SwapParams: Decodable {
+    let id: String
+    let path: String
+}
 struct ClockParams: Decodable { let ms: Int64 }
 
 struct HostStatus: Encodable {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 
@@ -11,6 +12,9 @@ final class HostRuntime: @unchecked Sendable {
     let events: EventBus
     let store: any ModuleStore
     let startedAt = ContinuousClock.now
+    /// Where lifecycle changes run, one at a time: `modules.load/unload/swap/rollback`, clock
+    /// moves, and what the plugin directory watcher decides.
+    let control = DispatchQueue(label: "modhost.control")
     let callTimeoutNanoseconds: UInt64
     // Set once in init; the registry needs `self`.
     private(set) var registry: Registry!

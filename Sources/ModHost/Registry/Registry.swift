@@ -21,7 +21,7 @@ final class Registry: @unchecked Sendable {
         var retiredImages = 0
     }
     private let state = Mutex(State())
-    private unowned let runtime: HostRuntime
+    unowned let runtime: HostRuntime
     let loader: PluginLoader
 
     init(runtime: HostRuntime, loader: PluginLoader) {
@@ -146,7 +146,7 @@ final class Registry: @unchecked Sendable {
         }
     }
 
-    private func runningVersions() -> [String: SemanticVersion] {
+    func runningVersions() -> [String: SemanticVersion] {
         var versions: [String: SemanticVersion] = [:]
         for entry in entries where entry.instance.state == .running {
             versions[entry.instance.id] = SemanticVersion(entry.instance.descriptor.version)
@@ -158,10 +158,7 @@ final class Registry: @unchecked Sendable {
     @discardableResult
     private func start(_ image: PluginImage, config: [UInt8]) throws(LoadError) -> ModuleInstance {
         let id = image.descriptor.id
-        let generation = state.withLock { state in
-            state.generations[id, default: 0] += 1
-            return state.generations[id]!
-        }
+        let generation = nextGeneration(id)
         let slot = ModuleSlot(id: id, concurrent: image.descriptor.isConcurrent)
         let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
         let instance = ModuleInstance(image: image, generation: generation, context: context, config: config)
@@ -189,6 +186,12 @@ final class Registry: @unchecked Sendable {
         }
         slot.mailbox.resume()
         runtime.logger.info("loaded \(id) \(image.descriptor.version) from \(image.file) (generation \(generation))")
+        var event = JSONObject()
+        event.add("id", id)
+        event.add("version", image.descriptor.version)
+        event.add("generation", generation)
+        event.add("file", image.file)
+        runtime.events.publish(topic: "modules.loaded", data: event.result)
         return instance
     }
 
@@ -211,6 +214,11 @@ final class Registry: @unchecked Sendable {
                 call.finish(error: .moduleUnavailable(slot.id, reason))
             }
             slot.instance = nil
+            // The generation kept for rollback goes too.
+            if let previous = slot.takePrevious() {
+                previous.destroy()
+                releaseImage(of: previous)
+            }
         }
         guard idle else {
             instance.state = .failed
@@ -225,9 +233,23 @@ final class Registry: @unchecked Sendable {
         instance.destroy()
         releaseImage(of: instance)
         runtime.logger.info("unloaded \(slot.id) (\(reason))")
+        var event = JSONObject()
+        event.add("id", slot.id)
+        event.add("version", instance.descriptor.version)
+        event.add("reason", reason)
+        runtime.events.publish(topic: "modules.unloaded", data: event.result)
     }
 
-    private func releaseImage(of instance: ModuleInstance) {
+    /// The next generation number for `id` (1 for its first load).
+    func nextGeneration(_ id: String) -> Int {
+        state.withLock { state in
+            state.generations[id, default: 0] += 1
+            return state.generations[id]!
+        }
+    }
+
+    /// Unmaps a destroyed instance's image if it may be; otherwise counts it as retired.
+    func releaseImage(of instance: ModuleInstance) {
         if !instance.image.unloadIfAllowed() {
             state.withLock { $0.retiredImages += 1 }
         }

@@ -8,6 +8,8 @@ final class ModuleSlot: Sendable {
     /// Calls of this module handed to a plugin and not completed yet (kept by the call table).
     let openCalls = Atomic<Int>(0)
     private let current: Mutex<ModuleInstance?>
+    /// The generation a swap replaced, stopped but kept resident for `modules.rollback`.
+    private let previousInstance = Mutex<ModuleInstance?>(nil)
 
     init(id: String, concurrent: Bool) {
         self.id = id
@@ -25,6 +27,19 @@ final class ModuleSlot: Sendable {
         current = Mutex(nil)
         box.slot = self
     }
+
+    var previous: ModuleInstance? { previousInstance.withLock { $0 } }
+
+    /// Keeps `instance` for rollback and returns the one kept before, if any.
+    func keepPrevious(_ instance: ModuleInstance?) -> ModuleInstance? {
+        previousInstance.withLock { kept in
+            let earlier = kept
+            kept = instance
+            return earlier
+        }
+    }
+
+    func takePrevious() -> ModuleInstance? { keepPrevious(nil) }
 
     var instance: ModuleInstance? {
         get { current.withLock { $0 } }

@@ -1,0 +1,185 @@
+import Foundation
+
+/// Hot swap: replacing a running module's instance without a restart, and going back.
+///
+/// Every change goes through `transfer`: new calls are held in order while calls already handed
+/// to the old instance finish (replies and timers still flow), then the old instance is stopped,
+/// its state exported and imported into the new one, the new one started and made current, and
+/// the held calls run on it. Any failure before the commit starts the old instance again, so
+/// the module keeps serving and no call is lost either way.
+extension Registry {
+    /// What a swap, rollback or promotion did; the result of the method that asked for it.
+    struct SwapOutcome: Encodable {
+        let id: String
+        let from: String
+        let to: String
+        let generation: Int
+        let stateBytes: Int
+        /// How long new calls were held, in microseconds.
+        let pauseMicros: Int
+    }
+
+    /// `modules.swap`: loads `path` as the next generation of module `id` and switches to it.
+    func swap(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+        guard let slot = slot(id), let old = slot.instance, old.state == .running else {
+            throw .invalidParams("no module \"\(id)\" is running")
+        }
+        let fresh: ModuleInstance
+        do {
+            fresh = try prepare(id, path: path, config: config ?? old.config, slot: slot)
+        } catch {
+            throw failed(id, path: path, error.description)
+        }
+        do {
+            let outcome = try transfer(slot, from: old, to: fresh, drainTimeout: drainTimeout)
+            if let displaced = slot.keepPrevious(old) {
+                displaced.destroy()
+                releaseImage(of: displaced)
+            }
+            announce("modules.swapped", outcome, file: path)
+            return outcome
+        } catch {
+            fresh.destroy()
+            releaseImage(of: fresh)
+            throw failed(id, path: path, error.description)
+        }
+    }
+
+    /// `modules.rollback`: switches back to the generation the last swap replaced, carrying the
+    /// state back, and discards the newer one.
+    func rollback(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+        guard let slot = slot(id), let current = slot.instance, current.state == .running else {
+            throw .invalidParams("no module \"\(id)\" is running")
+        }
+        guard let previous = slot.previous else {
+            throw RPCError(code: RPCError.refusedCode, message: "module \(id) has no previous generation to roll back to",
+                           data: JSONObject.module(id))
+        }
+        do {
+            let outcome = try transfer(slot, from: current, to: previous, drainTimeout: drainTimeout)
+            _ = slot.takePrevious()
+            current.destroy()
+            releaseImage(of: current)
+            announce("modules.swapped", outcome, file: previous.image.file)
+            return outcome
+        } catch {
+            throw failed(id, path: previous.image.file, error.description)
+        }
+    }
+
+    /// Opens and initializes the next generation of `id` from `path`, checking that it is the
+    /// same module and that requirements hold both ways.
+    func prepare(_ id: String, path: String, config: [UInt8], slot: ModuleSlot) throws(SwapFailure) -> ModuleInstance {
+        let image: PluginImage
+        do {
+            image = try loader.open(path)
+        } catch {
+            throw SwapFailure("cannot load \(path): \(error)")
+        }
+        let descriptor = image.descriptor
+        do throws(SwapFailure) {
+            guard descriptor.id == id else { throw SwapFailure("\(path) holds module \(descriptor.id), not \(id)") }
+            var running = runningVersions()
+            running[id] = nil
+            if let unmet = DependencyOrder.resolve([descriptor], running: running).failures.first {
+                throw SwapFailure(unmet.error.description)
+            }
+            let version = SemanticVersion(descriptor.version)!
+            for entry in entries where entry.instance.id != id && entry.instance.state == .running {
+                for requirement in entry.instance.descriptor.requires where requirement.id == id && !requirement.isSatisfied(by: version) {
+                    throw SwapFailure("module \(entry.instance.id) requires \"\(requirement)\", which \(id) \(descriptor.version) does not satisfy")
+                }
+            }
+        } catch {
+            image.unloadIfAllowed()
+            throw error
+        }
+        let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
+        let instance = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: config)
+        do throws(LoadError) {
+            try instance.initialize()
+        } catch {
+            context.endActivity()
+            releaseImage(of: instance)
+            throw SwapFailure(error.description)
+        }
+        return instance
+    }
+
+    /// Moves module `slot` from `old` to `new` (initialized, not started); see the type's notes.
+    func transfer(_ slot: ModuleSlot, from old: ModuleInstance, to new: ModuleInstance, drainTimeout: Duration) throws(SwapFailure) -> SwapOutcome {
+        let mailbox = slot.mailbox
+        let started = ContinuousClock.now
+        let deadline = started + drainTimeout
+        func giveBack() {
+            mailbox.pause()
+            mailbox.releaseCalls()
+            mailbox.resume()
+        }
+        // Hold new calls; calls already handed over finish, their replies and timers still run.
+        guard mailbox.pause(timeout: drainTimeout) else {
+            mailbox.resume()
+            throw SwapFailure("drain timeout: a call to \(slot.id) was still running after \(drainTimeout)")
+        }
+        mailbox.holdCalls()
+        mailbox.resume()
+        while CallTable.shared.openCount(of: slot) > 0 {
+            guard ContinuousClock.now < deadline else {
+                let open = CallTable.shared.openCount(of: slot)
+                giveBack()
+                throw SwapFailure("drain timeout: \(open) call(s) to \(slot.id) still pending after \(drainTimeout)")
+            }
+            usleep(100)
+        }
+        guard mailbox.pause(timeout: max(deadline - ContinuousClock.now, .milliseconds(10))) else {
+            giveBack()
+            throw SwapFailure("drain timeout: a callback of \(slot.id) was still running after \(drainTimeout)")
+        }
+
+        old.stop()
+        let state: [UInt8]
+        do throws(SwapFailure) {
+            state = try old.exportState()
+            try new.importState(state, from: old.descriptor.version)
+            do throws(LoadError) {
+                try new.start()
+            } catch {
+                throw SwapFailure(error.description)
+            }
+        } catch {
+            do throws(LoadError) {
+                try old.start()
+            } catch {
+                runtime.logger.critical("\(slot.id): the old instance did not start again after a failed swap: \(error)")
+            }
+            mailbox.releaseCalls()
+            mailbox.resume()
+            throw error
+        }
+        mailbox.setConcurrent(new.descriptor.isConcurrent)
+        slot.instance = new
+        mailbox.releaseCalls()
+        mailbox.resume()
+        let pause = ContinuousClock.now - started
+        return SwapOutcome(
+            id: slot.id, from: old.descriptor.version, to: new.descriptor.version, generation: new.generation,
+            stateBytes: state.count, pauseMicros: Int(pause.seconds * 1_000_000))
+    }
+
+    private func failed(_ id: String, path: String, _ reason: String) -> RPCError {
+        runtime.logger.error("swap of \(id) failed: \(reason)")
+        var data = JSONObject()
+        data.add("id", id)
+        data.add("file", path)
+        data.add("reason", reason)
+        runtime.events.publish(topic: "modules.swap_failed", data: data.result)
+        return .swapFailed(id, reason)
+    }
+
+    private func announce(_ topic: String, _ outcome: SwapOutcome, file: String) {
+        runtime.logger.info("\(topic): \(outcome.id) \(outcome.from) -> \(outcome.to) (generation \(outcome.generation), \(outcome.stateBytes) state bytes, paused \(outcome.pauseMicros) µs)")
+        if let data = try? HostParams.encode(outcome) {
+            runtime.events.publish(topic: topic, data: data)
+        }
+    }
+}

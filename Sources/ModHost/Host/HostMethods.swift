@@ -64,7 +64,8 @@ final class HostMethods: @unchecked Sendable {
                 let count = runtime.events.publish(topic: topic, data: data)
                 return try HostParams.encode(["subscribers": count])
             })
-        case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "clock.advance", "clock.set", "host.shutdown":
+        case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "clock.advance", "clock.set",
+            "host.shutdown":
             runtime.control.async { [self] in respond(Result { () throws(RPCError) in try blocking(method, params) }) }
         default:
             respond(.failure(.methodNotFound(method)))
@@ -86,7 +87,16 @@ final class HostMethods: @unchecked Sendable {
         case "modules.swap":
             let request = try HostParams.decode(SwapParams.self, params)
             let (path, config) = try HostParams.decodeLoad(params)
-            return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: runtime.configuration.drainTimeout))
+            let drain = runtime.configuration.drainTimeout
+            switch request.mode ?? "swap" {
+            case "swap": return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: drain))
+            case "shadow":
+                return try HostParams.encode(runtime.registry.startShadow(request.id, path: path, config: config, drainTimeout: drain))
+            default: throw RPCError.invalidParams("\"mode\" must be \"swap\" or \"shadow\"")
+            }
+        case "modules.promote":
+            let request = try HostParams.decode(IDParams.self, params)
+            return try HostParams.encode(runtime.registry.promote(request.id, drainTimeout: runtime.configuration.drainTimeout))
         case "modules.rollback":
             let request = try HostParams.decode(IDParams.self, params)
             return try HostParams.encode(runtime.registry.rollback(request.id, drainTimeout: runtime.configuration.drainTimeout))

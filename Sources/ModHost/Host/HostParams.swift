@@ -108,6 +108,7 @@ struct TopicsParams: Decodable { let topics: [String] }
 struct SwapParams: Decodable {
     let id: String
     let path: String
+    let mode: String?
 }
 struct ClockParams: Decodable { let ms: Int64 }
 
@@ -158,6 +159,9 @@ struct ModuleDescription: Encodable {
         let flags: Flags
         let queuedCalls: Int
         let openCalls: Int
+        /// Generation kept for `modules.rollback`, if any.
+        let previousVersion: String?
+        let shadow: Shadow.Report?
     }
     let summary: ModuleSummary
     let details: Details
@@ -173,7 +177,9 @@ struct ModuleDescription: Encodable {
             subscriptions: descriptor.subscriptions,
             flags: Flags(concurrent: descriptor.isConcurrent, unloadable: descriptor.isUnloadable),
             queuedCalls: slot?.mailbox.queuedCount ?? 0,
-            openCalls: slot.map { CallTable.shared.openCount(of: $0) } ?? 0)
+            openCalls: slot.map { CallTable.shared.openCount(of: $0) } ?? 0,
+            previousVersion: slot?.previous?.descriptor.version,
+            shadow: slot?.shadow?.report)
     }
 
     /// Both parts' members side by side in one JSON object.

@@ -9,7 +9,7 @@ import Foundation
 /// the module keeps serving and no call is lost either way.
 extension Registry {
     /// What a swap, rollback or promotion did; the result of the method that asked for it.
-    struct SwapOutcome: Encodable {
+    struct SwapOutcome: Encodable, Sendable {
         let id: String
         let from: String
         let to: String
@@ -24,24 +24,33 @@ extension Registry {
         guard let slot = slot(id), let old = slot.instance, old.state == .running else {
             throw .invalidParams("no module \"\(id)\" is running")
         }
+        guard slot.shadow == nil else {
+            throw RPCError(code: RPCError.refusedCode, message: "module \(id) has a shadow; promote or roll it back first",
+                           data: JSONObject.module(id))
+        }
         let fresh: ModuleInstance
         do {
             fresh = try prepare(id, path: path, config: config ?? old.config, slot: slot)
         } catch {
             throw failed(id, path: path, error.description)
         }
+        return try commit(slot, from: old, to: fresh, file: path, drainTimeout: drainTimeout)
+    }
+
+    /// Transfers to `fresh` and keeps `old` for rollback; on failure discards `fresh`.
+    func commit(_ slot: ModuleSlot, from old: ModuleInstance, to fresh: ModuleInstance, file: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
         do {
             let outcome = try transfer(slot, from: old, to: fresh, drainTimeout: drainTimeout)
             if let displaced = slot.keepPrevious(old) {
                 displaced.destroy()
                 releaseImage(of: displaced)
             }
-            announce("modules.swapped", outcome, file: path)
+            announce("modules.swapped", outcome, file: file)
             return outcome
         } catch {
             fresh.destroy()
             releaseImage(of: fresh)
-            throw failed(id, path: path, error.description)
+            throw failed(slot.id, path: file, error.description)
         }
     }
 
@@ -50,6 +59,11 @@ extension Registry {
     func rollback(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
         guard let slot = slot(id), let current = slot.instance, current.state == .running else {
             throw .invalidParams("no module \"\(id)\" is running")
+        }
+        if let shadowVersion = discardShadow(of: slot) {
+            // Rolling back a shadow discards it; the serving generation never changed.
+            return SwapOutcome(id: id, from: shadowVersion, to: current.descriptor.version, generation: current.generation,
+                               stateBytes: 0, pauseMicros: 0)
         }
         guard let previous = slot.previous else {
             throw RPCError(code: RPCError.refusedCode, message: "module \(id) has no previous generation to roll back to",
@@ -68,8 +82,8 @@ extension Registry {
     }
 
     /// Opens and initializes the next generation of `id` from `path`, checking that it is the
-    /// same module and that requirements hold both ways.
-    func prepare(_ id: String, path: String, config: [UInt8], slot: ModuleSlot) throws(SwapFailure) -> ModuleInstance {
+    /// same module and that requirements hold both ways. A shadow gets an isolated context.
+    func prepare(_ id: String, path: String, config: [UInt8], slot: ModuleSlot, shadow: Bool = false) throws(SwapFailure) -> ModuleInstance {
         let image: PluginImage
         do {
             image = try loader.open(path)
@@ -94,7 +108,7 @@ extension Registry {
             image.unloadIfAllowed()
             throw error
         }
-        let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
+        let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id), shadow: shadow)
         let instance = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: config)
         do throws(LoadError) {
             try instance.initialize()
@@ -108,65 +122,75 @@ extension Registry {
 
     /// Moves module `slot` from `old` to `new` (initialized, not started); see the type's notes.
     func transfer(_ slot: ModuleSlot, from old: ModuleInstance, to new: ModuleInstance, drainTimeout: Duration) throws(SwapFailure) -> SwapOutcome {
+        let (stateBytes, pause) = try whileQuiesced(slot, drainTimeout: drainTimeout) { () throws(SwapFailure) -> Int in
+            old.stop()
+            do throws(SwapFailure) {
+                let state = try old.exportState()
+                try new.importState(state, from: old.descriptor.version)
+                try start(new)
+                slot.mailbox.setConcurrent(new.descriptor.isConcurrent)
+                slot.instance = new
+                return state.count
+            } catch {
+                restart(old)
+                throw error
+            }
+        }
+        return SwapOutcome(
+            id: slot.id, from: old.descriptor.version, to: new.descriptor.version, generation: new.generation,
+            stateBytes: stateBytes, pauseMicros: pause)
+    }
+
+    /// Runs `body` with module `slot` quiet: new calls held in order, calls already handed over
+    /// finished (replies and timers still run meanwhile), nothing running. Afterwards, whatever
+    /// happened, the held calls are released to whichever instance is then current.
+    /// Returns `body`'s result and how long calls were held, in microseconds.
+    func whileQuiesced<T>(_ slot: ModuleSlot, drainTimeout: Duration, _ body: () throws(SwapFailure) -> T) throws(SwapFailure) -> (T, Int) {
         let mailbox = slot.mailbox
         let started = ContinuousClock.now
         let deadline = started + drainTimeout
-        func giveBack() {
-            mailbox.pause()
-            mailbox.releaseCalls()
-            mailbox.resume()
-        }
-        // Hold new calls; calls already handed over finish, their replies and timers still run.
         guard mailbox.pause(timeout: drainTimeout) else {
             mailbox.resume()
             throw SwapFailure("drain timeout: a call to \(slot.id) was still running after \(drainTimeout)")
         }
         mailbox.holdCalls()
         mailbox.resume()
+        defer {
+            mailbox.pause()
+            mailbox.releaseCalls()
+            mailbox.resume()
+        }
         while CallTable.shared.openCount(of: slot) > 0 {
             guard ContinuousClock.now < deadline else {
-                let open = CallTable.shared.openCount(of: slot)
-                giveBack()
-                throw SwapFailure("drain timeout: \(open) call(s) to \(slot.id) still pending after \(drainTimeout)")
+                throw SwapFailure("drain timeout: \(CallTable.shared.openCount(of: slot)) call(s) to \(slot.id) still pending after \(drainTimeout)")
             }
             usleep(100)
         }
         guard mailbox.pause(timeout: max(deadline - ContinuousClock.now, .milliseconds(10))) else {
-            giveBack()
             throw SwapFailure("drain timeout: a callback of \(slot.id) was still running after \(drainTimeout)")
         }
-
-        old.stop()
-        let state: [UInt8]
-        do throws(SwapFailure) {
-            state = try old.exportState()
-            try new.importState(state, from: old.descriptor.version)
-            do throws(LoadError) {
-                try new.start()
-            } catch {
-                throw SwapFailure(error.description)
-            }
-        } catch {
-            do throws(LoadError) {
-                try old.start()
-            } catch {
-                runtime.logger.critical("\(slot.id): the old instance did not start again after a failed swap: \(error)")
-            }
-            mailbox.releaseCalls()
-            mailbox.resume()
-            throw error
-        }
-        mailbox.setConcurrent(new.descriptor.isConcurrent)
-        slot.instance = new
-        mailbox.releaseCalls()
-        mailbox.resume()
-        let pause = ContinuousClock.now - started
-        return SwapOutcome(
-            id: slot.id, from: old.descriptor.version, to: new.descriptor.version, generation: new.generation,
-            stateBytes: state.count, pauseMicros: Int(pause.seconds * 1_000_000))
+        let result = try body()
+        return (result, Int((ContinuousClock.now - started).seconds * 1_000_000))
     }
 
-    private func failed(_ id: String, path: String, _ reason: String) -> RPCError {
+    private func start(_ instance: ModuleInstance) throws(SwapFailure) {
+        do throws(LoadError) {
+            try instance.start()
+        } catch {
+            throw SwapFailure(error.description)
+        }
+    }
+
+    /// Starts an instance that was stopped for a change that then failed.
+    func restart(_ instance: ModuleInstance) {
+        do throws(LoadError) {
+            try instance.start()
+        } catch {
+            runtime.logger.critical("\(instance.id): the old instance did not start again after a failed change: \(error)")
+        }
+    }
+
+    func failed(_ id: String, path: String, _ reason: String) -> RPCError {
         runtime.logger.error("swap of \(id) failed: \(reason)")
         var data = JSONObject()
         data.add("id", id)
@@ -176,9 +200,9 @@ extension Registry {
         return .swapFailed(id, reason)
     }
 
-    private func announce(_ topic: String, _ outcome: SwapOutcome, file: String) {
-        runtime.logger.info("\(topic): \(outcome.id) \(outcome.from) -> \(outcome.to) (generation \(outcome.generation), \(outcome.stateBytes) state bytes, paused \(outcome.pauseMicros) µs)")
+    func announce(_ topic: String, _ outcome: some Encodable & Sendable, file: String) {
         if let data = try? HostParams.encode(outcome) {
+            runtime.logger.info("\(topic): \(String(decoding: data, as: UTF8.self))")
             runtime.events.publish(topic: topic, data: data)
         }
     }

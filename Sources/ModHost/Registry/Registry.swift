@@ -214,7 +214,8 @@ final class Registry: @unchecked Sendable {
                 call.finish(error: .moduleUnavailable(slot.id, reason))
             }
             slot.instance = nil
-            // The generation kept for rollback goes too.
+            // The generation kept for rollback goes too, and a shadow.
+            discardShadow(of: slot)
             if let previous = slot.takePrevious() {
                 previous.destroy()
                 releaseImage(of: previous)

@@ -33,6 +33,9 @@ final class Call: @unchecked Sendable {
     private let idCount: Int
     /// The instance generation and C method name resolved for it, to skip a lookup at run time.
     var resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)?
+    /// Also told the outcome (shadow mode compares it with the shadow's). Set before the call
+    /// is handed to the plugin.
+    var observer: (@Sendable (CallOutcome) -> Void)?
 
     init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?) {
         self.method = method
@@ -61,6 +64,7 @@ final class Call: @unchecked Sendable {
     var paramsBytes: [UInt8] { Array(storage[idCount..<storage.count - 1]) }
 
     func finish(result: UnsafeBufferPointer<UInt8>) {
+        observer?(.result(Array(result)))
         switch reply {
         case .none:
             return
@@ -82,6 +86,7 @@ final class Call: @unchecked Sendable {
     }
 
     func finish(error: RPCError) {
+        observer?(.error(error))
         switch reply {
         case .none:
             return

@@ -66,6 +66,7 @@ enum HostAPI {
                 guard let valid = HostAPI.json(data, dataLength) else { return MH_ERROR }
                 payload = valid
             }
+            guard !context.isShadow else { return MH_OK }  // a shadow's events stay with it
             context.runtime.events.publish(topic: topic, data: payload)
             return MH_OK
         }
@@ -95,13 +96,20 @@ enum HostAPI {
                 paramsBytes = valid
             }
             let reply = ModuleReply(context: context, fn: onReply, user: user)
+            guard !context.isShadow else {
+                let refusal = RPCError.moduleUnavailable(method, "a shadow instance does not call other modules")
+                reply.deliver(code: refusal.code, json: refusal.json)
+                return MH_OK
+            }
             context.runtime.callFromModule(method: method, params: paramsBytes, reply: reply)
             return MH_OK
         }
         table.pointee.store_get = { ctx, key, keyLength, onValue, user in
             guard let context = ModuleContext.from(ctx), let key, let onValue else { return MH_ERROR }
             do {
-                guard let value = try context.runtime.store.get(module: context.moduleID, key: HostAPI.bytes(key, keyLength)) else { return 0 }
+                let keyBytes = HostAPI.bytes(key, keyLength)
+                let found = try context.overlay.map { try $0.get(keyBytes) } ?? context.runtime.store.get(module: context.moduleID, key: keyBytes)
+                guard let value = found else { return 0 }
                 value.withUnsafeBufferPointer { buffer in
                     buffer.withMemoryRebound(to: CChar.self) { onValue(user, key, keyLength, $0.baseAddress, $0.count) }
                 }
@@ -115,7 +123,11 @@ enum HostAPI {
             guard let context = ModuleContext.from(ctx), let key else { return MH_ERROR }
             do {
                 let valueBytes = value.map { HostAPI.bytes($0, valueLength) } ?? []
-                try context.runtime.store.put(module: context.moduleID, key: HostAPI.bytes(key, keyLength), value: valueBytes)
+                if let overlay = context.overlay {
+                    overlay.put(HostAPI.bytes(key, keyLength), valueBytes)
+                } else {
+                    try context.runtime.store.put(module: context.moduleID, key: HostAPI.bytes(key, keyLength), value: valueBytes)
+                }
                 return MH_OK
             } catch {
                 context.logger.error("store_put failed: \(error)")
@@ -125,7 +137,11 @@ enum HostAPI {
         table.pointee.store_delete = { ctx, key, keyLength in
             guard let context = ModuleContext.from(ctx), let key else { return MH_ERROR }
             do {
-                try context.runtime.store.delete(module: context.moduleID, key: HostAPI.bytes(key, keyLength))
+                if let overlay = context.overlay {
+                    overlay.delete(HostAPI.bytes(key, keyLength))
+                } else {
+                    try context.runtime.store.delete(module: context.moduleID, key: HostAPI.bytes(key, keyLength))
+                }
                 return MH_OK
             } catch {
                 context.logger.error("store_delete failed: \(error)")
@@ -136,7 +152,8 @@ enum HostAPI {
             guard let context = ModuleContext.from(ctx), let each else { return MH_ERROR }
             do {
                 let prefixBytes = prefix.map { HostAPI.bytes($0, prefixLength) } ?? []
-                let entries = try context.runtime.store.list(module: context.moduleID, prefix: prefixBytes)
+                let entries = try context.overlay.map { try $0.list(prefix: prefixBytes) }
+                    ?? context.runtime.store.list(module: context.moduleID, prefix: prefixBytes)
                 for (key, value) in entries {
                     key.withUnsafeBufferPointer { k in
                         value.withUnsafeBufferPointer { v in

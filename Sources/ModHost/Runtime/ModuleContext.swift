@@ -16,8 +16,13 @@ final class ModuleContext: @unchecked Sendable {
     let cDataDirectory: UnsafeMutablePointer<CChar>
     let cServerID: UnsafeMutablePointer<CChar>
     private let instanceBox = Mutex<ModuleInstance?>(nil)
+    /// Set for a shadow instance: its store writes stay here, and it publishes and calls nothing.
+    let overlay: StoreOverlay?
 
-    init(runtime: HostRuntime, moduleID: String, slot: ModuleSlot, dataDirectory: String) {
+    var isShadow: Bool { overlay != nil }
+
+    init(runtime: HostRuntime, moduleID: String, slot: ModuleSlot, dataDirectory: String, shadow: Bool = false) {
+        overlay = shadow ? StoreOverlay(module: moduleID, store: runtime.store) : nil
         self.runtime = runtime
         self.moduleID = moduleID
         self.slot = slot

@@ -10,6 +10,9 @@ final class ModuleSlot: Sendable {
     private let current: Mutex<ModuleInstance?>
     /// The generation a swap replaced, stopped but kept resident for `modules.rollback`.
     private let previousInstance = Mutex<ModuleInstance?>(nil)
+    /// A new version running beside the serving one, receiving mirrored calls.
+    private let shadowBox = Mutex<Shadow?>(nil)
+    private let hasShadow = Atomic<Bool>(false)
 
     init(id: String, concurrent: Bool) {
         self.id = id
@@ -41,6 +44,14 @@ final class ModuleSlot: Sendable {
 
     func takePrevious() -> ModuleInstance? { keepPrevious(nil) }
 
+    var shadow: Shadow? {
+        get { hasShadow.load(ordering: .acquiring) ? shadowBox.withLock { $0 } : nil }
+        set {
+            shadowBox.withLock { $0 = newValue }
+            hasShadow.store(newValue != nil, ordering: .releasing)
+        }
+    }
+
     var instance: ModuleInstance? {
         get { current.withLock { $0 } }
         set { current.withLock { $0 = newValue } }
@@ -54,6 +65,7 @@ final class ModuleSlot: Sendable {
                 call.finish(error: .moduleUnavailable(id, "it is \(instance?.state.description ?? "not loaded")"))
                 return
             }
+            shadow?.mirror(call)
             instance.run(call)
         case .callback(let context, let callback):
             context.run(callback)

@@ -1,0 +1,101 @@
+/// Shadow mode (`modules.swap {..., mode: "shadow"}`), from the safe-migration seed: run the new
+/// version beside the serving one, compare, then promote or discard.
+extension Registry {
+    struct ShadowStarted: Encodable, Sendable {
+        let id: String
+        let mode = "shadow"
+        let serving: String
+        let shadow: String
+        let generation: Int
+        let stateBytes: Int
+        let pauseMicros: Int
+    }
+
+    /// Loads `path` as a shadow of module `id`, seeded with the serving instance's state.
+    func startShadow(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
+        guard let slot = slot(id), let serving = slot.instance, serving.state == .running else {
+            throw .invalidParams("no module \"\(id)\" is running")
+        }
+        guard slot.shadow == nil else {
+            throw RPCError(code: RPCError.refusedCode, message: "module \(id) already has a shadow; promote or roll it back first",
+                           data: JSONObject.module(id))
+        }
+        let shadowSlot = ModuleSlot(id: id, concurrent: false)
+        let shadow: ModuleInstance
+        do {
+            shadow = try prepare(id, path: path, config: config ?? serving.config, slot: shadowSlot, shadow: true)
+        } catch {
+            throw failed(id, path: path, error.description)
+        }
+        shadowSlot.mailbox.setConcurrent(shadow.descriptor.isConcurrent)
+        shadowSlot.instance = shadow
+        do {
+            // The serving instance is stopped only to export its state (the ABI exports after
+            // stop), then started again; calls are held meanwhile.
+            let (stateBytes, pause) = try whileQuiesced(slot, drainTimeout: drainTimeout) { () throws(SwapFailure) -> Int in
+                serving.stop()
+                defer { restart(serving) }
+                let state = try serving.exportState()
+                try shadow.importState(state, from: serving.descriptor.version)
+                do throws(LoadError) {
+                    try shadow.start()
+                } catch {
+                    throw SwapFailure(error.description)
+                }
+                slot.shadow = Shadow(instance: shadow, slot: shadowSlot)
+                return state.count
+            }
+            let started = ShadowStarted(
+                id: id, serving: serving.descriptor.version, shadow: shadow.descriptor.version, generation: shadow.generation,
+                stateBytes: stateBytes, pauseMicros: pause)
+            announce("modules.shadow_started", started, file: path)
+            return started
+        } catch {
+            discard(shadow, in: shadowSlot, releaseImage: true)
+            throw failed(id, path: path, error.description)
+        }
+    }
+
+    /// `modules.promote`: the shadow's version takes over, exactly as a swap would (the serving
+    /// instance's state moves to a fresh instance of the shadow's image); the shadow goes.
+    func promote(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+        guard let slot = slot(id), let serving = slot.instance, let shadow = slot.shadow else {
+            throw RPCError(code: RPCError.refusedCode, message: "module \(id) has no shadow to promote", data: JSONObject.module(id))
+        }
+        slot.shadow = nil
+        discard(shadow.instance, in: shadow.slot, releaseImage: false)
+        let image = shadow.instance.image
+        let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
+        let fresh = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: shadow.instance.config)
+        do throws(LoadError) {
+            try fresh.initialize()
+        } catch {
+            context.endActivity()
+            releaseImage(of: fresh)
+            throw failed(id, path: image.file, error.description)
+        }
+        return try commit(slot, from: serving, to: fresh, file: image.file, drainTimeout: drainTimeout)
+    }
+
+    /// Drops the shadow of `slot`, if any (rollback, unload). Returns the shadow's version.
+    @discardableResult
+    func discardShadow(of slot: ModuleSlot) -> String? {
+        guard let shadow = slot.shadow else { return nil }
+        slot.shadow = nil
+        discard(shadow.instance, in: shadow.slot, releaseImage: true)
+        runtime.logger.info("discarded the shadow of \(slot.id) (\(shadow.instance.descriptor.version))")
+        return shadow.instance.descriptor.version
+    }
+
+    private func discard(_ instance: ModuleInstance, in slot: ModuleSlot, releaseImage release: Bool) {
+        slot.mailbox.pause(timeout: .seconds(5))
+        instance.stop()
+        slot.mailbox.close()
+        for (call, _) in CallTable.shared.takeAll(of: slot) {
+            call.finish(error: .moduleUnavailable(slot.id, "its shadow was discarded"))
+        }
+        instance.destroy()
+        slot.instance = nil
+        if release { releaseImage(of: instance) }
+    }
+}

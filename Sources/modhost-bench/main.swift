@@ -1,236 +1,51 @@
-// modhost-bench: release-mode figures for the control channel, side by side with a plain Python
-// JSON-lines echo measured in the same run.
+// modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [--calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|swap|all] [--calls N] [--latency-calls N]
 //
-// 1. Pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary over
-//    stdin/stdout, against Python echo processes answering the same lines.
-// 2. One-at-a-time latency (p50, p99) of the same call.
-// 3. Start to ready: spawn to the first answered `host.status`, with the example plugins loaded.
+// channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
+//          against Python JSON-lines echo processes; one-at-a-time latency; start to ready.
+// swap:    the pause callers see when a module holding 10,000 state entries is hot-swapped; call
+//          latency with and without repeated swaps; a swap against a full restart that reloads
+//          the same state.
 import Foundation
 import ModHostTestKit
 
-struct Bench {
-    let calls: Int
-    let latencyCalls: Int
-    let plugins: String
-    let modhost: URL
-
-    /// A child process with raw pipes; the client side reads and writes its fds directly.
-    final class Child: @unchecked Sendable {
-        let process = Process()
-        let input = Pipe()
-        let output = Pipe()
-
-        init(_ executable: URL, _ arguments: [String]) throws {
-            process.executableURL = executable
-            process.arguments = arguments
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
-        }
-
-        var writeFD: Int32 { input.fileHandleForWriting.fileDescriptor }
-        var readFD: Int32 { output.fileHandleForReading.fileDescriptor }
-
-        func write(_ bytes: [UInt8]) {
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Foundation.write(writeFD, raw.baseAddress! + offset, raw.count - offset)
-                    guard n > 0 else { return }
-                    offset += n
-                }
-            }
-        }
-
-        /// Reads until `count` newlines have arrived.
-        func readLines(_ count: Int, buffer: UnsafeMutableRawBufferPointer) {
-            var seen = 0
-            while seen < count {
-                let n = read(readFD, buffer.baseAddress!, buffer.count)
-                guard n > 0 else { fatalError("child closed its output after \(seen) of \(count) lines") }
-                for byte in UnsafeRawBufferPointer(rebasing: buffer[0..<n]) where byte == 0x0A { seen += 1 }
-            }
-        }
-
-        func stop() {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-    }
-
-    static func request(_ id: Int) -> String { #"{"jsonrpc":"2.0","id":\#(id),"method":"echo.ping"}"# }
-
-    /// Calls per second for `calls` pipelined requests (a writer thread feeds, this thread reads).
-    func throughput(_ child: Child) -> Double {
-        var payload: [UInt8] = []
-        payload.reserveCapacity(calls * 50)
-        for id in 0..<calls { payload.append(contentsOf: (Self.request(id) + "\n").utf8) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
-        defer { buffer.deallocate() }
-        // Warm up.
-        child.write(Array((Self.request(-1) + "\n").utf8))
-        child.readLines(1, buffer: buffer)
-        let started = DispatchTime.now().uptimeNanoseconds
-        let bytes = payload
-        let writer = Thread { child.write(bytes) }
-        writer.start()
-        child.readLines(calls, buffer: buffer)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        return Double(calls) / elapsed
-    }
-
-    /// Per-call round-trip times in microseconds, one request at a time.
-    func latencies(_ child: Child) -> [Double] {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
-        defer { buffer.deallocate() }
-        var samples: [Double] = []
-        samples.reserveCapacity(latencyCalls)
-        for id in 0..<(latencyCalls + 1000) {
-            let line = Array((Self.request(id) + "\n").utf8)
-            let started = DispatchTime.now().uptimeNanoseconds
-            child.write(line)
-            child.readLines(1, buffer: buffer)
-            if id >= 1000 { samples.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1000) }
-        }
-        return samples.sorted()
-    }
-
-    func percentile(_ sorted: [Double], _ p: Double) -> Double {
-        sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-    }
-
-    func modhostChild(_ stateDirectory: String) throws -> Child {
-        try Child(modhost, ["--plugins", plugins, "--state-dir", stateDirectory, "--log-level", "error"])
-    }
-
-    /// A plain Python JSON-lines echo: parse each line, answer it. Flushing per line is what an
-    /// interactive server does; answering a whole read chunk at once is the fastest plain variant.
-    func pythonChild(flushEachLine: Bool) throws -> Child {
-        let perLine = """
-            import json, sys
-            for line in sys.stdin:
-                request = json.loads(line)
-                sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "pong"}) + "\\n")
-                sys.stdout.flush()
-            """
-        let chunked = """
-            import json, os
-            pending = b""
-            while True:
-                chunk = os.read(0, 1 << 16)
-                if not chunk:
-                    break
-                lines = (pending + chunk).split(b"\\n")
-                pending = lines.pop()
-                out = [json.dumps({"jsonrpc": "2.0", "id": json.loads(line)["id"], "result": "pong"}) for line in lines]
-                if out:
-                    os.write(1, ("\\n".join(out) + "\\n").encode())
-            """
-        return try Child(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", flushEachLine ? perLine : chunked])
-    }
-
-    func run() throws {
-        let state = try TemporaryDirectory.make(prefix: "modhost-bench")
-        print("modhost-bench: \(calls) pipelined calls, \(latencyCalls) sequential calls, 2 runs each, best shown")
-        print("")
-
-        func best<T>(_ body: () throws -> T, better: (T, T) -> Bool) rethrows -> T {
-            var result = try body()
-            for _ in 1..<2 {
-                let next = try body()
-                if better(next, result) { result = next }
-            }
-            return result
-        }
-
-        let hostRate = try best({
-            let child = try modhostChild(state)
-            defer { child.stop() }
-            return throughput(child)
-        }, better: >)
-        let pythonFlush = try best({
-            let child = try pythonChild(flushEachLine: true)
-            defer { child.stop() }
-            return throughput(child)
-        }, better: >)
-        let pythonBuffered = try best({
-            let child = try pythonChild(flushEachLine: false)
-            defer { child.stop() }
-            return throughput(child)
-        }, better: >)
-        let baseline = max(pythonFlush, pythonBuffered)
-        print("Pipelined throughput (echo.ping, no-op C plugin method)")
-        print(String(format: "  modhost                          %10.0f calls/s", hostRate))
-        print(String(format: "  python echo, flush per line      %10.0f calls/s", pythonFlush))
-        print(String(format: "  python echo, answer per read     %10.0f calls/s", pythonBuffered))
-        print(String(format: "  modhost / best python            %10.2fx   (target >= 2x, >= 300,000 calls/s)", hostRate / baseline))
-        print("")
-
-        let hostLatency = try best({
-            let child = try modhostChild(state)
-            defer { child.stop() }
-            return latencies(child)
-        }, better: { percentile($0, 0.99) < percentile($1, 0.99) })
-        let pythonLatency = try best({
-            let child = try pythonChild(flushEachLine: true)
-            defer { child.stop() }
-            return latencies(child)
-        }, better: { percentile($0, 0.99) < percentile($1, 0.99) })
-        print("One-at-a-time latency (round trip, µs)")
-        print("                        p50        p99      p99.9")
-        for (name, samples) in [("modhost", hostLatency), ("python echo", pythonLatency)] {
-            let label = name.padding(toLength: 14, withPad: " ", startingAt: 0)
-            print("  " + label + String(format: " %9.1f  %9.1f  %9.1f", percentile(samples, 0.5), percentile(samples, 0.99), percentile(samples, 0.999)))
-        }
-        print("  (target: modhost p99 under 200 µs)")
-        print("")
-
-        var startTimes: [Double] = []
-        for _ in 0..<15 {
-            let started = DispatchTime.now().uptimeNanoseconds
-            let child = try modhostChild(state)
-            child.write(Array((#"{"jsonrpc":"2.0","id":1,"method":"host.status"}"# + "\n").utf8))
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
-            child.readLines(1, buffer: buffer)
-            buffer.deallocate()
-            startTimes.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
-            child.stop()
-        }
-        startTimes.sort()
-        let modules = try FileManager.default.contentsOfDirectory(atPath: plugins).filter { $0.hasSuffix(".so") }.sorted()
-        print("Start to ready (spawn to first host.status answer, \(modules.joined(separator: ", ")), 15 runs)")
-        print(String(format: "  median %.1f ms, max %.1f ms   (target under 100 ms)", startTimes[startTimes.count / 2], startTimes.last!))
-        try? FileManager.default.removeItem(atPath: state)
-    }
-}
-
-// Arguments: --calls N (pipelined), --latency-calls N.
 var calls = 400_000
 var latencyCalls = 20_000
+var suites: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--calls": calls = Int(arguments.popFirst() ?? "") ?? calls
     case "--latency-calls": latencyCalls = Int(arguments.popFirst() ?? "") ?? latencyCalls
+    case "channel", "swap": suites.insert(argument)
+    case "all": suites.formUnion(["channel", "swap"])
     default:
-        FileHandle.standardError.write(Data("usage: modhost-bench [--calls N] [--latency-calls N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|all] [--calls N] [--latency-calls N]\n".utf8))
         exit(2)
     }
 }
+if suites.isEmpty { suites = ["channel", "swap"] }
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 do {
     let build = try HostProcess.buildDirectory()
-    let plugins = try TemporaryDirectory.make(prefix: "modhost-bench-plugins")
-    let echoSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path
-    try PluginBuilder.buildC(source: echoSource, output: "\(plugins)/libecho.so", optimize: true)
-    let calc = build.appendingPathComponent("libCalc.so").path
-    if FileManager.default.fileExists(atPath: calc) {
-        try FileManager.default.copyItem(atPath: calc, toPath: "\(plugins)/libCalc.so")
+    let modhost = build.appendingPathComponent("modhost")
+    if suites.contains("channel") {
+        let plugins = try TemporaryDirectory.make(prefix: "modhost-bench-plugins")
+        try PluginBuilder.buildC(
+            source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: "\(plugins)/libecho.so", optimize: true)
+        let calc = build.appendingPathComponent("libCalc.so").path
+        if FileManager.default.fileExists(atPath: calc) {
+            try FileManager.default.copyItem(atPath: calc, toPath: "\(plugins)/libCalc.so")
+        }
+        try ChannelBench(calls: calls, latencyCalls: latencyCalls, plugins: plugins, modhost: modhost).run()
     }
-    try Bench(calls: calls, latencyCalls: latencyCalls, plugins: plugins, modhost: build.appendingPathComponent("modhost")).run()
+    if suites.contains("swap") {
+        if suites.contains("channel") { print("") }
+        let kvSource = repository.appendingPathComponent("Tests/ModHostTests/Fixtures/kv.c").path
+        try SwapBench(modhost: modhost, kvSource: kvSource, latencyCalls: latencyCalls).run()
+    }
 } catch {
     FileHandle.standardError.write(Data("modhost-bench: \(error)\n".utf8))
     exit(1)

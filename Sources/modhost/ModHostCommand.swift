@@ -11,7 +11,9 @@ struct ModHostCommand: ParsableCommand {
         discussion: """
             modhost loads every plugin (*.so) in the plugin directory, then reads one JSON-RPC 2.0 \
             message per line on stdin and writes responses and event notifications, one per line, on \
-            stdout. Logs go to stderr. End of input, host.shutdown, SIGTERM or SIGINT shut it down \
+            stdout. With --watch (the default for the default plugin directory) it also follows the \
+            directory: new files are loaded, replaced ones hot-swapped, removed ones unloaded. Logs go \
+            to stderr. End of input, host.shutdown, SIGTERM or SIGINT shut it down \
             gracefully (exit status 0).
             """)
 
@@ -20,6 +22,21 @@ struct ModHostCommand: ParsableCommand {
         discussion: "Default: the directory of the modhost executable, where `swift build` puts the plugins.",
         valueName: "dir"))
     var pluginDirectory: String?
+
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Watch the plugin directory while serving (the drop-in directory).",
+        discussion: """
+            A new *.so is loaded, a replaced one hot-swapped (modules.swap), a removed one unloaded \
+            unless running modules require it. Install files by rename (cp to a name not ending in .so \
+            in the same directory, then mv it over the .so name); a file still being written is \
+            waited for. \
+            Default: on for the default plugin directory, off for one given with --plugins.
+            """))
+    var watch: Bool?
+
+    @Option(name: .customLong("watch-settle-ms"), help: ArgumentHelp(
+        "How long a changed plugin file must stay quiet and complete before it is acted on.", valueName: "ms"))
+    var watchSettleMs = 200
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp(
         "Directory for the store database and module data.",
@@ -63,6 +80,7 @@ struct ModHostCommand: ParsableCommand {
         }
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard callTimeoutMs > 0, drainTimeoutMs >= 0 else { throw ValidationError("timeouts must be positive") }
+        guard (0...60_000).contains(watchSettleMs) else { throw ValidationError("--watch-settle-ms must be 0 to 60000") }
         if clockStart != nil && !manualClock { throw ValidationError("--clock-start needs --manual-clock") }
     }
 
@@ -91,6 +109,8 @@ struct ModHostCommand: ParsableCommand {
         configuration.maxLineBytes = maxLineBytes
         configuration.callTimeout = .milliseconds(callTimeoutMs)
         configuration.drainTimeout = .milliseconds(drainTimeoutMs)
+        configuration.watchPluginDirectory = watch ?? (pluginDirectory == nil)
+        configuration.watchSettleTime = .milliseconds(watchSettleMs)
         configuration.logLevel = level
         throw ExitCode(ModHost.run(configuration))
     }

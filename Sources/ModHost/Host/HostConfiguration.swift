@@ -5,6 +5,12 @@ import Logging
 public struct HostConfiguration: Sendable {
     /// Directory whose `*.so` files are loaded at start; nil loads none.
     public var pluginDirectory: String?
+    /// Watch `pluginDirectory` while serving (the drop-in directory): a new `*.so` is loaded, a
+    /// replaced one hot-swapped, a removed one unloaded. Off by default; the executable turns it
+    /// on for its default plugin directory.
+    public var watchPluginDirectory = false
+    /// How long a changed plugin file must stay quiet (and complete) before the watcher acts.
+    public var watchSettleTime: Duration = .milliseconds(200)
     /// Where the store database and module data directories live.
     public var stateDirectory: String
     /// Names the database (`<state>/<server-id>.sqlite`) and is handed to plugins.

@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The host: `ModHost.run` loads the plugins, serves the control channel until end of input,
-/// `host.shutdown`, SIGTERM or SIGINT, then shuts down gracefully and returns the exit status.
+/// The host: `ModHost.run` loads the plugins, serves the control channel (and, when configured,
+/// follows the plugin directory: `PluginDirectoryWatcher`) until end of input, `host.shutdown`,
+/// SIGTERM or SIGINT, then shuts down gracefully and returns the exit status.
 public enum ModHost {
     /// Runs the host on `input` / `output` (stdin / stdout by default). Blocks until shutdown.
     ///
@@ -52,7 +53,16 @@ public enum ModHost {
             return source
         }
 
+        var watcher: PluginDirectoryWatcher?
         if let directory = configuration.pluginDirectory {
+            if configuration.watchPluginDirectory {
+                // Watch before loading, so a file that changes meanwhile is not missed.
+                do {
+                    watcher = try PluginDirectoryWatcher(directory: directory, settleTime: configuration.watchSettleTime, runtime: runtime)
+                } catch {
+                    logger.error("not watching the plugin directory: \(error)")
+                }
+            }
             let files = PluginLoader.pluginFiles(in: directory)
             for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
                 logger.error("not loaded: \(failure.file): \(failure.error)")
@@ -60,6 +70,7 @@ public enum ModHost {
         }
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
         logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)")
+        watcher?.start()
 
         let sweeper = DispatchSource.makeTimerSource(queue: .global())
         sweeper.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
@@ -90,6 +101,7 @@ public enum ModHost {
         let reason = shutdown.wait()
         logger.info("shutting down: \(reason)")
         channel.stopAccepting()
+        watcher?.stop()
         methods.drain()
         runtime.registry.shutdown(drainTimeout: configuration.drainTimeout)
         runtime.timers.shutdown()

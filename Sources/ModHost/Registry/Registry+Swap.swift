@@ -17,6 +17,16 @@ extension Registry {
         let stateBytes: Int
         /// How long new calls were held, in microseconds.
         let pauseMicros: Int
+        /// Where the pause went: draining calls in progress (and the rest of the hand-over),
+        /// the plugin's export_state, import_state and start, in microseconds.
+        var steps = Steps()
+
+        struct Steps: Encodable, Sendable {
+            var drainMicros = 0
+            var exportMicros = 0
+            var importMicros = 0
+            var startMicros = 0
+        }
     }
 
     /// `modules.swap`: loads `path` as the next generation of module `id` and switches to it.
@@ -105,7 +115,7 @@ extension Registry {
                 }
             }
         } catch {
-            image.unloadIfAllowed()
+            discard(image)
             throw error
         }
         let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id), shadow: shadow)
@@ -122,12 +132,18 @@ extension Registry {
 
     /// Moves module `slot` from `old` to `new` (initialized, not started); see the type's notes.
     func transfer(_ slot: ModuleSlot, from old: ModuleInstance, to new: ModuleInstance, drainTimeout: Duration) throws(SwapFailure) -> SwapOutcome {
+        var steps = SwapOutcome.Steps()
         let (stateBytes, pause) = try whileQuiesced(slot, drainTimeout: drainTimeout) { () throws(SwapFailure) -> Int in
+            var clock = Stopwatch()
+            steps.drainMicros = clock.lap()  // from the hold to here is in `pause`; this marks the body's start
             old.stop()
             do throws(SwapFailure) {
                 let state = try old.exportState()
+                steps.exportMicros = clock.lap()
                 try new.importState(state, from: old.descriptor.version)
+                steps.importMicros = clock.lap()
                 try start(new)
+                steps.startMicros = clock.lap()
                 slot.mailbox.setConcurrent(new.descriptor.isConcurrent)
                 slot.instance = new
                 return state.count
@@ -136,9 +152,10 @@ extension Registry {
                 throw error
             }
         }
+        steps.drainMicros = pause - steps.exportMicros - steps.importMicros - steps.startMicros
         return SwapOutcome(
             id: slot.id, from: old.descriptor.version, to: new.descriptor.version, generation: new.generation,
-            stateBytes: stateBytes, pauseMicros: pause)
+            stateBytes: stateBytes, pauseMicros: pause, steps: steps)
     }
 
     /// Runs `body` with module `slot` quiet: new calls held in order, calls already handed over
@@ -205,5 +222,16 @@ extension Registry {
             runtime.logger.info("\(topic): \(String(decoding: data, as: UTF8.self))")
             runtime.events.publish(topic: topic, data: data)
         }
+    }
+}
+
+/// Microseconds between laps on the monotonic clock.
+struct Stopwatch {
+    private var last = ContinuousClock.now
+
+    mutating func lap() -> Int {
+        let now = ContinuousClock.now
+        defer { last = now }
+        return Int((now - last).seconds * 1_000_000)
     }
 }

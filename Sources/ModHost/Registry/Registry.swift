@@ -55,7 +55,7 @@ final class Registry: @unchecked Sendable {
             do {
                 let image = try loader.open(path)
                 if slot(image.descriptor.id) != nil || images.contains(where: { $0.descriptor.id == image.descriptor.id }) {
-                    image.unloadIfAllowed()
+                    discard(image)
                     throw LoadError.duplicateID(image.descriptor.id)
                 }
                 images.append(image)
@@ -69,14 +69,14 @@ final class Registry: @unchecked Sendable {
         let (order, unmet) = DependencyOrder.resolve(images.map(\.descriptor), running: running)
         for failure in unmet {
             let image = images.first { $0.descriptor.id == failure.id }!
-            image.unloadIfAllowed()
+            discard(image)
             failures.append((image.file, failure.error))
         }
         var started = Set(running.keys)
         for id in order {
             let image = images.first { $0.descriptor.id == id }!
             if let missing = image.descriptor.requires.first(where: { !started.contains($0.id) }) {
-                image.unloadIfAllowed()
+                discard(image)
                 failures.append((image.file, .unmetRequirement(module: id, "\(missing.id), which failed to start")))
                 continue
             }
@@ -96,12 +96,12 @@ final class Registry: @unchecked Sendable {
         let image = try loader.open(path)
         let id = image.descriptor.id
         guard slot(id) == nil else {
-            image.unloadIfAllowed()
+            discard(image)
             throw .duplicateID(id)
         }
         let (_, unmet) = DependencyOrder.resolve([image.descriptor], running: runningVersions())
         if let failure = unmet.first {
-            image.unloadIfAllowed()
+            discard(image)
             throw failure.error
         }
         return try start(image, config: config ?? runtime.configuration.moduleConfigs[id] ?? Array("{}".utf8))
@@ -251,7 +251,13 @@ final class Registry: @unchecked Sendable {
 
     /// Unmaps a destroyed instance's image if it may be; otherwise counts it as retired.
     func releaseImage(of instance: ModuleInstance) {
-        if !instance.image.unloadIfAllowed() {
+        discard(instance.image)
+    }
+
+    /// Unmaps an image no instance uses (refused, or retired) if it may be; otherwise it stays
+    /// mapped for good and is counted in `host.status`'s `retiredImages`.
+    func discard(_ image: PluginImage) {
+        if !image.unloadIfAllowed() {
             state.withLock { $0.retiredImages += 1 }
         }
     }

@@ -46,11 +46,23 @@ enum TestPlugins {
         return output
     }
 
-    /// Copies a Swift plugin built by SwiftPM (e.g. `libCalc.so`) into `directory`.
+    /// Builds `Fixtures/swappable.c` (module `counter`, for hot swap) as version 1 or 2, with more
+    /// of its switches in `defines` (`-DSWAP_FAIL_IMPORT`, `-DSWAP_FLAGS=0`, …), into
+    /// `directory/name` (default `libcounter-v<version>.so`).
     @discardableResult
-    static func swiftPlugin(_ file: String, into directory: String) throws -> String {
+    static func counter(into directory: String, version: Int = 1, defines: [String] = [], name: String? = nil) throws -> String {
+        let output = "\(directory)/\(name ?? "libcounter-v\(version).so")"
+        try PluginBuilder.buildC(
+            source: fixtures.appendingPathComponent("swappable.c").path, output: output, defines: ["-DSWAP_VERSION=\(version)"] + defines)
+        return output
+    }
+
+    /// Copies a Swift plugin built by SwiftPM (e.g. `libCalc.so`) into `directory`, as `name`
+    /// (default: the same file name).
+    @discardableResult
+    static func swiftPlugin(_ file: String, into directory: String, name: String? = nil) throws -> String {
         let source = try HostProcess.buildDirectory().appendingPathComponent(file).path
-        let output = "\(directory)/\(file)"
+        let output = "\(directory)/\(name ?? file)"
         try FileManager.default.copyItem(atPath: source, toPath: output)
         return output
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Where the outcome of a call goes.
 enum ReplyTarget: Sendable {
@@ -26,6 +27,9 @@ final class Call: @unchecked Sendable {
     let method: String
     /// When the call was queued, on the monotonic clock (ns): queued calls time out too.
     let enqueuedAt = DispatchTime.now().uptimeNanoseconds
+    /// 0 while queued; whoever moves it on first (the worker starting it, the timeout, a closing
+    /// mailbox) owns finishing it. See `claim()`.
+    private let claimed = Atomic<Bool>(false)
     let slot: ModuleSlot
     let reply: ReplyTarget
     /// The raw id bytes, then the params bytes, then a NUL (plugins get NUL-terminated params).
@@ -50,6 +54,13 @@ final class Call: @unchecked Sendable {
         storage.append(0)
         self.storage = storage
         self.idCount = idCount
+    }
+
+    /// Takes the queued call for the caller: true exactly once. A worker claims a call before
+    /// running it; the timeout and a closing mailbox claim it before failing it.
+    @inline(__always)
+    func claim() -> Bool {
+        !claimed.exchange(true, ordering: .acquiringAndReleasing)
     }
 
     /// Calls `body` with the NUL-terminated params and their length (without the NUL).

@@ -31,6 +31,10 @@ final class Mailbox: @unchecked Sendable {
     private var workers = 0
     private var idleWorkers = 0
     private var concurrent: Bool
+    /// A serial worker's current batch (see `work`).
+    private var inHand: [Job] = []
+    /// Mirrors `paused || closed`, checked by a worker between the jobs of a batch.
+    private let stopFlag = Atomic<Bool>(false)
     private let name: String
     private let execute: @Sendable (Job) -> Void
     private let refuse: @Sendable (Job) -> Void
@@ -88,6 +92,7 @@ final class Mailbox: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         paused = true
+        stopFlag.store(true, ordering: .relaxed)
         while running > 0 {
             if !condition.wait(until: deadline) { return running == 0 }
         }
@@ -98,6 +103,7 @@ final class Mailbox: @unchecked Sendable {
     func resume() {
         condition.lock()
         paused = false
+        stopFlag.store(closed, ordering: .relaxed)
         wakeWorker()
         condition.unlock()
     }
@@ -139,6 +145,7 @@ final class Mailbox: @unchecked Sendable {
     func close() {
         condition.lock()
         closed = true
+        stopFlag.store(true, ordering: .relaxed)
         let jobs = Array(held) + Array(queue)
         held.removeAll()
         queue.removeAll()
@@ -147,9 +154,9 @@ final class Mailbox: @unchecked Sendable {
         jobs.forEach(refuse)
     }
 
-    /// Removes and returns the queued or parked calls that arrived before `limit`
-    /// (monotonic nanoseconds): they waited past the call timeout. Calls are queued in arrival
-    /// order, so only the front is looked at.
+    /// Claims and returns the waiting calls (queued, parked, or taken by a worker and not
+    /// started yet) that arrived before `limit` (monotonic nanoseconds): they waited past the
+    /// call timeout. Calls arrive in order, so only the front of each list is looked at.
     func takeCalls(enqueuedBefore limit: UInt64) -> [Call] {
         condition.lock()
         defer { condition.unlock() }
@@ -159,7 +166,7 @@ final class Mailbox: @unchecked Sendable {
             while let job = jobs.first {
                 if case .call(let call) = job {
                     guard call.enqueuedAt < limit else { break }
-                    expired.append(call)
+                    if call.claim() { expired.append(call) }
                 } else {
                     kept.append(job)
                 }
@@ -169,6 +176,12 @@ final class Mailbox: @unchecked Sendable {
         }
         sweep(&held)
         sweep(&queue)
+        // A worker's batch: calls it has not started are claimed here and skipped by it.
+        for job in inHand {
+            guard case .call(let call) = job else { continue }
+            guard call.enqueuedAt < limit else { break }
+            if call.claim() { expired.append(call) }
+        }
         return expired
     }
 
@@ -197,8 +210,10 @@ final class Mailbox: @unchecked Sendable {
         }
     }
 
-    /// A worker takes one job at a time, so what waits stays in the queue, where pausing,
-    /// holding and the call timeout can reach it.
+    /// A worker takes everything queued at once (one lock for many jobs) and runs it in order.
+    /// The batch stays visible as `inHand`, so the call timeout still reaches calls waiting in
+    /// it (they are claimed, see `Call.claim`); a pause or close puts what was not run back in
+    /// front of the queue.
     private func work() {
         condition.lock()
         while !closed {
@@ -208,12 +223,28 @@ final class Mailbox: @unchecked Sendable {
                 idleWorkers -= 1
                 continue
             }
-            let job = queue.removeFirst()
+            let batch: [Job]
+            if concurrent {
+                batch = [queue.removeFirst()]
+            } else {
+                batch = Array(queue)
+                queue.removeAll(keepingCapacity: true)
+                inHand = batch
+            }
             running += 1
             condition.unlock()
-            execute(job)
+            var next = 0
+            while next < batch.count {
+                execute(batch[next])
+                next += 1
+                if stopFlag.load(ordering: .relaxed) { break }
+            }
             condition.lock()
             running -= 1
+            if !concurrent { inHand = [] }
+            if next < batch.count {
+                queue.insert(contentsOf: batch[next...], at: 0)
+            }
             if running == 0 && paused { condition.broadcast() }
         }
         workers -= 1

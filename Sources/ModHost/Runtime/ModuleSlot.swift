@@ -22,7 +22,7 @@ final class ModuleSlot: Sendable {
             execute: { job in box.slot?.execute(job) },
             refuse: { job in
                 switch job {
-                case .call(let call): call.finish(error: .moduleUnavailable(id, "it was unloaded"))
+                case .call(let call): if call.claim() { call.finish(error: .moduleUnavailable(id, "it was unloaded")) }
                 case .callback(_, .timer(let firing)): firing.done?()
                 case .callback: break
                 }
@@ -61,6 +61,7 @@ final class ModuleSlot: Sendable {
     private func execute(_ job: Job) {
         switch job {
         case .call(let call):
+            guard call.claim() else { return }  // it timed out while queued
             guard let instance, instance.state == .running else {
                 call.finish(error: .moduleUnavailable(id, "it is \(instance?.state.description ?? "not loaded")"))
                 return

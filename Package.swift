@@ -24,12 +24,15 @@ let package = Package(
     targets: [
         // The ABI header, the only contract between host and plugins.
         .systemLibrary(name: "CModHost", path: "plugin-sdk/include"),
+        // libffi, for typed C exports (apt: libffi-dev).
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
 
         // Host library: loader, registry, control channel, store, clock.
         .target(
             name: "ModHost",
             dependencies: [
                 "CModHost",
+                "CFFI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -55,7 +58,7 @@ let package = Package(
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
 
         // Benchmarks (release mode): `swift run -c release modhost-bench`.
-        .executableTarget(name: "modhost-bench", dependencies: ["ModHostTestKit"]),
+        .executableTarget(name: "modhost-bench", dependencies: ["ModHost", "ModHostTestKit", "CModHost"]),
 
         .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"], exclude: ["Fixtures"]),
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),

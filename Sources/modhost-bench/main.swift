@@ -1,12 +1,14 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|swap|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|swap|ffi|all] [--calls N] [--latency-calls N]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
 //          against Python JSON-lines echo processes; one-at-a-time latency; start to ready.
 // swap:    the pause callers see when a module holding 10,000 state entries is hot-swapped; call
 //          latency with and without repeated swaps; a swap against a full restart that reloads
 //          the same state.
+// ffi:     per-call cost in-process of a typed export through libffi, of the same function
+//          through the plugin's JSON handle path, and of a direct function-pointer call.
 import Foundation
 import ModHostTestKit
 
@@ -18,14 +20,14 @@ while let argument = arguments.popFirst() {
     switch argument {
     case "--calls": calls = Int(arguments.popFirst() ?? "") ?? calls
     case "--latency-calls": latencyCalls = Int(arguments.popFirst() ?? "") ?? latencyCalls
-    case "channel", "swap": suites.insert(argument)
-    case "all": suites.formUnion(["channel", "swap"])
+    case "channel", "swap", "ffi": suites.insert(argument)
+    case "all": suites.formUnion(["channel", "swap", "ffi"])
     default:
-        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|all] [--calls N] [--latency-calls N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|ffi|all] [--calls N] [--latency-calls N]\n".utf8))
         exit(2)
     }
 }
-if suites.isEmpty { suites = ["channel", "swap"] }
+if suites.isEmpty { suites = ["channel", "swap", "ffi"] }
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 do {
@@ -45,6 +47,12 @@ do {
         if suites.contains("channel") { print("") }
         let kvSource = repository.appendingPathComponent("Tests/ModHostTests/Fixtures/kv.c").path
         try SwapBench(modhost: modhost, kvSource: kvSource, latencyCalls: latencyCalls).run()
+    }
+    if suites.contains("ffi") {
+        if suites.count > 1 { print("") }
+        let echo = try TemporaryDirectory.make(prefix: "modhost-bench-ffi") + "/libecho.so"
+        try PluginBuilder.buildC(source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: echo, optimize: true)
+        try FFIBench(echoLibrary: echo).run()
     }
 } catch {
     FileHandle.standardError.write(Data("modhost-bench: \(error)\n".utf8))

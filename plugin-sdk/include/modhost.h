@@ -1,5 +1,5 @@
 /*
- * modhost.h: the modhost plugin ABI, version 1.0.
+ * modhost.h: the modhost plugin ABI, version 1.1 (1.1 added typed exports).
  *
  * This header is the only contract between the modhost host process and a plugin.
  * A plugin is a shared library that exports exactly one symbol, mh_plugin_entry,
@@ -58,11 +58,11 @@ extern "C" {
 /* ---- Versions ---------------------------------------------------------- */
 
 #define MH_ABI_MAJOR 1
-#define MH_ABI_MINOR 0
+#define MH_ABI_MINOR 1
 /* abi_version fields hold (major << 16) | minor. A host loads a plugin whose
  * major equals its own, whatever the minor: fields the other side does not know
  * are absent (struct_size) or zero. */
-#define MH_ABI_VERSION 0x00010000u /* (MH_ABI_MAJOR << 16) | MH_ABI_MINOR, a plain literal so Swift imports it */
+#define MH_ABI_VERSION 0x00010001u /* (MH_ABI_MAJOR << 16) | MH_ABI_MINOR, a plain literal so Swift imports it */
 #define MH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define MH_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
 
@@ -210,6 +210,42 @@ typedef struct mh_init_info {
     const char *module_id;   /* NUL-terminated; the descriptor's id; valid until destroy */
 } mh_init_info;
 
+/* ---- Typed exports (since 1.1) ----------------------------------------- */
+
+/* A plain C function the host calls through libffi, converting JSON arguments and
+ * results, so a C plugin can expose functions without parsing JSON. Reached as
+ * "<id>.<name>" like a method (names must not clash with methods), over the
+ * control channel or from another module; listed by modules.describe.
+ *
+ * signature: "<result>(<param>,<param>,...)", e.g. "i64(i64,i64)", "f64(f64,i32)",
+ * "str(str)", "void()". Types:
+ *   void (result only)  bool (C bool)  i8 i16 i32 i64 (int8_t..int64_t)
+ *   u8 u16 u32 u64 (uint8_t..uint64_t)  f32 (float)  f64 (double)
+ *   str    parameter: const char *, NUL-terminated UTF-8, borrowed for the call.
+ *          result: const char *, borrowed: the host copies it at once; it must stay
+ *          valid until the function returns to the host (static or thread-local
+ *          storage), or, when `release` is set, until the host calls release(result).
+ *          NULL becomes JSON null.
+ *   bytes  parameter only: two C parameters, const uint8_t *data, size_t length
+ *          (base64 in JSON), borrowed for the call.
+ * Arguments come as a JSON array (positional) or, when param_names is set, an object
+ * by name. Every value is range- and type-checked: a wrong arity, a string for a
+ * number, 2^40 for an i32, a fraction or a non-finite number for an integer are
+ * answered -32602 naming the parameter; the function is never called with them.
+ * The signature is validated at load: an unknown type or a malformed signature
+ * fails the load with a message naming the export and the position.
+ * Threading: as for handle, typed exports of one module are called one at a time,
+ * serialized with its other entries. */
+typedef struct mh_export {
+    uint32_t abi_version;
+    uint32_t struct_size;            /* sizeof(mh_export) */
+    const char *name;                /* [A-Za-z_][A-Za-z0-9_]* */
+    void (*fn)(void);                /* the function, cast to void (*)(void) */
+    const char *signature;
+    const char *const *param_names;  /* NULL-terminated, one per parameter; or NULL */
+    void (*release)(void *result);   /* optional: frees a str result after the host copied it */
+} mh_export;
+
 /* ---- The descriptor ---------------------------------------------------- */
 
 typedef struct mh_plugin {
@@ -267,6 +303,11 @@ typedef struct mh_plugin {
     int32_t (*export_state)(void *instance, mh_out *state);
     int32_t (*import_state)(void *instance, const char *state, size_t state_len,
                             const char *from_version, mh_out *error);
+
+    /* since 1.1: typed exports, export_count entries (read only when struct_size
+     * covers these fields, so a 1.0 plugin simply has none). */
+    const mh_export *exports;
+    size_t export_count;
 } mh_plugin;
 
 /* The one exported symbol. Returns a pointer to a descriptor that stays valid

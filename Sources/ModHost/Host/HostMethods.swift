@@ -1,3 +1,4 @@
+import CModHost
 import Dispatch
 import Foundation
 
@@ -132,7 +133,7 @@ final class HostMethods: @unchecked Sendable {
         let elapsed = ContinuousClock.now - runtime.startedAt
         return HostStatus(
             version: Self.version,
-            abiVersion: "1.0",
+            abiVersion: "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)",
             serverId: runtime.serverID,
             uptimeMs: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000,
             clock: runtime.clock.isManual ? "manual" : "real",

@@ -126,6 +126,19 @@ struct HostStatus: Encodable {
 
 struct ModuleList: Encodable { let modules: [ModuleSummary] }
 
+/// One typed export in `modules.describe`.
+struct ExportDescription: Encodable {
+    let name: String
+    let signature: String
+    let params: [String]?
+
+    init(_ export: TypedExport) {
+        name = export.name
+        signature = export.signatureText
+        params = export.parameterNames
+    }
+}
+
 struct ModuleSummary: Encodable {
     let id: String
     let version: String
@@ -159,6 +172,8 @@ struct ModuleDescription: Encodable {
         let flags: Flags
         let queuedCalls: Int
         let openCalls: Int
+        /// Typed exports (libffi) with their signatures.
+        let exports: [ExportDescription]
         /// Generation kept for `modules.rollback`, if any.
         let previousVersion: String?
         let shadow: Shadow.Report?
@@ -178,6 +193,7 @@ struct ModuleDescription: Encodable {
             flags: Flags(concurrent: descriptor.isConcurrent, unloadable: descriptor.isUnloadable),
             queuedCalls: slot?.mailbox.queuedCount ?? 0,
             openCalls: slot.map { CallTable.shared.openCount(of: $0) } ?? 0,
+            exports: descriptor.exportNames.compactMap { descriptor.exports[$0].map(ExportDescription.init) },
             previousVersion: slot?.previous?.descriptor.version,
             shadow: slot?.shadow?.report)
     }

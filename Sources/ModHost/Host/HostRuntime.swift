@@ -63,6 +63,9 @@ final class HostRuntime: @unchecked Sendable {
             return .failure(.methodNotFound(method, "no module \(moduleID) is loaded"))
         }
         guard let found = instance.descriptor.methods[name] else {
+            if instance.descriptor.exports[name] != nil {
+                return .success(Route(slot: slot, method: name, resolved: nil))  // a typed export
+            }
             return .failure(.methodNotFound(method, "module \(moduleID) has no method \(name)"))
         }
         return .success(Route(slot: slot, method: name, resolved: (instance.generation, found.cString, found.length)))
@@ -73,7 +76,8 @@ final class HostRuntime: @unchecked Sendable {
     struct Route {
         let slot: ModuleSlot
         let method: String
-        let resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)
+        /// Nil for a typed export.
+        let resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)?
     }
 
     /// `mh_host_api.call`: a module calls another module's method.

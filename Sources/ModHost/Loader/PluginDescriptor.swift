@@ -20,6 +20,9 @@ struct PluginDescriptor: @unchecked Sendable {
     /// Method names in descriptor order.
     let methodNames: [String]
     let methods: [String: MethodName]
+    /// Typed exports (ABI 1.1), by name, and their names in descriptor order.
+    let exports: [String: TypedExport]
+    let exportNames: [String]
     let flags: UInt64
 
     let initialize: @convention(c) (UnsafePointer<mh_init_info>?, OpaquePointer?) -> UnsafeMutableRawPointer?
@@ -46,8 +49,9 @@ struct PluginDescriptor: @unchecked Sendable {
         guard abi >> 16 == hostABI >> 16 else {
             throw .abiMismatch(plugin: "\(abi >> 16).\(abi & 0xFFFF)", host: "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)")
         }
-        // Every field of ABI 1.0 is required to be covered; later minors only append.
-        let minimum = MemoryLayout<mh_plugin>.size
+        // Every field of ABI 1.0 must be there; later minors only append, and their fields are
+        // read only when struct_size covers them.
+        let minimum = Self.abi10Size
         guard Int(size) >= minimum else { throw .structTooSmall(size: Int(size), minimum: minimum) }
         let plugin = pointer.pointee
 
@@ -87,6 +91,7 @@ struct PluginDescriptor: @unchecked Sendable {
         if !methods.isEmpty && plugin.handle == nil {
             throw .badDescriptor("module \(id): it lists methods but has no handle function")
         }
+        let (exports, exportNames) = try Self.readExports(plugin, size: Int(size), module: id, methods: methods)
 
         self.abiVersion = abi
         self.id = id
@@ -96,6 +101,8 @@ struct PluginDescriptor: @unchecked Sendable {
         self.subscriptions = Self.strings(plugin.subscriptions)
         self.methodNames = names
         self.methods = methods
+        self.exports = exports
+        self.exportNames = exportNames
         self.flags = plugin.flags
         self.initialize = initialize
         self.start = plugin.start
@@ -105,6 +112,61 @@ struct PluginDescriptor: @unchecked Sendable {
         self.onEvent = plugin.on_event
         self.exportState = plugin.export_state
         self.importState = plugin.import_state
+    }
+
+    /// The size of ABI 1.0's `mh_plugin`: everything before the fields 1.1 appended.
+    static let abi10Size = MemoryLayout<mh_plugin>.offset(of: \mh_plugin.exports)!
+
+    /// Reads the typed exports of an ABI 1.1 descriptor (none when `size` does not cover them)
+    /// and prepares each call interface; a bad one fails the load naming the export.
+    private static func readExports(_ plugin: mh_plugin, size: Int, module id: String, methods: [String: MethodName])
+        throws(LoadError) -> ([String: TypedExport], [String])
+    {
+        let end = MemoryLayout<mh_plugin>.offset(of: \mh_plugin.export_count)! + MemoryLayout<Int>.size
+        guard size >= end, plugin.export_count > 0 else { return ([:], []) }
+        guard let list = plugin.exports else {
+            throw .badDescriptor("module \(id): export_count is \(plugin.export_count) but exports is NULL")
+        }
+        guard plugin.export_count <= 4096 else { throw .badDescriptor("module \(id): export_count \(plugin.export_count) is absurd") }
+        var exports: [String: TypedExport] = [:]
+        var names: [String] = []
+        for index in 0..<plugin.export_count {
+            let entry = list[index]
+            guard let namePointer = entry.name else { throw .badDescriptor("module \(id): export #\(index + 1) has no name") }
+            let name = String(cString: namePointer)
+            let where_ = "module \(id): export \(name)"
+            guard entry.struct_size >= UInt32(MemoryLayout<mh_export>.size), entry.abi_version >> 16 == MH_ABI_VERSION >> 16 else {
+                throw .badDescriptor("\(where_): mh_export struct_size \(entry.struct_size) or abi_version is wrong")
+            }
+            guard isValidExportName(name) else { throw .badDescriptor("\(where_): the name must match [A-Za-z_][A-Za-z0-9_]*") }
+            guard methods[name] == nil, exports[name] == nil else {
+                throw .badDescriptor("\(where_): the name is already used by a method or another export")
+            }
+            guard let function = entry.fn else { throw .badDescriptor("\(where_): fn is NULL") }
+            guard let signature = entry.signature.map({ String(cString: $0) }) else {
+                throw .badDescriptor("\(where_): signature is NULL")
+            }
+            let parameterNames = entry.param_names.map { Self.strings($0) }
+            do {
+                exports[name] = try TypedExport(
+                    name: name, function: unsafeBitCast(function, to: UnsafeRawPointer.self), signature: signature,
+                    parameterNames: parameterNames, release: entry.release)
+            } catch {
+                throw .badDescriptor("\(where_): signature \"\(signature)\": \(error)")
+            }
+            names.append(name)
+        }
+        return (exports, names)
+    }
+
+    private static func isValidExportName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, first == UInt8(ascii: "_") || (first | 0x20 >= UInt8(ascii: "a") && first | 0x20 <= UInt8(ascii: "z")) else {
+            return false
+        }
+        return name.utf8.allSatisfy { byte in
+            byte == UInt8(ascii: "_") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
+        }
     }
 
     static func isValidID(_ id: String) -> Bool {

@@ -13,13 +13,7 @@ extension Registry {
 
     /// Loads `path` as a shadow of module `id`, seeded with the serving instance's state.
     func startShadow(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
-        guard let slot = slot(id), let serving = slot.instance, serving.state == .running else {
-            throw .invalidParams("no module \"\(id)\" is running")
-        }
-        guard slot.shadow == nil else {
-            throw RPCError(code: RPCError.refusedCode, message: "module \(id) already has a shadow; promote or roll it back first",
-                           data: JSONObject.module(id))
-        }
+        let (slot, serving) = try runningWithoutShadow(id)
         let shadowSlot = ModuleSlot(id: id, concurrent: false)
         let shadow: ModuleInstance
         do {

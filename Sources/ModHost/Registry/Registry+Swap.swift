@@ -31,13 +31,7 @@ extension Registry {
 
     /// `modules.swap`: loads `path` as the next generation of module `id` and switches to it.
     func swap(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
-        guard let slot = slot(id), let old = slot.instance, old.state == .running else {
-            throw .invalidParams("no module \"\(id)\" is running")
-        }
-        guard slot.shadow == nil else {
-            throw RPCError(code: RPCError.refusedCode, message: "module \(id) has a shadow; promote or roll it back first",
-                           data: JSONObject.module(id))
-        }
+        let (slot, old) = try runningWithoutShadow(id)
         let fresh: ModuleInstance
         do {
             fresh = try prepare(id, path: path, config: config ?? old.config, slot: slot)
@@ -67,9 +61,7 @@ extension Registry {
     /// `modules.rollback`: switches back to the generation the last swap replaced, carrying the
     /// state back, and discards the newer one.
     func rollback(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
-        guard let slot = slot(id), let current = slot.instance, current.state == .running else {
-            throw .invalidParams("no module \"\(id)\" is running")
-        }
+        let (slot, current) = try running(id)
         if let shadowVersion = discardShadow(of: slot) {
             // Rolling back a shadow discards it; the serving generation never changed.
             return SwapOutcome(id: id, from: shadowVersion, to: current.descriptor.version, generation: current.generation,
@@ -89,6 +81,24 @@ extension Registry {
         } catch {
             throw failed(id, path: previous.image.file, error.description)
         }
+    }
+
+    /// The slot and serving instance of a running module, or -32602.
+    func running(_ id: String) throws(RPCError) -> (ModuleSlot, ModuleInstance) {
+        guard let slot = slot(id), let instance = slot.instance, instance.state == .running else {
+            throw .invalidParams("no module \"\(id)\" is running")
+        }
+        return (slot, instance)
+    }
+
+    /// As `running`, refusing (-32005) a module that has a shadow: one change at a time.
+    func runningWithoutShadow(_ id: String) throws(RPCError) -> (ModuleSlot, ModuleInstance) {
+        let (slot, instance) = try running(id)
+        guard slot.shadow == nil else {
+            throw RPCError(code: RPCError.refusedCode, message: "module \(id) has a shadow; promote or roll it back first",
+                           data: JSONObject.module(id))
+        }
+        return (slot, instance)
     }
 
     /// Opens and initializes the next generation of `id` from `path`, checking that it is the

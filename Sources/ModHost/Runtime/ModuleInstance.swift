@@ -1,4 +1,5 @@
 import CModHost
+import Foundation
 import Dispatch
 import Synchronization
 
@@ -123,6 +124,9 @@ final class ModuleInstance: @unchecked Sendable {
             name = PluginDescriptor.MethodName(cString: resolved.name, length: resolved.length)
         } else if let found = descriptor.methods[call.method] {
             name = found
+        } else if let export = descriptor.exports[call.method] {
+            runExport(export, call)
+            return
         } else {
             call.finish(error: .methodNotFound("\(id).\(call.method)", "module \(id) \(descriptor.version) has no such method"))
             return
@@ -140,6 +144,22 @@ final class ModuleInstance: @unchecked Sendable {
                 ? .internalError("module \(id) returned from \(call.method) without completing the call")
                 : RPCError(code: RPCError.moduleErrorCode, message: "module \(id) failed \(call.method) without a message",
                            data: JSONObject.module(id)))
+        }
+    }
+
+    /// Calls a typed export through libffi with the call's params; runs on the module's mailbox.
+    private func runExport(_ export: TypedExport, _ call: Call) {
+        call.withParams { params, length in
+            let bytes = UnsafeRawPointer(params).assumingMemoryBound(to: UInt8.self)
+            let absent = length == 4 && memcmp(bytes, "null", 4) == 0
+            do throws(RPCError) {
+                let result = try export.call(params: absent ? nil : UnsafeBufferPointer(start: bytes, count: length))
+                call.finish(result: result)
+            } catch {
+                var failure = error
+                if failure.data == nil { failure.data = JSONObject.module(id) }
+                call.finish(error: failure)
+            }
         }
     }
 

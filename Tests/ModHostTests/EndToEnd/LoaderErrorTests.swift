@@ -43,7 +43,7 @@ struct BrokenPlugin: Sendable, CustomTestStringConvertible {
         },
         fixture("no-entry", ["-DMH_FIXTURE_NO_ENTRY"], phrases: ["mh_plugin_entry"]),
         fixture("null-descriptor", ["-DMH_FIXTURE_NULL_DESCRIPTOR"], phrases: ["mh_plugin_entry", "returned NULL"]),
-        fixture("abi-major-2", ["-DMH_FIXTURE_ABI_MAJOR=2"], phrases: ["2.0", "1.0"]),
+        fixture("abi-major-2", ["-DMH_FIXTURE_ABI_MAJOR=2"], phrases: ["2.0", "1.1"]),
         fixture("struct-size-16", ["-DMH_FIXTURE_STRUCT_SIZE=16"], phrases: ["struct_size", "16"]),
         fixture("bad-id", ["-DMH_FIXTURE_ID=\"Bad Id!\""], phrases: ["malformed", "Bad Id!"]),
         fixture("no-id", ["-DMH_FIXTURE_ID=NULL"], phrases: ["id", "missing"]),

@@ -38,6 +38,15 @@ enum TestPlugins {
         return output
     }
 
+    /// Builds `Fixtures/typed.c` (typed exports of every type), optionally under another id.
+    @discardableResult
+    static func typed(into directory: String, id: String = "typed", defines: [String] = []) throws -> String {
+        let output = "\(directory)/lib\(id).so"
+        try PluginBuilder.buildC(
+            source: fixtures.appendingPathComponent("typed.c").path, output: output, defines: ["-DTYPED_ID=\"\(id)\""] + defines)
+        return output
+    }
+
     /// Builds `Fixtures/broken.c` with the given defect switches into `directory/name`.
     @discardableResult
     static func broken(into directory: String, name: String, defines: [String]) throws -> String {

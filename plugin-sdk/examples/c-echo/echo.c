@@ -1,5 +1,5 @@
 /*
- * echo.c: the reference modhost plugin in plain C (ABI 1.0, see modhost.h).
+ * echo.c: the reference modhost plugin in plain C (ABI 1.1, see modhost.h).
  * Build with `make`: cc alone, -fvisibility=hidden; only mh_plugin_entry is exported.
  *
  * Methods (reached as "echo.<method>"):
@@ -11,6 +11,9 @@
  *   later [ms]       -> "later", completed by a worker thread ~ms later (real time)
  *   announce <any>   -> publishes the params as event "echo.announced", returns true
  *   noisy            -> prints to stdout, returns "ok" (see handle_noisy)
+ * Typed exports (plain C functions; the host converts JSON through libffi):
+ *   sum      i64(i64 a, i64 b)       mean  f64(f64 a, f64 b)
+ *   greeting str(str name)           fnv1a u32(bytes data: base64 in JSON)
  * Events: "echo.ping.*" is answered by publishing "echo.pong" with the same data.
  * Hot swap: the number of ping/echo calls is carried over as {"schema":1,"count":N}.
  */
@@ -328,6 +331,34 @@ static int32_t echo_import_state(void *instance, const char *state, size_t state
 
 /* ---- The descriptor and the one exported symbol ------------------------ */
 
+/* ---- Typed exports: plain C, no JSON in sight ------------------------- */
+
+static int64_t sum(int64_t a, int64_t b) { return a + b; }
+static double mean(double a, double b) { return (a + b) / 2; }
+
+/* A str result is borrowed: the host copies it before this thread calls again. */
+static const char *greeting(const char *name) {
+    static _Thread_local char buffer[128];
+    snprintf(buffer, sizeof buffer, "Hello, %s!", name);
+    return buffer;
+}
+
+static uint32_t fnv1a(const uint8_t *data, size_t length) {
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < length; i++) hash = (hash ^ data[i]) * 16777619u;
+    return hash;
+}
+
+static const char *const two_numbers[] = { "a", "b", NULL };
+static const char *const one_name[] = { "name", NULL };
+static const char *const one_data[] = { "data", NULL };
+static const mh_export echo_exports[] = {
+    { MH_ABI_VERSION, sizeof(mh_export), "sum", (void (*)(void))sum, "i64(i64,i64)", two_numbers, NULL },
+    { MH_ABI_VERSION, sizeof(mh_export), "mean", (void (*)(void))mean, "f64(f64,f64)", two_numbers, NULL },
+    { MH_ABI_VERSION, sizeof(mh_export), "greeting", (void (*)(void))greeting, "str(str)", one_name, NULL },
+    { MH_ABI_VERSION, sizeof(mh_export), "fnv1a", (void (*)(void))fnv1a, "u32(bytes)", one_data, NULL },
+};
+
 static const char *const echo_methods[] = {
     "ping", "echo", "add", "count", "get_count", "later", "announce", "noisy", NULL,
 };
@@ -342,6 +373,7 @@ static const mh_plugin echo_plugin = {
     .init = echo_init, .start = echo_start, .stop = echo_stop, .destroy = echo_destroy,
     .handle = echo_handle, .on_event = echo_on_event,
     .export_state = echo_export_state, .import_state = echo_import_state,
+    .exports = echo_exports, .export_count = sizeof echo_exports / sizeof echo_exports[0],
 };
 
 MH_EXPORT const mh_plugin *mh_plugin_entry(void) { return &echo_plugin; }

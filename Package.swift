@@ -14,6 +14,7 @@ let package = Package(
         // Plugins: each a dynamic library the host dlopens. Built next to the executable,
         // which is where `modhost` looks for plugins by default.
         .library(name: "Calc", type: .dynamic, targets: ["Calc"]),
+        .library(name: "Health", type: .dynamic, targets: ["Health"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,11 +58,16 @@ let package = Package(
         // Example plugins.
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
 
-        // Benchmarks (release mode): `swift run -c release modhost-bench`.
+        // The health module: pure rules (unit-tested) and the plugin around them.
+        .target(name: "HealthCore", path: "Plugins/Health/Core"),
+        .target(name: "Health", dependencies: ["HealthCore", "ModHostPluginSDK"], path: "Plugins/Health/Plugin"),
+
+        // Benchmarks (release mode): `swift build -c release && .build/release/modhost-bench`.
         .executableTarget(name: "modhost-bench", dependencies: ["ModHost", "ModHostTestKit", "CModHost"]),
 
         .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"], exclude: ["Fixtures"]),
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
+        .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|swap|ffi|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
 //          against Python JSON-lines echo processes; one-at-a-time latency; start to ready.
@@ -9,6 +9,8 @@
 //          the same state.
 // ffi:     per-call cost in-process of a typed export through libffi, of the same function
 //          through the plugin's JSON handle path, and of a direct function-pointer call.
+// health:  health.report and health.available with 10,000 provider keys, and the memory they
+//          take (needs libHealth.so, built by `swift build -c release`).
 import Foundation
 import ModHostTestKit
 
@@ -20,14 +22,14 @@ while let argument = arguments.popFirst() {
     switch argument {
     case "--calls": calls = Int(arguments.popFirst() ?? "") ?? calls
     case "--latency-calls": latencyCalls = Int(arguments.popFirst() ?? "") ?? latencyCalls
-    case "channel", "swap", "ffi": suites.insert(argument)
-    case "all": suites.formUnion(["channel", "swap", "ffi"])
+    case "channel", "swap", "ffi", "health": suites.insert(argument)
+    case "all": suites.formUnion(["channel", "swap", "ffi", "health"])
     default:
-        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|ffi|all] [--calls N] [--latency-calls N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N]\n".utf8))
         exit(2)
     }
 }
-if suites.isEmpty { suites = ["channel", "swap", "ffi"] }
+if suites.isEmpty { suites = ["channel", "swap", "ffi", "health"] }
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 do {
@@ -53,6 +55,10 @@ do {
         let echo = try TemporaryDirectory.make(prefix: "modhost-bench-ffi") + "/libecho.so"
         try PluginBuilder.buildC(source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: echo, optimize: true)
         try FFIBench(echoLibrary: echo).run()
+    }
+    if suites.contains("health") {
+        if suites.count > 1 { print("") }
+        try HealthModuleBench(modhost: modhost, healthLibrary: build.appendingPathComponent("libHealth.so").path).run()
     }
 } catch {
     FileHandle.standardError.write(Data("modhost-bench: \(error)\n".utf8))

@@ -1,0 +1,185 @@
+// Health: provider-key health for modhost — cooldowns from rate-limit hints and a backoff
+// chain, daily-quota and auth blacklists, a circuit breaker per key, series trips. The rules
+// live in HealthCore (pure, unit-tested); this file is the plugin around them: config, the
+// store, the clock, events. Methods: Health+Methods.swift. Docs: ../README.md.
+//
+// Time: every operation reads the host clock once and first applies the deadlines that have
+// passed (HealthEngine.advance), so no timer is needed: a passing deadline changes nothing a
+// caller could see before the next call, and is not announced.
+import Foundation
+import HealthCore
+import ModHostPluginSDK
+import Synchronization
+
+final class Health: StatefulPlugin, Sendable {
+    static let id = "health"
+    static let version = "1.0.0"
+    static let description = "Provider-key health: cooldowns, blacklists, circuit breaking, series trips"
+    static let subscriptions = ["provider.error", "provider.success", "token.reauth_required", "token.refreshed"]
+
+    /// What the lock guards.
+    struct Runtime {
+        var engine: HealthEngine
+        /// Whether the engine holds the store's records (or a swapped-in state) already.
+        var loaded = false
+    }
+
+    let host: PluginHost
+    /// Calls and events reach an instance one at a time (the host serializes them); the lock
+    /// makes the class `Sendable` and keeps that obvious.
+    let runtime: Mutex<Runtime>
+
+    init(host: PluginHost, config: RawJSON) throws {
+        self.host = host
+        let section = try config.decode(ConfigSection.self)
+        if !section.unknownKeys.isEmpty {
+            host.log(.warning, "ignoring unknown config keys: \(section.unknownKeys.joined(separator: ", "))")
+        }
+        // TimeZone.current follows the process's TZ: "local midnight" is the host's.
+        runtime = Mutex(Runtime(engine: HealthEngine(config: section.config, timeZone: .current)))
+    }
+
+    /// Reads the store, unless a hot swap handed the state over (or this instance already
+    /// ran: a failed swap starts the old instance again).
+    func start() throws {
+        let needsLoad = runtime.withLock { runtime in
+            defer { runtime.loaded = true }
+            return !runtime.loaded
+        }
+        if needsLoad { try load() }
+    }
+
+    // MARK: - Hot swap
+
+    func exportState() -> HealthState {
+        runtime.withLock { $0.engine.exportState() }
+    }
+
+    func importState(_ state: HealthState, from version: String) {
+        runtime.withLock { runtime in
+            runtime.engine.importState(state)
+            runtime.loaded = true
+        }
+        host.log(.info, "took over \(state.entries.count) keys and \(state.series.count) series from version \(version)")
+    }
+
+    // MARK: - Running an operation
+
+    /// Runs `body` on the engine at the host clock's time, then carries out its effects:
+    /// store writes (on disk when the call answers), events, log lines.
+    ///
+    /// - Throws: `PluginError.invalidParams` when `body` refuses its input.
+    func perform<R: Sendable>(
+        _ body: (inout HealthEngine, Int64, inout Effects) throws(HealthInputError) -> R
+    ) throws(PluginError) -> R {
+        let now = host.nowMs
+        var effects = Effects()
+        let outcome = runtime.withLock { runtime -> Result<R, HealthInputError> in
+            do throws(HealthInputError) {
+                return .success(try body(&runtime.engine, now, &effects))
+            } catch {
+                return .failure(error)
+            }
+        }
+        finish(effects)
+        switch outcome {
+        case .success(let result): return result
+        case .failure(let error): throw PluginError.invalidParams(error.message)
+        }
+    }
+
+    private func finish(_ effects: Effects) {
+        let store = host.store
+        for write in effects.writes {
+            do {
+                switch write {
+                case .putKey(let entry): try store.put(write.storeKey, encoding: entry)
+                case .putSeries(let trip): try store.put(write.storeKey, encoding: trip)
+                case .deleteKey, .deleteSeries: try store.delete(write.storeKey)
+                }
+            } catch {
+                host.log(.error, "store \(write.storeKey): \(error)")
+            }
+        }
+        for event in effects.events {
+            do {
+                try host.publish(event.topic, event.data)
+            } catch {
+                host.log(.error, "publish \(event.topic): \(error)")
+            }
+        }
+        for note in effects.notes { host.log(.warning, note) }
+    }
+
+    // MARK: - Store
+
+    /// Reads the records of the last run; expired ones are dropped (and deleted).
+    private func load() throws {
+        let store = host.store
+        let decoder = JSONDecoder()
+        var keys: [KeyEntry] = []
+        for (storeKey, value) in try store.list(prefix: StoreWrite.keyPrefix) {
+            if let entry = try? decoder.decode(KeyEntry.self, from: value) {
+                keys.append(entry)
+            } else {
+                host.log(.warning, "dropping unreadable record \(storeKey)")
+                try? store.delete(storeKey)
+            }
+        }
+        var series: [SeriesTrip] = []
+        for (storeKey, value) in try store.list(prefix: StoreWrite.seriesPrefix) {
+            if let trip = try? decoder.decode(SeriesTrip.self, from: value) {
+                series.append(trip)
+            } else {
+                host.log(.warning, "dropping unreadable record \(storeKey)")
+                try? store.delete(storeKey)
+            }
+        }
+        try perform { engine, now, effects in
+            engine.load(keys: keys, series: series, at: now, effects: &effects)
+        }
+        let count = runtime.withLock { $0.engine.keyCount }
+        host.log(.info, "restored \(count) of \(keys.count) stored keys, \(series.count) series records read")
+    }
+
+    // MARK: - Events
+
+    func onEvent(topic: String, data: RawJSON) {
+        do {
+            switch topic {
+            case "provider.error":
+                let params = try data.decode(ReportParams.self)
+                _ = try perform { engine, now, effects throws(HealthInputError) in
+                    try engine.report(params.input, at: now, effects: &effects)
+                }
+            case "provider.success":
+                let params = try data.decode(KeyParams.self)
+                _ = try perform { engine, now, effects throws(HealthInputError) in
+                    try engine.reportSuccess(params.providerKey, at: now, effects: &effects)
+                }
+            case "token.reauth_required":
+                let params = try data.decode(KeyParams.self)
+                _ = try perform { engine, now, effects throws(HealthInputError) in
+                    try engine.reauthRequired(params.providerKey, at: now, effects: &effects)
+                }
+            case "token.refreshed":
+                let params = try data.decode(RefreshedParams.self)
+                guard let key = params.providerKey ?? params.id else {
+                    throw PluginError.invalidParams("providerKey (or id) is missing")
+                }
+                _ = try perform { engine, now, effects throws(HealthInputError) in
+                    try engine.tokenRefreshed(key, at: now, effects: &effects)
+                }
+            default:
+                break
+            }
+        } catch let error as PluginError {
+            host.log(.warning, "ignoring \(topic) event: \(error.message)")
+        } catch {
+            host.log(.warning, "ignoring \(topic) event: \(error)")
+        }
+    }
+}
+
+/// The library's one exported symbol.
+@c(mh_plugin_entry) public func mhPluginEntry() -> UnsafeRawPointer { Health.pluginEntry() }

@@ -1,0 +1,87 @@
+import Foundation
+import ModHostTestKit
+
+/// The health module with 10,000 provider keys, through the real binary: `health.report`
+/// throughput (keys going into cooldown, and reports that change nothing), `health.available`
+/// over all 10,000 keys (all usable against all out), and the host's memory for them.
+struct HealthModuleBench {
+    static let keys = 10_000
+    let modhost: URL
+    let healthLibrary: String
+
+    func run() throws {
+        let plugins = try TemporaryDirectory.make(prefix: "modhost-bench-health")
+        try FileManager.default.copyItem(atPath: healthLibrary, toPath: "\(plugins)/libHealth.so")
+        let state = try TemporaryDirectory.make(prefix: "modhost-bench-health-state")
+        let host = try Child(modhost, ["--plugins", plugins, "--state-dir", state, "--log-level", "error",
+                                       "--manual-clock", "--clock-start", "1767225600000"])
+        defer { host.stop() }
+        _ = call(host, "host.status", "{}")
+        let rssBefore = Self.residentKiB(host.process.processIdentifier)
+        let allKeys = "[" + (0..<Self.keys).map { #""openai.k\#($0)""# }.joined(separator: ",") + "]"
+
+        let healthy = timedAvailable(host, allKeys, repeats: 20)
+        let cooling = pipelined(host, count: Self.keys) { i in
+            #"{"providerKey":"openai.k\#(i)","status":429,"retryAfter":"600"}"#
+        }
+        let unchanged = pipelined(host, count: 4 * Self.keys) { i in
+            // A shorter hint never shortens a cooldown: these change nothing, write nothing.
+            #"{"providerKey":"openai.k\#(i % Self.keys)","status":429,"retryAfter":"60"}"#
+        }
+        let out = timedAvailable(host, allKeys, repeats: 20)
+        let rssAfter = Self.residentKiB(host.process.processIdentifier)
+
+        print("Health module, \(Self.keys) provider keys, through the real binary")
+        print(String(format: "  health.report, key into cooldown (stored)   %9.0f reports/s", cooling))
+        print(String(format: "  health.report, no change (extend-only)      %9.0f reports/s", unchanged))
+        print(String(format: "  health.available over %d keys, all usable  %7.1f ms/call  (%.0f calls/s)", Self.keys, healthy, 1000 / healthy))
+        print(String(format: "  health.available over %d keys, all out     %7.1f ms/call  (%.0f calls/s)", Self.keys, out, 1000 / out))
+        print(String(format: "  host memory (RSS) for %d keys in cooldown  %7.1f MiB more (%.1f MiB in all)",
+                     Self.keys, Double(rssAfter - rssBefore) / 1024, Double(rssAfter) / 1024))
+    }
+
+    /// Reports per second for `count` pipelined `health.report` calls.
+    private func pipelined(_ host: Child, count: Int, params: (Int) -> String) -> Double {
+        var payload: [UInt8] = []
+        for i in 0..<count {
+            payload.append(contentsOf: (#"{"jsonrpc":"2.0","id":\#(i),"method":"health.report","params":\#(params(i))}"# + "\n").utf8)
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let bytes = payload
+        let writer = Thread { host.write(bytes) }
+        writer.start()
+        for _ in 0..<count {
+            let line = host.readLine()
+            guard line.contains(#""result""#) else { fatalError("report failed: \(line)") }
+        }
+        return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+    }
+
+    /// Milliseconds per `health.available` call over `keys`, one call at a time (best of `repeats`).
+    private func timedAvailable(_ host: Child, _ keys: String, repeats: Int) -> Double {
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let answer = call(host, "health.available", #"{"providerKeys":\#(keys)}"#)
+            guard answer.contains(#""available""#) else { fatalError("available failed: \(answer.prefix(300))") }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+        }
+        return best
+    }
+
+    private func call(_ host: Child, _ method: String, _ params: String) -> String {
+        host.send(#"{"jsonrpc":"2.0","id":"h","method":"\#(method)","params":\#(params)}"#)
+        while true {
+            let line = host.readLine()
+            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"h""#) { return line }
+        }
+    }
+
+    /// VmRSS of a process, in KiB.
+    static func residentKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+}

@@ -69,6 +69,17 @@ import Testing
 
     // MARK: Durations
 
+    /// Hostile input: thousands of parts, or parts whose sum passes Int64, are no duration
+    /// (and never a crash); a duration past the end of time is no deadline.
+    @Test func overlongOrOverflowingDurationsAreNotDurations() throws {
+        let huge = String(repeating: "106000000d", count: 1200)
+        #expect(DurationText.milliseconds(huge) == nil)
+        #expect(DurationText.milliseconds(String(repeating: "999999999999d", count: 2)) == nil)
+        #expect(DurationText.milliseconds("1d2h3m4s5ms") == 93_784_005)
+        #expect(DurationText.milliseconds("1d1d1d1d1d1d1d1d1d") == nil, "more than eight parts")
+        if case .until = try? Hints.retryAfter(.text(huge), nowMs: t0) { Issue.record("a hostile hint became a deadline") }
+    }
+
     @Test(arguments: [
         ("30s", 30_000), ("1.5s", 1500), ("0.001s", 1), ("0.0015s", 2), ("3h22m41s", 12_161_000), ("3h 22m 41s", 12_161_000),
         ("22m41s", 1_361_000), ("500ms", 500), ("1m", 60_000), ("5 minutes", 300_000), ("2 hours", 7_200_000), ("45", 45_000),

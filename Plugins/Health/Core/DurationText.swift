@@ -17,8 +17,11 @@ public enum DurationText {
         return value
     }
 
+    /// The most parts one duration may have ("1d2h3m4s5ms" has five); more is not a duration.
+    static let maximumParts = 8
+
     /// Reads a duration at the scanner's position, leaving it after the duration; nil (and
-    /// the position unchanged) when there is none.
+    /// the position unchanged) when there is none, or when it overflows 64-bit milliseconds.
     static func read(_ scan: inout TextScan) -> Int64? {
         let start = scan.position
         var total: Int64 = 0
@@ -41,8 +44,10 @@ public enum DurationText {
                 return nil  // "3 requests": not a duration
             }
             let (product, overflow) = thousandths.multipliedReportingOverflow(by: factor)
-            guard !overflow else { scan.position = start; return nil }
-            total += (product + 999) / 1000
+            guard !overflow, components < maximumParts else { scan.position = start; return nil }
+            let (sum, sumOverflow) = total.addingReportingOverflow(product / 1000 + (product % 1000 == 0 ? 0 : 1))
+            guard !sumOverflow else { scan.position = start; return nil }
+            total = sum
             components += 1
             if word.isEmpty { break }
             // "3h22m41s" or "3h 22m 41s": go on while a number follows.

@@ -161,7 +161,11 @@ public enum Hints {
     private static func deadline(_ value: String, source: HintSource, nowMs: Int64, timeZone: TimeZone) -> Int64? {
         switch source {
         case .retryDelay, .resetAfter:
-            return DurationText.milliseconds(value).map { nowMs + $0 }
+            // A duration past the end of time is no deadline (and never an overflow).
+            return DurationText.milliseconds(value).flatMap { ms in
+                let (deadline, overflow) = nowMs.addingReportingOverflow(ms)
+                return overflow ? nil : deadline
+            }
         case .resetAt:
             if !value.isEmpty, value.utf8.allSatisfy({ $0.isDigit || $0 == 0x2E }), let number = Double(value) {
                 guard number < 1e15 else { return nil }

@@ -10,6 +10,19 @@ import Testing
 
     // MARK: Retry-After
 
+    /// A hint built to overflow (thousands of duration parts) in retryAfter or in the body is
+    /// not a deadline and never a crash: the host answers and keeps serving.
+    @Test func hostileHintsAreSurvived() throws {
+        let bench = try HealthBench()
+        let hostile = String(repeating: "106000000d", count: 1200)
+        let first = try bench.host.request("health.report", ["providerKey": "openai.k1", "status": 429, "retryAfter": .string(hostile)])
+        #expect(first["result"] != .null || first["error"]["code"] == -32602, "\(first)")
+        let second = try bench.host.request(
+            "health.report", ["providerKey": "openai.k2", "status": 429, "body": .string("reset after \(hostile)")])
+        #expect(second["result"]["state"] == "cooldown", "\(second)")
+        #expect(try bench.host.call("health.status", ["providerKey": "openai.k2"])["state"] == "cooldown")
+    }
+
     @Test func retryAfterSecondsAsAString() throws {
         let bench = try HealthBench()
         let result = try bench.report("openai.k1", ["status": 429, "retryAfter": "120"])

@@ -44,7 +44,7 @@ import Testing
         try bench.report("short", status: 429, retryAfter: .seconds(5), at: t0 + 1)
         #expect(bench.takeWrites().isEmpty)
         // Recoveries delete.
-        try bench.success("auth", at: t0 + 2)
+        _ = try bench.engine.tokenRefreshed("auth", at: t0 + 2, effects: &bench.effects)
         _ = try bench.engine.reset("short", at: t0 + 2, effects: &bench.effects)
         #expect(bench.takeWrites() == ["delete key/auth", "delete key/short"])
         // Expiry deletes at the next operation.

@@ -114,25 +114,30 @@ import Testing
         #expect(result.state == .blacklisted && result.untilMs == t0 + 17 * hour)
     }
 
-    @Test func authIsBlacklistedUntilASuccessOrARefresh() throws {
+    @Test func authIsBlacklistedUntilARefresh() throws {
         let bench = Bench()
         let result = try bench.report("a", status: 401, at: t0)
         #expect(result.state == .blacklisted && result.reason == "auth" && result.untilMs == nil)
         try bench.report("b", status: 403, at: t0)
         #expect(try bench.state("a", at: t0 + 30 * day) == .blacklisted)
-        #expect(try bench.success("a", at: t0 + 30 * day).state == .healthy)
+        #expect(try bench.success("a", at: t0 + 30 * day).state == .blacklisted)
+        #expect(try bench.engine.tokenRefreshed("a", at: t0 + 30 * day, effects: &bench.effects).state == .healthy)
         #expect(try bench.engine.tokenRefreshed("b", at: t0 + 30 * day, effects: &bench.effects).state == .healthy)
         _ = try bench.engine.reauthRequired("c", at: t0, effects: &bench.effects)
         #expect(try bench.state("c", at: t0 + day) == .blacklisted)
     }
 
-    /// A success lifts an auth block but not a cooldown or a quota (deadlines only extend).
-    @Test func successKeepsDeadlines() throws {
+    /// A success lifts neither a cooldown nor a quota (deadlines only extend), nor an auth block
+    /// (only the token module's refresh does).
+    @Test func successKeepsDeadlinesAndAuthBlocks() throws {
         let bench = Bench()
         try bench.report("c", status: 429, retryAfter: .seconds(60), at: t0)
         try bench.report("q", errorClass: .quota, at: t0)
+        try bench.report("a", status: 401, at: t0)
         #expect(try bench.success("c", at: t0 + 1).state == .cooldown)
         #expect(try bench.success("q", at: t0 + 1).state == .blacklisted)
+        #expect(try bench.success("a", at: t0 + 1).state == .blacklisted)
+        #expect(try bench.engine.tokenRefreshed("a", at: t0 + 2, effects: &bench.effects).state == .healthy)
         #expect(try bench.status("c", at: t0 + 1).consecutiveErrors[.rateLimit] == 0)
     }
 

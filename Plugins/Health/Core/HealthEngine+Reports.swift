@@ -82,9 +82,10 @@ extension HealthEngine {
         }
     }
 
-    /// `health.reportSuccess` / `provider.success`: clears the consecutive counts and an auth
-    /// block; closes a halfOpen circuit. A cooldown or quota deadline stays (deadlines only
-    /// extend), and an open circuit ignores it (the call began before the trip).
+    /// `health.reportSuccess` / `provider.success`: clears the consecutive counts and closes a
+    /// halfOpen circuit. A cooldown or quota deadline stays (deadlines only extend), an open
+    /// circuit ignores it (the call began before the trip), and an auth block stays until the
+    /// token module reports a refresh (a success may be a call that began before the 401).
     public mutating func reportSuccess(_ key: String, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> SuccessResult
     {
@@ -92,8 +93,9 @@ extension HealthEngine {
         advance(to: nowMs, effects: &effects)
         if entries[key] != nil {
             update(key, at: nowMs, effects: &effects) { _, entry, _ in
+                let auth = entry.consecutiveErrors[.auth]
                 entry.consecutiveErrors = ErrorCounts()
-                entry.authBlocked = false
+                entry.consecutiveErrors[.auth] = auth
                 _ = entry.circuit.recordSuccess(at: nowMs)
             }
         }

@@ -101,11 +101,13 @@ import Testing
         try bench.expect("a", "healthy", until: nil)
     }
 
-    @Test func reauthRequiredIsLiftedByASuccessToo() throws {
+    /// A success does not lift it: the call may have begun before the token was revoked.
+    @Test func reauthRequiredIsNotLiftedByASuccess() throws {
         let bench = try benchSubscribed()
         try publish(bench, "token.reauth_required", ["providerKey": "a"])
         try bench.expect("a", "blacklisted", until: nil)
-        #expect(try bench.reportSuccess("a")["state"] == "healthy")
+        #expect(try bench.reportSuccess("a")["state"] == "blacklisted")
+        try publish(bench, "token.refreshed", ["providerKey": "a"])
         try bench.expect("a", "healthy", until: nil)
     }
 

@@ -80,7 +80,7 @@ import Testing
     @Test func recoveriesAndResetsSurviveAKilledHost() throws {
         let first = try HealthBench()
         try populate(first)
-        try first.reportSuccess("auth")
+        try first.host.call("events.publish", ["topic": "token.refreshed", "data": ["providerKey": "auth"]])
         try first.host.call("health.reset", ["providerKey": "long"])
 
         let second = try first.killAndRestart(clockStart: t0 + 20 * B.second)

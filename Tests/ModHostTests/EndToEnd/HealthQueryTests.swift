@@ -91,7 +91,7 @@ import Testing
         try populate(bench)
         try bench.report("long", ["status": 429, "retryAfter": 300])
         try bench.report("recovered", ["status": 401])
-        try bench.reportSuccess("recovered")
+        try bench.host.call("events.publish", ["topic": "token.refreshed", "data": ["providerKey": "recovered"]])
 
         let snapshot = try bench.snapshot()
         #expect(try bench.snapshotKeys() == ["cool", "open", "auth", "quota", "long"], "\(snapshot)")

@@ -182,6 +182,7 @@ extension Registry {
         }
         mailbox.holdCalls()
         mailbox.resume()
+        runtime.logger.info("\(slot.id): holding new calls while its instance changes")
         defer {
             mailbox.pause()
             mailbox.releaseCalls()

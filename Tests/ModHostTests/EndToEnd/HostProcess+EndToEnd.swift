@@ -29,6 +29,21 @@ extension HostProcess {
         return Dictionary(modules.map { ($0["id"].string ?? "?", $0["state"].string ?? "?") }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// Waits until a call of `module` is inside the plugin (on a busy machine, a call sent a
+    /// moment ago may still be queued).
+    func waitUntilRunning(_ module: String, timeout: TimeInterval = 20) throws {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while try call("modules.describe", ["id": .string(module)])["openCalls"] == 0 {
+            guard Date() < deadline else { throw HostProcessError("no call of \(module) started", stderr: stderrText) }
+            usleep(2_000)
+        }
+    }
+
+    /// Waits until a swap (or rollback, shadow, promote) of `module` holds new calls.
+    func waitUntilHolding(_ module: String) throws {
+        try waitForStderr(containing: "\(module): holding new calls")
+    }
+
     /// The index of the first stderr line ending with `suffix` (log lines end with the message).
     func stderrLineIndex(endingWith suffix: String) -> Int? {
         stderrText.split(separator: "\n").firstIndex { $0.hasSuffix(suffix) }

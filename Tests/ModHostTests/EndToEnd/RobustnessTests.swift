@@ -38,6 +38,7 @@ import Testing
         let host = try HostProcess(plugins: try probes(["stuck", "other"]), extraArguments: ["--drain-timeout-ms", "300"])
         try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[4000]}"#)
         try host.send(raw: #"{"jsonrpc":"2.0","id":"queued","method":"stuck.ping"}"#)
+        try host.waitUntilRunning("stuck")
         let started = Date()
         try host.call("modules.unload", ["id": "stuck"])
         #expect(Date().timeIntervalSince(started) < 2.5, "unload waited for the stuck call")
@@ -52,7 +53,7 @@ import Testing
     @Test func aSecondSignalEndsAShutdownThatIsWaiting() throws {
         let host = try HostProcess(plugins: try probes(["p1"]), extraArguments: ["--drain-timeout-ms", "30000"])
         try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"p1.sleep","params":[20000]}"#)
-        #expect(try host.call("host.status")["modules"][0]["id"] == "p1")
+        try host.waitUntilRunning("p1")
         host.signal(SIGTERM)
         let started = Date()
         try host.waitForStderr(containing: "shutting down: SIGTERM")

@@ -45,7 +45,7 @@ import Testing
 
         let started = Date()
         try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"swap","method":"modules.swap","params":{"id":"counter","path":"\#(v2)"}}"#)
-        Thread.sleep(forTimeInterval: 0.1)
+        try bench.host.waitUntilHolding("counter")
         // Arrives while the swap drains: held, then run on the old instance when the swap fails.
         try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"during","method":"counter.add","params":[1]}"#)
         let error = try bench.host.response(id: "swap")["error"]
@@ -78,7 +78,7 @@ import Testing
         let v2 = try bench.build(version: 2)
         #expect(try bench.counter("add", [8]) == 8)
         try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"busy","method":"counter.busy","params":[800]}"#)
-        Thread.sleep(forTimeInterval: 0.2)  // running in handle now
+        try bench.host.waitUntilRunning("counter")
         try bench.host.send(raw: [
             #"{"jsonrpc":"2.0","id":"swap","method":"modules.swap","params":{"id":"counter","path":"\#(v2)"}}"#,
             #"{"jsonrpc":"2.0","id":"after","method":"counter.version"}"#,
@@ -98,7 +98,7 @@ import Testing
         let v2 = try bench.build(version: 2)
         #expect(try bench.counter("add", [8]) == 8)
         try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"busy","method":"counter.busy","params":[1500]}"#)
-        Thread.sleep(forTimeInterval: 0.2)  // running in handle now
+        try bench.host.waitUntilRunning("counter")
         let started = Date()
         let error = try bench.failedSwap(to: v2)
         #expect(Date().timeIntervalSince(started) < 1.2, "the swap should give up at the drain timeout, not wait for the call")

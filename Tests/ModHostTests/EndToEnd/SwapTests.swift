@@ -59,8 +59,8 @@ import Testing
         #expect(try bench.counter("total") == 10)
         let sent = Date()
         try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"swap","method":"modules.swap","params":{"id":"counter","path":"\#(v2)"}}"#)
-        // Let the swap start draining (it waits for `held`, due 2 s after it was sent).
-        Thread.sleep(forTimeInterval: 0.5)
+        // Once the swap holds calls (it waits for `held`, due 2 s after it was sent), send more.
+        try bench.host.waitUntilHolding("counter")
         try bench.host.send(raw: [
             #"{"jsonrpc":"2.0","id":"q1","method":"counter.add","params":[1]}"#,
             #"{"jsonrpc":"2.0","id":"q2","method":"counter.add","params":[2]}"#,

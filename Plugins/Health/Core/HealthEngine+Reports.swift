@@ -46,8 +46,7 @@ extension HealthEngine {
             let until: Int64
             let source: String
             if let hint = report.hint {
-                until = min(hint.untilMs, nowMs + config.cooldownCapMs)
-                source = hint.source.rawValue + (until < hint.untilMs ? " (capped)" : "")
+                (until, source) = Self.capped(hint, at: nowMs, cap: config.cooldownCapMs)
             } else {
                 until = nowMs + entry.backoff.nextDelay(config.backoffMs)
                 source = "backoff step \(entry.backoff.step)"
@@ -60,8 +59,7 @@ extension HealthEngine {
             let until: Int64
             let source: String
             if let hint = report.hint {
-                until = min(hint.untilMs, nowMs + config.quotaCapMs)
-                source = hint.source.rawValue + (until < hint.untilMs ? " (capped)" : "")
+                (until, source) = Self.capped(hint, at: nowMs, cap: config.quotaCapMs)
             } else {
                 until = CivilTime.nextMidnight(after: nowMs, in: timeZone)
                 source = "local midnight"
@@ -124,5 +122,11 @@ extension HealthEngine {
         }
         let view = view(of: key)
         return SuccessResult(providerKey: key, state: view.state, untilMs: view.untilMs)
+    }
+
+    /// A hint's deadline, at most `cap` ms from now, and where it came from.
+    private static func capped(_ hint: Hint, at nowMs: Int64, cap: Int64) -> (untilMs: Int64, source: String) {
+        let until = min(hint.untilMs, nowMs + cap)
+        return (until, hint.source.rawValue + (until < hint.untilMs ? " (capped)" : ""))
     }
 }

@@ -88,7 +88,6 @@ struct JSONObject {
     }
     mutating func add(_ name: String, _ value: String) { key(name); JSONText.appendString(value, to: &bytes) }
     mutating func add(_ name: String, _ value: some BinaryInteger) { key(name); bytes.append(contentsOf: String(value).utf8) }
-    mutating func add(_ name: String, _ value: Bool) { key(name); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
     /// Adds raw JSON text as the value.
     mutating func add(_ name: String, json value: [UInt8]) { key(name); bytes.append(contentsOf: value) }
 

@@ -110,11 +110,6 @@ final class TimerService: @unchecked Sendable {
         condition.unlock()
     }
 
-    var count: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return timers.values.filter { !$0.fired }.count
-    }
 
     /// Manual clock only: moves time to `target`, firing every timer due on the way, in order.
     func advance(to target: Int64, clock manual: ManualClock) {

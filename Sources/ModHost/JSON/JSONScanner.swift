@@ -22,17 +22,33 @@ struct JSONScanner {
         self.bytes = bytes
     }
 
-    /// Checks that `bytes` holds exactly one JSON value, with optional surrounding white space.
-    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// What `check` found.
+    enum Verdict {
+        case invalid
+        /// One valid JSON value, fit for one protocol line.
+        case singleLine
+        /// One valid JSON value with line breaks outside strings: compact it before sending.
+        case multiline
+    }
+
+    /// Checks, in one pass, that `bytes` holds exactly one JSON value (optionally surrounded by
+    /// white space), and whether it spans lines.
+    static func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Verdict {
         var scanner = JSONScanner(bytes)
         var i = 0
         do {
             try scanner.skipValue(&i)
             scanner.skipWhitespace(&i)
-            return i == bytes.count
+            guard i == bytes.count else { return .invalid }
+            return scanner.sawLineBreak ? .multiline : .singleLine
         } catch {
-            return false
+            return .invalid
         }
+    }
+
+    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if case .invalid = check(bytes) { return false }
+        return true
     }
 
     @inline(__always)
@@ -96,9 +112,15 @@ struct JSONScanner {
     }
 
     @inline(__always)
-    private func expect(_ byte: UInt8, at i: Int) throws(Failure) {
+    func expect(_ byte: UInt8, at i: Int) throws(Failure) {
         guard i < bytes.count else { throw .unexpectedEnd }
         guard bytes[i] == byte else { throw .unexpectedByte(bytes[i], at: i) }
+    }
+
+    /// Throws `unexpectedEnd` when `i` is past the input.
+    @inline(__always)
+    func expectMore(_ i: Int) throws(Failure) {
+        guard i < bytes.count else { throw .unexpectedEnd }
     }
 
     private func skipLiteral(_ literal: StaticString, _ i: inout Int) throws(Failure) {

@@ -31,60 +31,79 @@ enum RPCEnvelope {
         var i = 0
         scanner.skipWhitespace(&i)
         if i == line.count { return .blank }
-        let start = i
-        do {
-            try scanner.skipValue(&i)
+        // One pass: every value is validated as it is read, and a request's members are recorded
+        // on the way, so the line (params included) is scanned once.
+        do throws(JSONScanner.Failure) {
+            let parsed: RPCLine
+            if line[i] == UInt8(ascii: "[") {
+                parsed = try batch(&scanner, &i)
+            } else {
+                parsed = .single(try entry(&scanner, &i, depth: 0))
+            }
             scanner.skipWhitespace(&i)
-            if i != line.count {
+            guard i == line.count else {
                 return .parseError("Parse error: unexpected data after the JSON value at byte \(i)")
             }
+            return parsed
         } catch {
             return .parseError("Parse error: \(describe(error, in: line))")
         }
-        if line[start] != UInt8(ascii: "[") {
-            return .single(entry(line, start))
-        }
-        // A batch: each element is validated on its own.
-        var entries: [RPCEntry] = []
-        var j = start + 1
-        scanner.skipWhitespace(&j)
-        if line[j] == UInt8(ascii: "]") {
-            return .single(.invalid(id: nil, message: "Invalid Request: empty batch"))
-        }
-        while true {
-            scanner.skipWhitespace(&j)
-            let elementStart = j
-            try? scanner.skipValue(&j)  // already validated
-            entries.append(entry(line, elementStart))
-            scanner.skipWhitespace(&j)
-            if line[j] == UInt8(ascii: ",") { j += 1 } else { break }
-        }
-        return .batch(entries)
     }
 
-    /// Reads one request object whose (already validated) value starts at `start`.
-    private static func entry(_ line: UnsafeBufferPointer<UInt8>, _ start: Int) -> RPCEntry {
-        guard line[start] == UInt8(ascii: "{") else {
+    /// Reads a batch (the array at `i`); an empty one is a single invalid request.
+    private static func batch(_ scanner: inout JSONScanner, _ i: inout Int) throws(JSONScanner.Failure) -> RPCLine {
+        let line = scanner.bytes
+        i += 1
+        scanner.skipWhitespace(&i)
+        if i < line.count, line[i] == UInt8(ascii: "]") {
+            i += 1
+            return .single(.invalid(id: nil, message: "Invalid Request: empty batch"))
+        }
+        var entries: [RPCEntry] = []
+        while true {
+            scanner.skipWhitespace(&i)
+            entries.append(try entry(&scanner, &i, depth: 1))
+            scanner.skipWhitespace(&i)
+            try scanner.expectMore(i)
+            if line[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            try scanner.expect(UInt8(ascii: "]"), at: i)
+            i += 1
+            return .batch(entries)
+        }
+    }
+
+    /// Reads one value at `i`, validating it; a request object's members are recorded as read.
+    private static func entry(_ scanner: inout JSONScanner, _ i: inout Int, depth: Int) throws(JSONScanner.Failure) -> RPCEntry {
+        let line = scanner.bytes
+        try scanner.expectMore(i)
+        guard line[i] == UInt8(ascii: "{") else {
+            try scanner.skipValue(&i, depth: depth)
             return .invalid(id: nil, message: "Invalid Request: a request must be a JSON object")
         }
-        var scanner = JSONScanner(line)
         var version: Range<Int>?
         var method: Range<Int>?
         var id: Range<Int>?
         var params: Range<Int>?
-        var i = start + 1
+        i += 1
         scanner.skipWhitespace(&i)
-        if line[i] != UInt8(ascii: "}") {
+        if i < line.count, line[i] == UInt8(ascii: "}") {
+            i += 1
+        } else {
             while true {
                 scanner.skipWhitespace(&i)
+                try scanner.expect(UInt8(ascii: "\""), at: i)
                 let keyStart = i
-                let keyEscaped = (try? scanner.skipString(&i)) ?? false
+                let keyEscaped = try scanner.skipString(&i)
                 let key = keyStart + 1..<i - 1
                 scanner.skipWhitespace(&i)
-                i += 1  // ':'
+                try scanner.expect(UInt8(ascii: ":"), at: i)
+                i += 1
                 scanner.skipWhitespace(&i)
                 let valueStart = i
-                try? scanner.skipValue(&i)
+                try scanner.skipValue(&i, depth: depth + 1)
                 let value = valueStart..<i
                 switch keyName(line, key, escaped: keyEscaped) {
                 case "jsonrpc": version = value
@@ -94,7 +113,14 @@ enum RPCEnvelope {
                 default: break
                 }
                 scanner.skipWhitespace(&i)
-                if line[i] == UInt8(ascii: ",") { i += 1 } else { break }
+                try scanner.expectMore(i)
+                if line[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                try scanner.expect(UInt8(ascii: "}"), at: i)
+                i += 1
+                break
             }
         }
         var validID: Range<Int>?

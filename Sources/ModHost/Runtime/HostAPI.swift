@@ -25,20 +25,14 @@ enum HostAPI {
                 return MH_ERROR
             }
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(json).assumingMemoryBound(to: UInt8.self), count: length)
-            var scanner = JSONScanner(bytes)
-            var end = 0
-            do {
-                try scanner.skipValue(&end)
-                scanner.skipWhitespace(&end)
-                guard end == bytes.count else { throw JSONScanner.Failure.unexpectedEnd }
-            } catch {
+            switch JSONScanner.check(bytes) {
+            case .singleLine:
+                call.finish(result: bytes)
+            case .multiline:
+                call.finish(result: JSONText.compacted(bytes))
+            case .invalid:
                 call.finish(error: .internalError("module \(call.slot.id) returned invalid JSON from \(call.method)"))
                 return MH_ERROR
-            }
-            if scanner.sawLineBreak {
-                call.finish(result: JSONText.compacted(bytes))
-            } else {
-                call.finish(result: bytes)
             }
             return MH_OK
         }
@@ -214,7 +208,10 @@ enum HostAPI {
     static func json(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> [UInt8]? {
         guard let pointer, length > 0 else { return nil }
         let buffer = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
-        guard JSONScanner.isValid(buffer) else { return nil }
-        return buffer.contains(0x0A) || buffer.contains(0x0D) ? JSONText.compacted(buffer) : Array(buffer)
+        switch JSONScanner.check(buffer) {
+        case .singleLine: return Array(buffer)
+        case .multiline: return JSONText.compacted(buffer)
+        case .invalid: return nil
+        }
     }
 }

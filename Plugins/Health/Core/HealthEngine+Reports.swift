@@ -87,18 +87,12 @@ extension HealthEngine {
     public mutating func reportSuccess(_ key: String, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> SuccessResult
     {
-        try ReportInput.check(providerKey: key)
-        advance(to: nowMs, effects: &effects)
-        if entries[key] != nil {
-            update(key, at: nowMs, effects: &effects) { _, entry, _ in
-                let auth = entry.consecutiveErrors[.auth]
-                entry.consecutiveErrors = ErrorCounts()
-                entry.consecutiveErrors[.auth] = auth
-                _ = entry.circuit.recordSuccess(at: nowMs)
-            }
+        try recover(key, at: nowMs, effects: &effects) { entry in
+            let auth = entry.consecutiveErrors[.auth]
+            entry.consecutiveErrors = ErrorCounts()
+            entry.consecutiveErrors[.auth] = auth
+            _ = entry.circuit.recordSuccess(at: nowMs)
         }
-        let view = view(of: key)
-        return SuccessResult(providerKey: key, state: view.state, untilMs: view.untilMs)
     }
 
     /// `token.reauth_required`: the key is out until its token is refreshed.
@@ -112,13 +106,21 @@ extension HealthEngine {
     public mutating func tokenRefreshed(_ key: String, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> SuccessResult
     {
+        try recover(key, at: nowMs, effects: &effects) { entry in
+            entry.authBlocked = false
+            entry.consecutiveErrors[.auth] = 0
+        }
+    }
+
+    /// Applies `change` to a known key's entry (an unknown key is healthy already) and answers
+    /// with the key's state: the common path of success and refresh.
+    private mutating func recover(_ key: String, at nowMs: Int64, effects: inout Effects, _ change: (inout KeyEntry) -> Void)
+        throws(HealthInputError) -> SuccessResult
+    {
         try ReportInput.check(providerKey: key)
         advance(to: nowMs, effects: &effects)
         if entries[key] != nil {
-            update(key, at: nowMs, effects: &effects) { _, entry, _ in
-                entry.authBlocked = false
-                entry.consecutiveErrors[.auth] = 0
-            }
+            update(key, at: nowMs, effects: &effects) { _, entry, _ in change(&entry) }
         }
         let view = view(of: key)
         return SuccessResult(providerKey: key, state: view.state, untilMs: view.untilMs)

@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CModHost", path: "plugin-sdk/include"),
         // libffi, for typed C exports (apt: libffi-dev).
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
+        // The host's C helpers: system calls Glibc's module map leaves out, signal-handler code.
+        .target(name: "CModHostShims"),
 
         // Host library: loader, registry, control channel, store, clock.
         .target(
@@ -34,6 +36,7 @@ let package = Package(
             dependencies: [
                 "CModHost",
                 "CFFI",
+                "CModHostShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),

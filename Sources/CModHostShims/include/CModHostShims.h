@@ -1,0 +1,11 @@
+/*
+ * CModHostShims: the host's small C helpers, for what Swift cannot reach or must not do
+ * itself (system calls Glibc's module map leaves out, code that runs in a signal handler).
+ * Every symbol is prefixed mh_shim_ / MH_SHIM_. One header per concern, included here.
+ */
+#ifndef CMODHOSTSHIMS_H
+#define CMODHOSTSHIMS_H
+
+#include "mh_timerfd.h"
+
+#endif

@@ -248,15 +248,24 @@ public final class HostProcess: @unchecked Sendable {
             return
         }
         pendingOutput.append(data)
-        while let newline = pendingOutput.firstIndex(of: 0x0A) {
-            let line = String(decoding: pendingOutput[pendingOutput.startIndex..<newline], as: UTF8.self)
-            pendingOutput.removeSubrange(pendingOutput.startIndex...newline)
+        // Only the bytes after the last search are searched: a long line arriving in many
+        // chunks costs its length once, not once per chunk.
+        var lineStart = pendingOutput.startIndex
+        var searchFrom = pendingOutput.startIndex + scannedOutput
+        while let newline = pendingOutput[searchFrom...].firstIndex(of: 0x0A) {
+            let line = String(decoding: pendingOutput[lineStart..<newline], as: UTF8.self)
             lines.append(line)
             allLines.append(line)
+            lineStart = newline + 1
+            searchFrom = lineStart
         }
+        pendingOutput.removeSubrange(pendingOutput.startIndex..<lineStart)
+        scannedOutput = pendingOutput.count
         condition.broadcast()
     }
     private var pendingOutput = Data()
+    /// Bytes at the start of `pendingOutput` already searched for a newline.
+    private var scannedOutput = 0
 
     /// Waits for the first unread line `match` accepts (returns non-nil for) and removes it.
     private func waitFor<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {

@@ -8,6 +8,8 @@ struct ChannelBench {
     let latencyCalls: Int
     let plugins: String
     let modhost: URL
+    /// Another modhost build (`--baseline PATH`), measured beside this one in the same run.
+    var baseline: URL? = nil
 
     static func request(_ id: Int) -> String { #"{"jsonrpc":"2.0","id":\#(id),"method":"echo.ping"}"# }
 
@@ -50,8 +52,8 @@ struct ChannelBench {
         sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
     }
 
-    func modhostChild(_ stateDirectory: String) throws -> Child {
-        try Child(modhost, ["--plugins", plugins, "--state-dir", stateDirectory, "--log-level", "error"])
+    func modhostChild(_ stateDirectory: String, binary: URL? = nil) throws -> Child {
+        try Child(binary ?? modhost, ["--plugins", plugins, "--state-dir", stateDirectory, "--log-level", "error"])
     }
 
     /// A plain Python JSON-lines echo: parse each line, answer it. Flushing per line is what an
@@ -99,6 +101,14 @@ struct ChannelBench {
             defer { child.stop() }
             return throughput(child)
         }, better: >)
+        var baselineRate: Double?
+        if let baseline {
+            baselineRate = try best({
+                let child = try modhostChild(state, binary: baseline)
+                defer { child.stop() }
+                return throughput(child)
+            }, better: >)
+        }
         let pythonFlush = try best({
             let child = try pythonChild(flushEachLine: true)
             defer { child.stop() }
@@ -115,6 +125,10 @@ struct ChannelBench {
         print(String(format: "  python echo, flush per line      %10.0f calls/s", pythonFlush))
         print(String(format: "  python echo, answer per read     %10.0f calls/s", pythonBuffered))
         print(String(format: "  modhost / best python            %10.2fx   (target >= 2x, >= 300,000 calls/s)", hostRate / baseline))
+        if let baselineRate, let path = self.baseline?.path {
+            print(String(format: "  baseline build                   %10.0f calls/s   (%@)", baselineRate, path))
+            print(String(format: "  modhost / baseline build         %10.3fx", hostRate / baselineRate))
+        }
         print("")
 
         let hostLatency = try best({

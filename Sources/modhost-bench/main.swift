@@ -1,9 +1,11 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
 //     swift build -c release && .build/release/modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N]
+//                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
-//          against Python JSON-lines echo processes; one-at-a-time latency; start to ready.
+//          against Python JSON-lines echo processes (and another modhost build, with --baseline);
+//          one-at-a-time latency; start to ready.
 // swap:    the pause callers see when a module holding 10,000 state entries is hot-swapped; call
 //          latency with and without repeated swaps; a swap against a full restart that reloads
 //          the same state.
@@ -17,15 +19,17 @@ import ModHostTestKit
 var calls = 400_000
 var latencyCalls = 20_000
 var suites: Set<String> = []
+var baseline: URL?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--calls": calls = Int(arguments.popFirst() ?? "") ?? calls
     case "--latency-calls": latencyCalls = Int(arguments.popFirst() ?? "") ?? latencyCalls
+    case "--baseline": baseline = arguments.popFirst().map { URL(fileURLWithPath: $0) }
     case "channel", "swap", "ffi", "health": suites.insert(argument)
     case "all": suites.formUnion(["channel", "swap", "ffi", "health"])
     default:
-        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N] [--baseline MODHOST]\n".utf8))
         exit(2)
     }
 }
@@ -43,7 +47,7 @@ do {
         if FileManager.default.fileExists(atPath: calc) {
             try FileManager.default.copyItem(atPath: calc, toPath: "\(plugins)/libCalc.so")
         }
-        try ChannelBench(calls: calls, latencyCalls: latencyCalls, plugins: plugins, modhost: modhost).run()
+        try ChannelBench(calls: calls, latencyCalls: latencyCalls, plugins: plugins, modhost: modhost, baseline: baseline).run()
     }
     if suites.contains("swap") {
         if suites.contains("channel") { print("") }

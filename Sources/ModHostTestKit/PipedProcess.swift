@@ -1,0 +1,98 @@
+import Foundation
+
+/// A child process with raw pipes, read and written by the caller directly: for benchmarks, and
+/// for tests that must control when the child's output is read (a client that stops reading).
+/// `HostProcess` is the convenient driver for everything else.
+public final class PipedProcess: @unchecked Sendable {
+    public let process = Process()
+    public let input = Pipe()
+    public let output = Pipe()
+
+    /// - Parameters:
+    ///   - stderrPath: a file that receives the child's stderr; nil discards it.
+    ///   - environment: variables set on top of this process's own.
+    public init(_ executable: URL, _ arguments: [String], stderrPath: String? = nil, environment: [String: String] = [:]) throws {
+        process.executableURL = executable
+        process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        process.standardInput = input
+        process.standardOutput = output
+        if let stderrPath {
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        } else {
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        }
+        try process.run()
+    }
+
+    public var writeFD: Int32 { input.fileHandleForWriting.fileDescriptor }
+    public var readFD: Int32 { output.fileHandleForReading.fileDescriptor }
+
+    /// Writes all of `bytes` (blocking while the child does not read); false if the child's
+    /// input closed first.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(writeFD, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// Reads until `count` newlines have arrived.
+    public func readLines(_ count: Int, buffer: UnsafeMutableRawBufferPointer) {
+        var seen = 0
+        while seen < count {
+            let n = read(readFD, buffer.baseAddress!, buffer.count)
+            guard n > 0 else { fatalError("child closed its output after \(seen) of \(count) lines") }
+            for byte in UnsafeRawBufferPointer(rebasing: buffer[0..<n]) where byte == 0x0A { seen += 1 }
+        }
+    }
+
+    /// Reads one line (without its newline), buffering what comes after it.
+    public func readLine() -> String {
+        var scanned = 0
+        while true {
+            if let newline = pending[scanned...].firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            scanned = pending.count
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = read(readFD, &chunk, chunk.count)
+            guard n > 0 else { fatalError("child closed its output") }
+            pending.append(contentsOf: chunk[0..<n])
+        }
+    }
+    private var pending: [UInt8] = []
+
+    public func send(_ line: String) {
+        write(Array((line + "\n").utf8))
+    }
+
+    /// The child's resident memory now and at its peak, in bytes (`VmRSS`, `VmHWM`).
+    public func memory() -> (resident: Int, peak: Int)? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return nil }
+        func field(_ name: String) -> Int? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
+            return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
+        }
+        guard let resident = field("VmRSS"), let peak = field("VmHWM") else { return nil }
+        return (resident, peak)
+    }
+
+    /// Closes the child's input (end of input) and waits for it to exit.
+    public func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}

@@ -50,9 +50,8 @@ enum HostAPI {
             return MH_OK
         }
         table.pointee.publish = { ctx, topic, topicLength, data, dataLength in
-            guard let context = ModuleContext.from(ctx), let topic = HostAPI.string(topic, topicLength), !topic.isEmpty else {
-                return MH_ERROR
-            }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let topic = HostAPI.string(topic, topicLength), !topic.isEmpty else { return MH_ERROR }
             let payload: [UInt8]
             if data == nil || dataLength == 0 {
                 payload = Array("null".utf8)
@@ -65,21 +64,22 @@ enum HostAPI {
             return MH_OK
         }
         table.pointee.subscribe = { ctx, pattern, length in
-            guard let context = ModuleContext.from(ctx), context.instance?.isAlive == true,
-                let pattern = HostAPI.string(pattern, length), !pattern.isEmpty
-            else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard context.instance?.isAlive == true, let pattern = HostAPI.string(pattern, length), !pattern.isEmpty else {
+                return MH_ERROR
+            }
             context.runtime.events.subscribe(pattern, .module(context))
             return MH_OK
         }
         table.pointee.unsubscribe = { ctx, pattern, length in
-            guard let context = ModuleContext.from(ctx), let pattern = HostAPI.string(pattern, length) else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let pattern = HostAPI.string(pattern, length) else { return MH_ERROR }
             context.runtime.events.unsubscribe(pattern, .module(context))
             return MH_OK
         }
         table.pointee.call = { ctx, method, methodLength, params, paramsLength, onReply, user in
-            guard let context = ModuleContext.from(ctx), let method = HostAPI.string(method, methodLength), let onReply else {
-                return MH_ERROR
-            }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let method = HostAPI.string(method, methodLength), let onReply else { return MH_ERROR }
             let paramsBytes: [UInt8]?
             if params == nil || paramsLength == 0 {
                 paramsBytes = nil
@@ -99,7 +99,8 @@ enum HostAPI {
             return MH_OK
         }
         table.pointee.store_get = { ctx, key, keyLength, onValue, user in
-            guard let context = ModuleContext.from(ctx), let key, let onValue else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let key, let onValue else { return MH_ERROR }
             do {
                 let keyBytes = HostAPI.bytes(key, keyLength)
                 let found = try context.overlay.map { try $0.get(keyBytes) } ?? context.runtime.store.get(module: context.moduleID, key: keyBytes)
@@ -114,7 +115,8 @@ enum HostAPI {
             }
         }
         table.pointee.store_put = { ctx, key, keyLength, value, valueLength in
-            guard let context = ModuleContext.from(ctx), let key else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let key else { return MH_ERROR }
             do {
                 let valueBytes = value.map { HostAPI.bytes($0, valueLength) } ?? []
                 if let overlay = context.overlay {
@@ -129,7 +131,8 @@ enum HostAPI {
             }
         }
         table.pointee.store_delete = { ctx, key, keyLength in
-            guard let context = ModuleContext.from(ctx), let key else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let key else { return MH_ERROR }
             do {
                 if let overlay = context.overlay {
                     overlay.delete(HostAPI.bytes(key, keyLength))
@@ -143,7 +146,8 @@ enum HostAPI {
             }
         }
         table.pointee.store_list = { ctx, prefix, prefixLength, each, user in
-            guard let context = ModuleContext.from(ctx), let each else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
+            guard let each else { return MH_ERROR }
             do {
                 let prefixBytes = prefix.map { HostAPI.bytes($0, prefixLength) } ?? []
                 let entries = try context.overlay.map { try $0.list(prefix: prefixBytes) }
@@ -164,14 +168,15 @@ enum HostAPI {
             }
         }
         table.pointee.now_ms = { ctx in
-            ModuleContext.from(ctx)?.runtime.clock.nowMs ?? 0
+            guard let context = ModuleContext.from(ctx) else { return Int64(HostAPI.missing(ctx)) }
+            return context.runtime.clock.nowMs
         }
         table.pointee.timer_start = { ctx, delay, repeatEvery, fn, user in
             guard let context = ModuleContext.from(ctx), context.instance?.isAlive == true, let fn else { return 0 }
             return context.runtime.timers.start(context: context, delayMs: delay, repeatMs: repeatEvery, fn: fn, user: user)
         }
         table.pointee.timer_cancel = { ctx, id in
-            guard let context = ModuleContext.from(ctx) else { return MH_ERROR }
+            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
             return context.runtime.timers.cancel(id, of: context) ? MH_OK : MH_ERROR
         }
         return table
@@ -203,6 +208,13 @@ enum HostAPI {
     static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
         Array(UnsafeRawBufferPointer(start: pointer, count: length))
     }
+
+    /// What a host function answers for a context it cannot find: `MH_ERROR` for NULL,
+    /// `MH_EXPIRED` for a token whose instance was destroyed.
+    static func missing(_ ctx: OpaquePointer?) -> Int32 {
+        ctx == nil ? MH_ERROR : MH_EXPIRED
+    }
+
 
     /// The bytes if they hold one valid JSON value (made single-line), else nil.
     static func json(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> [UInt8]? {

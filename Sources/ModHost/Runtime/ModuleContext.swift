@@ -3,10 +3,12 @@ import Foundation
 import Logging
 import Synchronization
 
-/// What an `mh_context *` points at: the host's side of one module instance.
+/// What an `mh_context *` names: the host's side of one module instance.
 ///
-/// Host-table functions reach the runtime through it, from any thread. It lives as long as its
-/// instance, which the registry keeps until after `destroy` returns.
+/// Host-table functions reach the runtime through it, from any thread. Plugins hold a token
+/// (`ContextTable`), never a pointer to this object: once the instance's `destroy` has returned,
+/// `retire()` forgets the token, and a plugin thread still calling the host table gets
+/// `MH_EXPIRED` instead of touching freed memory.
 final class ModuleContext: @unchecked Sendable {
     unowned let runtime: HostRuntime
     let moduleID: String
@@ -18,6 +20,8 @@ final class ModuleContext: @unchecked Sendable {
     private let instanceBox = Mutex<ModuleInstance?>(nil)
     /// Set for a shadow instance: its store writes stay here, and it publishes and calls nothing.
     let overlay: StoreOverlay?
+    /// The `mh_context *` value plugins hold; 0 until `init` registered it.
+    private(set) var token: UInt64 = 0
 
     var isShadow: Bool { overlay != nil }
 
@@ -32,6 +36,7 @@ final class ModuleContext: @unchecked Sendable {
         cModuleID = strdup(moduleID)
         cDataDirectory = strdup(dataDirectory)
         cServerID = strdup(runtime.serverID)
+        token = ContextTable.shared.register(self)
     }
 
     deinit {
@@ -40,11 +45,20 @@ final class ModuleContext: @unchecked Sendable {
         free(cServerID)
     }
 
-    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    /// The token as the `mh_context *` handed to the plugin.
+    var opaque: OpaquePointer { OpaquePointer(bitPattern: UInt(token))! }
 
+    /// The live context a plugin's `mh_context *` names; nil for NULL or a retired one.
+    @inline(__always)
     static func from(_ pointer: OpaquePointer?) -> ModuleContext? {
         guard let pointer else { return nil }
-        return Unmanaged<ModuleContext>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+        return ContextTable.shared.lookup(UInt64(UInt(bitPattern: pointer)))
+    }
+
+    /// Forgets the token once the plugin may no longer use it (after `destroy`, or a failed
+    /// `init`): later host-table calls with it get `MH_EXPIRED`.
+    func retire() {
+        ContextTable.shared.retire(token)
     }
 
     var instance: ModuleInstance? { instanceBox.withLock { $0 } }

@@ -51,6 +51,7 @@ final class ModuleInstance: @unchecked Sendable {
         guard let created else {
             destroyed.store(true, ordering: .releasing)
             context.detach()
+            context.retire()
             throw .initFailed(module: id, message: Self.text(message, otherwise: "init returned NULL without a message"))
         }
         pointer = created
@@ -86,6 +87,7 @@ final class ModuleInstance: @unchecked Sendable {
         context.endActivity()
         pointer = nil
         context.detach()
+        context.retire()
     }
 
     /// The plugin's exported state (empty when it has no `export_state`). Call it after `stop`.

@@ -6,6 +6,8 @@
  *   -DPROBE_VERSION='"2.0.0"'       the version (default "1.0.0")
  *   -DPROBE_REQUIRES='"a","b >=1"'  requires, a comma list of strings (default none)
  *   -DPROBE_FLAGS=0                 descriptor flags (default MH_FLAG_UNLOADABLE)
+ *   -DPROBE_AFTERLIFE               destroy leaves a thread behind that uses the host table
+ *                                   after destroy returned (build with -DPROBE_FLAGS=0)
  *
  * Methods: ping -> "pong"; whoami -> the id; version -> the version;
  *   sleep [ms] -> ms, after blocking handle for ms; seq [n] -> n;
@@ -29,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef PROBE_AFTERLIFE
+#include <pthread.h>
+#endif
 
 #ifndef PROBE_ID
 #define PROBE_ID "probe"
@@ -330,7 +335,43 @@ static int32_t probe_start(void *instance, mh_out *error) {
 
 static void probe_stop(void *instance) { log_line(instance, "stopped"); }
 
+#ifdef PROBE_AFTERLIFE
+typedef struct afterlife { const mh_host_api *host; mh_context *ctx; } afterlife;
+
+static void ignore_reply(void *user, int32_t code, const char *json, size_t len) {
+    (void)user; (void)code; (void)json; (void)len;
+}
+
+static void ignore_timer(void *user, uint64_t id) { (void)user; (void)id; }
+
+/* A plugin thread that outlives its instance: 200 ms after destroy it uses every host function
+ * that takes the context, and reports what they returned on stderr. */
+static void *afterlife_main(void *arg) {
+    afterlife a = *(afterlife *)arg;
+    struct timespec t = { 0, 200000000L };
+    free(arg);
+    while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+    a.host->log(a.ctx, MH_LOG_ERROR, "from beyond", 11);
+    fprintf(stderr, "afterlife: publish=%d store_put=%d store_delete=%d timer_start=%llu now_ms=%lld subscribe=%d call=%d\n",
+            a.host->publish(a.ctx, "probe.afterlife", 15, "1", 1), a.host->store_put(a.ctx, "k", 1, "v", 1),
+            a.host->store_delete(a.ctx, "k", 1), (unsigned long long)a.host->timer_start(a.ctx, 1, 0, ignore_timer, NULL),
+            (long long)a.host->now_ms(a.ctx), a.host->subscribe(a.ctx, "x", 1),
+            a.host->call(a.ctx, "probe.ping", 10, NULL, 0, ignore_reply, NULL));
+    fflush(stderr);
+    return NULL;
+}
+#endif
+
 static void probe_destroy(void *instance) {
+#ifdef PROBE_AFTERLIFE
+    pthread_t thread;
+    afterlife *a = malloc(sizeof *a);
+    if (!a) abort();
+    a->host = ((probe *)instance)->host;
+    a->ctx = ((probe *)instance)->ctx;
+    if (pthread_create(&thread, NULL, afterlife_main, a) != 0) abort();
+    pthread_detach(thread);
+#endif
     free(((probe *)instance)->config);
     free(instance);
 }

@@ -22,13 +22,14 @@ enum TestPlugins {
         return output
     }
 
-    /// Builds `Fixtures/probe.c` with an id, optional requirements (`["a", "b >=1.0"]`) and version,
-    /// into `directory/name` (default `lib<id>.so`).
+    /// Builds `Fixtures/probe.c` with an id, optional requirements (`["a", "b >=1.0"]`), version
+    /// and more switches (`["-DPROBE_FLAGS=0"]`), into `directory/name` (default `lib<id>.so`).
     @discardableResult
     static func probe(
-        into directory: String, id: String = "probe", requires: [String] = [], version: String? = nil, name: String? = nil
+        into directory: String, id: String = "probe", requires: [String] = [], version: String? = nil, name: String? = nil,
+        defines extra: [String] = []
     ) throws -> String {
-        var defines = ["-DPROBE_ID=\"\(id)\""]
+        var defines = ["-DPROBE_ID=\"\(id)\""] + extra
         if !requires.isEmpty {
             defines.append("-DPROBE_REQUIRES=" + requires.map { "\"\($0)\"" }.joined(separator: ","))
         }

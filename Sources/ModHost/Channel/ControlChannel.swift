@@ -143,7 +143,8 @@ final class ControlChannel: @unchecked Sendable {
             }
             switch runtime.route(request.method) {
             case .success(let target):
-                let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params)
+                let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,
+                                deadline: Call.deadline(after: runtime.callTimeoutNanoseconds))
                 call.resolved = target.resolved
                 let mailbox = target.slot.mailbox
                 if let index = routed.lastIndex(where: { $0.mailbox === mailbox }) {

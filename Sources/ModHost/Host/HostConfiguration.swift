@@ -21,6 +21,9 @@ public struct HostConfiguration: Sendable {
     public var manualClockStartMs: Int64?
     /// Longest accepted control-channel line, in bytes.
     public var maxLineBytes = 16 << 20
+    /// Largest result (or error data) a module may answer a call with, in bytes; a bigger one
+    /// fails that call with -32603.
+    public var maxResultBytes = 64 << 20
     /// How long a pending call may take before it is failed with -32004.
     public var callTimeout: Duration = .seconds(300)
     /// How long queued and pending calls may take to finish at unload and shutdown.

@@ -86,13 +86,14 @@ final class HostRuntime: @unchecked Sendable {
         case .failure(let error):
             reply.deliver(code: error.code, json: error.json)
         case .success(let target):
+            let deadline = Call.deadline(after: callTimeoutNanoseconds)
             let call: Call
             if let params {
                 call = params.withUnsafeBufferPointer {
-                    Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: $0)
+                    Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: $0, deadline: deadline)
                 }
             } else {
-                call = Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: nil)
+                call = Call(method: target.method, slot: target.slot, reply: .module(reply), id: nil, params: nil, deadline: deadline)
             }
             call.resolved = target.resolved
             target.slot.mailbox.post(.call(call))

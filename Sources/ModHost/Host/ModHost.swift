@@ -74,18 +74,18 @@ public enum ModHost {
 
         let sweeper = DispatchSource.makeTimerSource(queue: .global())
         sweeper.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
-        let timeout = runtime.callTimeoutNanoseconds
+        let timeoutMs = Int64(configuration.callTimeout.seconds * 1000)
         sweeper.setEventHandler {
+            // Calls past their deadline fail wherever they are: queued, inside handle, or pending.
             let now = DispatchTime.now().uptimeNanoseconds
             var expired = CallTable.shared.takeExpired(now: now)
-            if now > timeout {
-                for entry in runtime.registry.entries {
-                    expired += entry.slot.mailbox.takeCalls(enqueuedBefore: now - timeout)
-                }
+            for entry in runtime.registry.entries {
+                expired += entry.slot.mailbox.takeCalls(dueBy: now)
             }
             for call in expired {
                 call.finish(error: RPCError(
-                    code: RPCError.timedOutCode, message: "Call timed out: \(call.slot.id).\(call.method) was not completed in time",
+                    code: RPCError.timedOutCode,
+                    message: "Call timed out: \(call.slot.id).\(call.method) was not completed within \(timeoutMs) ms (--call-timeout-ms)",
                     data: JSONObject.module(call.slot.id)))
             }
         }

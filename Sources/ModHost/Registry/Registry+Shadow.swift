@@ -14,7 +14,7 @@ extension Registry {
     /// Loads `path` as a shadow of module `id`, seeded with the serving instance's state.
     func startShadow(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
         let (slot, serving) = try runningWithoutShadow(id)
-        let shadowSlot = ModuleSlot(id: id, concurrent: false)
+        let shadowSlot = ModuleSlot(id: id, concurrent: false, maxResultBytes: slot.maxResultBytes)
         let shadow: ModuleInstance
         do {
             shadow = try prepare(id, path: path, config: config ?? serving.config, slot: shadowSlot, shadow: true)
@@ -85,7 +85,7 @@ extension Registry {
         slot.mailbox.pause(timeout: .seconds(5))
         instance.stop()
         slot.mailbox.close()
-        for (call, _) in CallTable.shared.takeAll(of: slot) {
+        for call in CallTable.shared.takeAll(of: slot) {
             call.finish(error: .moduleUnavailable(slot.id, "its shadow was discarded"))
         }
         instance.destroy()

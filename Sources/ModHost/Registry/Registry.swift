@@ -125,11 +125,12 @@ final class Registry: @unchecked Sendable {
             state.slots[id] = nil
             state.order.removeAll { $0 == id }
         }
-        retire(slot, instance, drainTimeout: drainTimeout, reason: "it was unloaded")
+        retire(slot, instance, until: ContinuousClock.now + drainTimeout, reason: "it was unloaded")
     }
 
     /// Stops every module in reverse start order (graceful shutdown), after letting queued and
-    /// pending calls finish for up to `drainTimeout`.
+    /// pending calls finish for up to `drainTimeout`: one drain for the whole shutdown, however
+    /// many modules are stuck.
     func shutdown(drainTimeout: Duration) {
         let deadline = ContinuousClock.now + drainTimeout
         while ContinuousClock.now < deadline,
@@ -142,7 +143,7 @@ final class Registry: @unchecked Sendable {
                 state.slots[entry.slot.id] = nil
                 state.order.removeAll { $0 == entry.slot.id }
             }
-            retire(entry.slot, entry.instance, drainTimeout: drainTimeout, reason: "the host is shutting down")
+            retire(entry.slot, entry.instance, until: deadline, reason: "the host is shutting down")
         }
     }
 
@@ -159,7 +160,7 @@ final class Registry: @unchecked Sendable {
     private func start(_ image: PluginImage, config: [UInt8]) throws(LoadError) -> ModuleInstance {
         let id = image.descriptor.id
         let generation = nextGeneration(id)
-        let slot = ModuleSlot(id: id, concurrent: image.descriptor.isConcurrent)
+        let slot = ModuleSlot(id: id, concurrent: image.descriptor.isConcurrent, maxResultBytes: runtime.configuration.maxResultBytes)
         let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
         let instance = ModuleInstance(image: image, generation: generation, context: context, config: config)
         // Timers and replies that arrive while init/start run wait until the module is up.
@@ -196,13 +197,12 @@ final class Registry: @unchecked Sendable {
     }
 
     /// Tears down an instance that is no longer routed to. Its queued calls fail with `-32001`;
-    /// calls already handed to it (pending ones, and one still running) get up to
-    /// `drainTimeout` to complete, with replies and timers still delivered. Then it is stopped
-    /// and destroyed, and its image unmapped if it may be. A plugin stuck in a call past the
-    /// deadline is abandoned: never called again, its image left mapped, its calls failed.
-    private func retire(_ slot: ModuleSlot, _ instance: ModuleInstance, drainTimeout: Duration, reason: String) {
-        let deadline = ContinuousClock.now + drainTimeout
-        slot.mailbox.pause(timeout: drainTimeout)
+    /// calls already handed to it (pending ones, and one still running) get until `deadline` to
+    /// complete, with replies and timers still delivered. Then it is stopped and destroyed, and
+    /// its image unmapped if it may be. A plugin stuck in a call past the deadline is abandoned
+    /// (after a last 100 ms): never called again, its image left mapped, its calls failed.
+    private func retire(_ slot: ModuleSlot, _ instance: ModuleInstance, until deadline: ContinuousClock.Instant, reason: String) {
+        slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, .zero))
         slot.mailbox.holdCalls()
         slot.mailbox.resume()
         while CallTable.shared.openCount(of: slot) > 0 && ContinuousClock.now < deadline {
@@ -210,7 +210,7 @@ final class Registry: @unchecked Sendable {
         }
         let idle = slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, .milliseconds(100)))
         defer {
-            for (call, _) in CallTable.shared.takeAll(of: slot) {
+            for call in CallTable.shared.takeAll(of: slot) {
                 call.finish(error: .moduleUnavailable(slot.id, reason))
             }
             slot.instance = nil
@@ -226,7 +226,7 @@ final class Registry: @unchecked Sendable {
             slot.mailbox.close()
             instance.context.endActivity()
             state.withLock { $0.retiredImages += 1 }
-            runtime.logger.error("abandoned \(slot.id): a call did not return within \(drainTimeout); the instance is never called again and its image stays mapped")
+            runtime.logger.error("abandoned \(slot.id): a call did not return within the drain timeout (--drain-timeout-ms); the instance is never called again and its image stays mapped")
             return
         }
         instance.stop()

@@ -25,8 +25,9 @@ enum CallOutcome: Sendable {
 /// calls handed to a plugin.
 final class Call: @unchecked Sendable {
     let method: String
-    /// When the call was queued, on the monotonic clock (ns): queued calls time out too.
-    let enqueuedAt = DispatchTime.now().uptimeNanoseconds
+    /// When the caller stops waiting, on the monotonic clock (ns): the call then fails with
+    /// -32004 wherever it is (queued, inside the plugin's `handle`, or pending).
+    let deadline: UInt64
     /// 0 while queued; whoever moves it on first (the worker starting it, the timeout, a closing
     /// mailbox) owns finishing it. See `claim()`.
     private let claimed = Atomic<Bool>(false)
@@ -41,8 +42,10 @@ final class Call: @unchecked Sendable {
     /// is handed to the plugin.
     var observer: (@Sendable (CallOutcome) -> Void)?
 
-    init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?) {
+    init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?,
+         deadline: UInt64) {
         self.method = method
+        self.deadline = deadline
         self.slot = slot
         self.reply = reply
         let idCount = id?.count ?? 0
@@ -54,6 +57,12 @@ final class Call: @unchecked Sendable {
         storage.append(0)
         self.storage = storage
         self.idCount = idCount
+    }
+
+    /// The deadline `timeout` nanoseconds from now on the monotonic clock (saturating).
+    static func deadline(after timeout: UInt64) -> UInt64 {
+        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(timeout)
+        return overflow ? .max : sum
     }
 
     /// Takes the queued call for the caller: true exactly once. A worker claims a call before

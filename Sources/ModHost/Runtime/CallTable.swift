@@ -3,19 +3,21 @@ import Synchronization
 /// The calls currently handed to plugins, addressed by the `mh_call *` tokens plugins hold.
 ///
 /// A token is a slot index and a generation, never a pointer: a plugin that completes a call
-/// twice, or after it timed out, gets `MH_EXPIRED` instead of touching freed memory.
+/// twice, or after it timed out, gets `MH_EXPIRED` instead of touching freed memory. A call is
+/// open from the moment its `handle` is entered until it is completed or its deadline passes,
+/// even while the plugin is still inside `handle`: its caller is never held past the deadline.
 /// Every method may be called from any thread.
 final class CallTable: Sendable {
     fileprivate struct Entry {
         var call: Call?
         var generation: UInt32 = 0
-        /// Deadline on the monotonic clock in nanoseconds; 0 while the plugin's handle runs.
-        var deadline: UInt64 = 0
     }
     fileprivate struct Slab {
         var entries: [Entry] = []
         var free: [Int] = []
-        var pending = 0
+        /// No open call's deadline is earlier (a lower bound: taking a call does not raise it),
+        /// so the timeout sweep skips the table until then.
+        var earliestDeadline = UInt64.max
     }
     fileprivate let slab = Mutex(Slab())
 
@@ -32,79 +34,65 @@ final class CallTable: Sendable {
             slab.entries[index].call = call
             call.slot.openCalls.add(1, ordering: .relaxed)
             slab.entries[index].generation &+= 1
-            slab.entries[index].deadline = 0
+            slab.earliestDeadline = min(slab.earliestDeadline, call.deadline)
             return UInt64(slab.entries[index].generation) << 32 | UInt64(index + 1)
         }
     }
 
-    /// Removes and returns the call if it is still open; `wasPending` tells whether its handle
-    /// had returned `MH_PENDING`.
-    func take(_ token: UInt64) -> (call: Call, wasPending: Bool)? {
-        let index = Int(token & 0xFFFF_FFFF) - 1
-        let generation = UInt32(token >> 32)
+    /// Removes and returns the call if it is still open.
+    func take(_ token: UInt64) -> Call? {
+        let index = Int(truncatingIfNeeded: token & 0xFFFF_FFFF) - 1
+        let generation = UInt32(truncatingIfNeeded: token >> 32)
         return slab.withLock { slab in
             guard index >= 0, index < slab.entries.count, slab.entries[index].generation == generation,
                 let call = slab.entries[index].call
             else { return nil }
-            let wasPending = slab.entries[index].deadline != 0
-            if wasPending { slab.pending -= 1 }
-            call.slot.openCalls.subtract(1, ordering: .relaxed)
-            slab.entries[index].call = nil
-            slab.free.append(index)
-            return (call, wasPending)
+            slab.remove(at: index)
+            return call
         }
     }
 
-    /// Marks an open call as pending until `deadline`; false when it was completed already.
-    func markPending(_ token: UInt64, deadline: UInt64) -> Bool {
-        let index = Int(token & 0xFFFF_FFFF) - 1
-        let generation = UInt32(token >> 32)
-        return slab.withLock { slab in
-            guard slab.entries[index].generation == generation, slab.entries[index].call != nil else { return false }
-            slab.entries[index].deadline = max(deadline, 1)
-            slab.pending += 1
-            return true
-        }
-    }
-
-    /// Removes and returns the pending calls whose deadline is at or before `now`.
+    /// Removes and returns the open calls whose deadline is at or before `now` (monotonic ns).
     func takeExpired(now: UInt64) -> [Call] {
         slab.withLock { slab in
-            guard slab.pending > 0 else { return [] }
+            guard slab.earliestDeadline <= now else { return [] }
             var expired: [Call] = []
+            var earliest = UInt64.max
             for index in slab.entries.indices {
-                let deadline = slab.entries[index].deadline
-                guard deadline != 0, deadline <= now, let call = slab.entries[index].call else { continue }
-                expired.append(call)
-                call.slot.openCalls.subtract(1, ordering: .relaxed)
-                slab.entries[index].call = nil
-                slab.entries[index].deadline = 0
-                slab.free.append(index)
-                slab.pending -= 1
+                guard let call = slab.entries[index].call else { continue }
+                if call.deadline <= now {
+                    expired.append(call)
+                    slab.remove(at: index)
+                } else {
+                    earliest = min(earliest, call.deadline)
+                }
             }
+            slab.earliestDeadline = earliest
             return expired
         }
     }
 
     /// Removes and returns every open call of `slot` (used when a module is unloaded or the host stops).
-    func takeAll(of slot: ModuleSlot) -> [(call: Call, wasPending: Bool)] {
+    func takeAll(of slot: ModuleSlot) -> [Call] {
         slab.withLock { slab in
-            var taken: [(Call, Bool)] = []
+            var taken: [Call] = []
             for index in slab.entries.indices {
                 guard let call = slab.entries[index].call, call.slot === slot else { continue }
-                let wasPending = slab.entries[index].deadline != 0
-                if wasPending { slab.pending -= 1 }
-                call.slot.openCalls.subtract(1, ordering: .relaxed)
-                taken.append((call, wasPending))
-                slab.entries[index].call = nil
-                slab.entries[index].deadline = 0
-                slab.free.append(index)
+                taken.append(call)
+                slab.remove(at: index)
             }
             return taken
         }
     }
+}
 
-    var pendingCount: Int { slab.withLock { $0.pending } }
+extension CallTable.Slab {
+    /// Frees an occupied entry.
+    fileprivate mutating func remove(at index: Int) {
+        entries[index].call?.slot.openCalls.subtract(1, ordering: .relaxed)
+        entries[index].call = nil
+        free.append(index)
+    }
 }
 
 extension CallTable {

@@ -19,9 +19,13 @@ enum HostAPI {
             context.logger.log(level: level, "\(text)")
         }
         table.pointee.respond = { call, json, length in
-            guard let (call, _) = CallTable.shared.take(UInt64(UInt(bitPattern: call))) else { return MH_EXPIRED }
+            guard let call = CallTable.shared.take(UInt64(UInt(bitPattern: call))) else { return MH_EXPIRED }
             guard let json else {
                 call.finish(error: .internalError("module \(call.slot.id) responded with a NULL result"))
+                return MH_ERROR
+            }
+            guard length <= call.slot.maxResultBytes else {
+                call.finish(error: HostAPI.oversized(call, "result", length))
                 return MH_ERROR
             }
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(json).assumingMemoryBound(to: UInt8.self), count: length)
@@ -37,7 +41,11 @@ enum HostAPI {
             return MH_OK
         }
         table.pointee.fail = { call, code, message, messageLength, data, dataLength in
-            guard let (call, _) = CallTable.shared.take(UInt64(UInt(bitPattern: call))) else { return MH_EXPIRED }
+            guard let call = CallTable.shared.take(UInt64(UInt(bitPattern: call))) else { return MH_EXPIRED }
+            guard messageLength + dataLength <= call.slot.maxResultBytes else {
+                call.finish(error: HostAPI.oversized(call, "error", messageLength + dataLength))
+                return MH_ERROR
+            }
             let text = HostAPI.string(message, messageLength) ?? "module error"
             let details = HostAPI.json(data, dataLength)
             call.finish(error: HostAPI.moduleError(module: call.slot.id, code: code, message: text, data: details))
@@ -200,13 +208,13 @@ enum HostAPI {
         }
     }
 
-    static func string(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String? {
-        guard let pointer else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-    }
-
-    static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
-        Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    /// The -32603 a call gets instead of a result (or error) over `--max-result-bytes`.
+    static func oversized(_ call: Call, _ what: String, _ length: Int) -> RPCError {
+        RPCError(
+            code: RPCError.internalErrorCode,
+            message: "module \(call.slot.id) answered \(call.method) with a \(what) of \(length) bytes, over the limit of "
+                + "\(call.slot.maxResultBytes) bytes (--max-result-bytes)",
+            data: JSONObject.module(call.slot.id))
     }
 
     /// What a host function answers for a context it cannot find: `MH_ERROR` for NULL,
@@ -215,6 +223,14 @@ enum HostAPI {
         ctx == nil ? MH_ERROR : MH_EXPIRED
     }
 
+    static func string(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String? {
+        guard let pointer else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
+    static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
 
     /// The bytes if they hold one valid JSON value (made single-line), else nil.
     static func json(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> [UInt8]? {

@@ -155,9 +155,10 @@ final class Mailbox: @unchecked Sendable {
     }
 
     /// Claims and returns the waiting calls (queued, parked, or taken by a worker and not
-    /// started yet) that arrived before `limit` (monotonic nanoseconds): they waited past the
-    /// call timeout. Calls arrive in order, so only the front of each list is looked at.
-    func takeCalls(enqueuedBefore limit: UInt64) -> [Call] {
+    /// started yet) whose deadline is at or before `now` (monotonic nanoseconds). Calls arrive in
+    /// order with the same timeout, so only the front of each list is looked at: a call whose
+    /// deadline has not passed ends the sweep of its list.
+    func takeCalls(dueBy now: UInt64) -> [Call] {
         condition.lock()
         defer { condition.unlock() }
         var expired: [Call] = []
@@ -165,7 +166,7 @@ final class Mailbox: @unchecked Sendable {
             var kept: [Job] = []
             while let job = jobs.first {
                 if case .call(let call) = job {
-                    guard call.enqueuedAt < limit else { break }
+                    guard call.deadline <= now else { break }
                     if call.claim() { expired.append(call) }
                 } else {
                     kept.append(job)
@@ -179,7 +180,7 @@ final class Mailbox: @unchecked Sendable {
         // A worker's batch: calls it has not started are claimed here and skipped by it.
         for job in inHand {
             guard case .call(let call) = job else { continue }
-            guard call.enqueuedAt < limit else { break }
+            guard call.deadline <= now else { break }
             if call.claim() { expired.append(call) }
         }
         return expired

@@ -138,10 +138,8 @@ final class ModuleInstance: @unchecked Sendable {
         let status = call.withParams { params, length in
             descriptor.handle!(pointer, OpaquePointer(bitPattern: UInt(token)), name.cString, name.length, params, length)
         }
-        if status == MH_PENDING {
-            let deadline = DispatchTime.now().uptimeNanoseconds &+ context.runtime.callTimeoutNanoseconds
-            _ = calls.markPending(token, deadline: deadline)
-        } else if let (open, _) = calls.take(token) {
+        // MH_PENDING: the call stays open until the plugin completes it or its deadline passes.
+        if status != MH_PENDING, let open = calls.take(token) {
             open.finish(error: status == MH_OK
                 ? .internalError("module \(id) returned from \(call.method) without completing the call")
                 : RPCError(code: RPCError.moduleErrorCode, message: "module \(id) failed \(call.method) without a message",
@@ -156,6 +154,7 @@ final class ModuleInstance: @unchecked Sendable {
             let absent = length == 4 && memcmp(bytes, "null", 4) == 0
             do throws(RPCError) {
                 let result = try export.call(params: absent ? nil : UnsafeBufferPointer(start: bytes, count: length))
+                guard result.count <= call.slot.maxResultBytes else { throw HostAPI.oversized(call, "result", result.count) }
                 call.finish(result: result)
             } catch {
                 var failure = error

@@ -7,6 +7,8 @@ final class ModuleSlot: Sendable {
     let mailbox: Mailbox
     /// Calls of this module handed to a plugin and not completed yet (kept by the call table).
     let openCalls = Atomic<Int>(0)
+    /// The largest result a call may be answered with (`--max-result-bytes`).
+    let maxResultBytes: Int
     private let current: Mutex<ModuleInstance?>
     /// The generation a swap replaced, stopped but kept resident for `modules.rollback`.
     private let previousInstance = Mutex<ModuleInstance?>(nil)
@@ -14,8 +16,9 @@ final class ModuleSlot: Sendable {
     private let shadowBox = Mutex<Shadow?>(nil)
     private let hasShadow = Atomic<Bool>(false)
 
-    init(id: String, concurrent: Bool) {
+    init(id: String, concurrent: Bool, maxResultBytes: Int) {
         self.id = id
+        self.maxResultBytes = maxResultBytes
         let box = SlotBox()
         mailbox = Mailbox(
             name: id, concurrent: concurrent,

@@ -48,7 +48,8 @@ final class Shadow: Sendable {
         let comparison = Comparison(method: call.method, params: call.paramsBytes, shadow: self)
         call.observer = { comparison.record(serving: $0) }
         let copy = call.paramsBytes.withUnsafeBufferPointer { params in
-            Call(method: call.method, slot: slot, reply: .handler({ comparison.record(shadow: $0) }), id: nil, params: params)
+            Call(method: call.method, slot: slot, reply: .handler({ comparison.record(shadow: $0) }), id: nil, params: params,
+                 deadline: call.deadline)
         }
         counts.withLock { $0.mirrored += 1 }
         slot.mailbox.post(.call(copy))

@@ -31,7 +31,8 @@ import Testing
         let queued = try host.request("p1.ping")
         #expect(queued["error"]["code"] == -32004)
         #expect(Date().timeIntervalSince(started) < 2.0, "the queued call waited for the blocked one")
-        #expect(try host.response(id: "slow")["result"] == 2500)
+        // The blocked call itself is past its deadline too, although its plugin is still in handle.
+        #expect(try host.response(id: "slow")["error"]["code"] == -32004)
     }
 
     @Test func unloadingAModuleStuckInACallIsBoundedAndTheHostServesOn() throws {

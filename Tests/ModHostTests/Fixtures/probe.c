@@ -21,7 +21,10 @@
  *   store_delete {"key":k} -> true; store_list {"prefix":p} -> [{"key":k,"value":v},…]
  *     (v must be a JSON string; its raw bytes are stored; no escapes in k or v);
  *   last_event -> topic of the last event received (subscribed to "probe.in.*"), or null;
- *   config -> the config section init received.
+ *   config -> the config section init received;
+ *   blob [n] -> a JSON string of n 'x' characters (n + 2 bytes of result);
+ *   burst [n, size] -> n, after publishing n events "probe.burst", each a string of size 'y's
+ *     (logs "burst done" once they are published).
  * Logs exactly "started <id>" from start and "stopped <id>" from stop.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -282,8 +285,33 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
         if (!ints(params, a, 1)) return fail(self, call, MH_ERR_INVALID_PARAMS, "expected [n]");
         if (strcmp(method, "sleep") == 0) { /* block this module's thread on purpose */
             struct timespec t = { (time_t)(a[0] / 1000), (long)(a[0] % 1000) * 1000000L };
+            int32_t rc;
             while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+            if ((rc = respond_int(self, call, a[0])) != MH_OK) {
+                char line[64];
+                int n = snprintf(line, sizeof line, "sleep %lld: respond returned %d", a[0], (int)rc);
+                self->host->log(self->ctx, MH_LOG_INFO, line, (size_t)n);
+            }
+            return MH_OK;
         }
+        return respond_int(self, call, a[0]);
+    }
+    if (strcmp(method, "blob") == 0 || strcmp(method, "burst") == 0) {
+        int burst = strcmp(method, "burst") == 0;
+        char *text;
+        if (!ints(params, a, burst ? 2 : 1)) return fail(self, call, MH_ERR_INVALID_PARAMS, burst ? "expected [n, size]" : "expected [n]");
+        size_t size = (size_t)a[burst ? 1 : 0];
+        if (!(text = malloc(size + 2))) return fail(self, call, MH_ERR_INTERNAL, "out of memory");
+        memset(text, burst ? 'y' : 'x', size + 2);
+        text[0] = text[size + 1] = '"';
+        if (!burst) {
+            self->host->respond(call, text, size + 2); /* MH_ERROR: the host failed the call (too big) */
+            free(text);
+            return MH_OK;
+        }
+        for (long long i = 0; i < a[0]; i++) self->host->publish(self->ctx, "probe.burst", 11, text, size + 2);
+        free(text);
+        self->host->log(self->ctx, MH_LOG_INFO, "burst done", 10);
         return respond_int(self, call, a[0]);
     }
     if (strcmp(method, "timer") == 0) {
@@ -378,7 +406,7 @@ static void probe_destroy(void *instance) {
 
 static const char *const probe_methods[] = {
     "ping", "whoami", "version", "sleep", "seq", "never", "call", "timer", "now",
-    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", NULL,
+    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", NULL,
 };
 static const char *const probe_subscriptions[] = { "probe.in.*", NULL };
 #ifdef PROBE_REQUIRES

@@ -1,0 +1,49 @@
+import Foundation
+import ModHostTestKit
+import Testing
+
+/// A caller is never held past its call's deadline, even by a plugin stuck inside `handle`, and
+/// a stuck plugin costs shutdown and unload one drain timeout, not more.
+@Suite struct CallDeadlineTests {
+    private func host(_ ids: [String], _ arguments: [String]) throws -> HostProcess {
+        let plugins = try TestPlugins.directory()
+        for id in ids { try TestPlugins.probe(into: plugins, id: id) }
+        return try HostProcess(plugins: plugins, extraArguments: arguments)
+    }
+
+    @Test func aCallStuckInsideHandleTimesOutForItsCaller() throws {
+        let host = try host(["p1"], ["--call-timeout-ms", "1500"])
+        let started = Date()
+        // probe.sleep blocks inside handle for 2.5 s: past the 1.5 s deadline.
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"stuck","method":"p1.sleep","params":[2500]}"#)
+        let answer = try host.response(id: "stuck")
+        #expect(answer["error"]["code"] == -32004, "\(answer)")
+        #expect(answer["error"]["message"].string?.contains("1500 ms") == true, "\(answer)")
+        #expect(Date().timeIntervalSince(started) < 2.4, "the caller waited for the plugin to return")
+        // The plugin's late respond is refused, and the caller hears of the call exactly once.
+        try host.waitForStderr(containing: "sleep 2500: respond returned -2")
+        #expect(try host.call("p1.ping") == "pong")
+        #expect(host.stdoutLines.filter { $0.contains(#""id":"stuck""#) }.count == 1)
+    }
+
+    @Test func shutdownWithAStuckCallTakesOneDrainTimeout() throws {
+        let host = try host(["stuck", "other"], ["--drain-timeout-ms", "4000"])
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[60000]}"#)
+        try host.waitUntilRunning("stuck")
+        let started = Date()
+        // Two drains would take 8 s.
+        #expect(try host.shutdown(timeout: 30) == 0)
+        #expect(Date().timeIntervalSince(started) < 7, "shutdown took \(Date().timeIntervalSince(started)) s")
+        #expect(host.stderrText.contains("abandoned stuck"))
+    }
+
+    @Test func unloadWithAStuckCallTakesOneDrainTimeout() throws {
+        let host = try host(["stuck"], ["--drain-timeout-ms", "4000"])
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[60000]}"#)
+        try host.waitUntilRunning("stuck")
+        let started = Date()
+        try host.call("modules.unload", ["id": "stuck"], timeout: 30)
+        #expect(Date().timeIntervalSince(started) < 7, "unload took \(Date().timeIntervalSince(started)) s")
+        #expect(try host.response(id: "blocked")["error"]["code"] == -32001)
+    }
+}

@@ -6,6 +6,7 @@
 #ifndef CMODHOSTSHIMS_H
 #define CMODHOSTSHIMS_H
 
+#include "mh_malloc.h"
 #include "mh_timerfd.h"
 
 #endif

@@ -10,6 +10,8 @@ import Synchronization
 final class ControlChannel: @unchecked Sendable {
     private let runtime: HostRuntime
     private let methods: HostMethods
+    /// The client this channel reads (stdio).
+    private let client: ChannelClient
     /// Held while a line is dispatched; `stopAccepting` takes it, so once it returns nothing
     /// more reaches modules or the control queue.
     private let accepting = Mutex<Bool>(true)
@@ -20,16 +22,20 @@ final class ControlChannel: @unchecked Sendable {
     init(runtime: HostRuntime, methods: HostMethods) {
         self.runtime = runtime
         self.methods = methods
+        client = runtime.client
     }
 
     /// Stops handling input; lines read afterwards are ignored (the host is shutting down).
     func stopAccepting() { accepting.withLock { $0 = false } }
 
     /// Reads `fd` until end of input. A line longer than the configured limit is answered with
-    /// `-32600` and skipped up to its newline, so the channel stays in sync.
+    /// `-32600` and skipped up to its newline, so the channel stays in sync. Before each read it
+    /// waits while the client is over its bounds (`ChannelClient.waitForRoom`); after a long
+    /// line the buffer shrinks back.
     func serve(fd: Int32) {
         let limit = runtime.configuration.maxLineBytes
-        var capacity = min(1 << 20, limit + 1)
+        let initialCapacity = min(1 << 20, limit + 1)
+        var capacity = initialCapacity
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         var start = 0  // first unconsumed byte
@@ -51,6 +57,7 @@ final class ControlChannel: @unchecked Sendable {
                     capacity *= 2
                 }
             }
+            client.waitForRoom()
             let count = read(fd, buffer + end, capacity - end)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 {
@@ -94,6 +101,12 @@ final class ControlChannel: @unchecked Sendable {
             if start == end {
                 start = 0
                 end = 0
+                if capacity > initialCapacity {
+                    buffer.deallocate()
+                    capacity = initialCapacity
+                    buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+                    ReleaseMemory.afterLargeBuffer()
+                }
             }
         }
     }
@@ -138,13 +151,15 @@ final class ControlChannel: @unchecked Sendable {
             let reply: ReplyTarget = id == nil ? .none : batch.map { .batch($0) } ?? .channel(runtime.output)
             if methods.handles(request.method) {
                 postRouted()  // calls read before a host method are queued before it runs
-                methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply)
+                client.callStarted()
+                methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply, client: client)
                 return
             }
             switch runtime.route(request.method) {
             case .success(let target):
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,
-                                deadline: Call.deadline(after: runtime.callTimeoutNanoseconds))
+                                deadline: Call.deadline(after: runtime.callTimeoutNanoseconds), client: client)
+                client.callStarted()
                 call.resolved = target.resolved
                 let mailbox = target.slot.mailbox
                 if let index = routed.lastIndex(where: { $0.mailbox === mailbox }) {

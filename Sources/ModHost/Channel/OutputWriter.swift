@@ -1,15 +1,22 @@
+import CModHostShims
 import Foundation
+import Synchronization
 
-/// Writes protocol lines to the control channel's file descriptor from a dedicated thread.
+/// Writes protocol lines to one client's file descriptor from a dedicated thread.
 ///
 /// Any thread may append; appends coalesce in a buffer that the writer thread hands to `write(2)`
 /// in one piece, so a burst of responses costs one system call. Nothing else writes to this
-/// descriptor: it is a duplicate of the original stdout, and fd 1 itself points at stderr.
+/// descriptor: for stdio it is a duplicate of the original stdout, and fd 1 itself points at
+/// stderr.
 ///
-/// Backpressure: past `highWaterBytes` unwritten, appenders wait for the reader of the channel
-/// to catch up (a client that stops reading stops the host's work, not its memory).
+/// Appending never blocks: the bounds on what may wait here are kept upstream, by the client's
+/// reader (`ChannelClient`: it stops reading a client whose output piles up) and by dropping
+/// events. After a burst, buffers over `retainedCapacity` are released, so one huge reply does
+/// not keep its memory for the life of the host.
 final class OutputWriter: @unchecked Sendable {
-    static let highWaterBytes = 32 << 20
+    /// Buffers keep at most this much capacity once written out.
+    static let retainedCapacity = 1 << 20
+
     private let fd: Int32
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -18,27 +25,38 @@ final class OutputWriter: @unchecked Sendable {
     private var writing = false
     private var closed = false
     private var broken = false
+    /// Bytes appended and not yet written (the buffer plus the chunk being written).
+    private let unwritten = Atomic<Int>(0)
+    private let lowWater: Int
     private let onBroken: @Sendable () -> Void
+    private let onDrained: @Sendable () -> Void
 
-    /// - Parameter onBroken: called once if the reader of the channel goes away (EPIPE).
-    init(fd: Int32, onBroken: @escaping @Sendable () -> Void) {
+    /// - Parameters:
+    ///   - lowWater: `onDrained` is called, on the writer thread, after each write that leaves at
+    ///     most this many bytes unwritten.
+    ///   - onBroken: called once if the reader of the channel goes away (EPIPE).
+    init(fd: Int32, lowWater: Int = 0, onBroken: @escaping @Sendable () -> Void, onDrained: @escaping @Sendable () -> Void = {}) {
         self.fd = fd
+        self.lowWater = lowWater
         self.onBroken = onBroken
+        self.onDrained = onDrained
         buffer.reserveCapacity(1 << 16)
         let thread = Thread { [self] in self.run() }
         thread.name = "modhost-output"
         thread.start()
     }
 
+    /// Bytes waiting to be written; read without a lock (a snapshot).
+    var unwrittenBytes: Int { unwritten.load(ordering: .sequentiallyConsistent) }
+
     /// Appends one protocol line; `body` appends the message bytes (no newline) to the buffer.
     @inline(__always)
     func writeLine(_ body: (inout [UInt8]) -> Void) {
         condition.lock()
-        while buffer.count > Self.highWaterBytes && !broken && !closed {
-            condition.wait()
-        }
+        let before = buffer.count
         body(&buffer)
         buffer.append(UInt8(ascii: "\n"))
+        unwritten.add(buffer.count - before, ordering: .relaxed)
         if writerWaiting { condition.signal() }
         condition.unlock()
     }
@@ -47,13 +65,15 @@ final class OutputWriter: @unchecked Sendable {
         writeLine { $0.append(contentsOf: bytes) }
     }
 
-    /// Blocks until everything appended so far has been written, then stops the writer.
-    func close() {
+    /// Waits until everything appended so far has been written (or `timeout` passed, for a
+    /// client that stopped reading), then stops the writer.
+    func close(timeout: Duration = .seconds(3600)) {
+        let deadline = Date(timeIntervalSinceNow: timeout.seconds)
         condition.lock()
         closed = true
         condition.broadcast()
         while !buffer.isEmpty || writing {
-            condition.wait()
+            if !condition.wait(until: deadline) { break }
         }
         condition.unlock()
     }
@@ -76,16 +96,28 @@ final class OutputWriter: @unchecked Sendable {
             swap(&buffer, &pending)
             writing = true
             let discard = broken
-            if pending.count > Self.highWaterBytes { condition.broadcast() }
             condition.unlock()
 
             if !discard { writeAll(pending) }
-            pending.removeAll(keepingCapacity: true)
+            let remaining = unwritten.subtract(pending.count, ordering: .sequentiallyConsistent).newValue
+            Self.empty(&pending)
 
             condition.lock()
             writing = false
             if buffer.isEmpty { condition.broadcast() }
             condition.unlock()
+            if remaining <= lowWater { onDrained() }
+        }
+    }
+
+    /// Empties a written buffer, giving its memory back if a burst made it large.
+    private static func empty(_ bytes: inout [UInt8]) {
+        if bytes.capacity <= retainedCapacity {
+            bytes.removeAll(keepingCapacity: true)
+        } else {
+            bytes = []
+            bytes.reserveCapacity(1 << 16)
+            ReleaseMemory.afterLargeBuffer()
         }
     }
 
@@ -109,5 +141,14 @@ final class OutputWriter: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// Returning freed memory to the system after a large buffer is let go.
+enum ReleaseMemory {
+    /// glibc keeps freed heap memory mapped (and resident) for reuse; after a burst that grew a
+    /// buffer past a few MiB, trimming gives it back. Costs a few milliseconds, so only then.
+    static func afterLargeBuffer() {
+        _ = mh_shim_malloc_trim()
     }
 }

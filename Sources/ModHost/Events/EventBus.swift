@@ -38,11 +38,12 @@ final class EventBus: Sendable {
         let subscriber: Subscriber
     }
     private let subscriptions = Mutex<[Subscription]>([])
-    private let output: OutputWriter
+    /// The control channel's client: events for it are dropped, never waited for, when it lags.
+    private let channel: ChannelClient
     private let clock: any HostClock
 
-    init(output: OutputWriter, clock: any HostClock) {
-        self.output = output
+    init(channel: ChannelClient, clock: any HostClock) {
+        self.channel = channel
         self.clock = clock
     }
 
@@ -93,7 +94,7 @@ final class EventBus: Sendable {
         for target in targets {
             switch target {
             case .channel:
-                output.writeLine { out in
+                channel.writeEvent { out in
                     out.append(contentsOf: #"{"jsonrpc":"2.0","method":"event","params":{"topic":"#.utf8)
                     JSONText.appendString(topic, to: &out)
                     out.append(contentsOf: #","data":"#.utf8)

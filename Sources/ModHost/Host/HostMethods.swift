@@ -31,9 +31,12 @@ final class HostMethods: @unchecked Sendable {
         return Self.namespaces.contains(Substring(utf8[..<dot]))
     }
 
-    func dispatch(_ method: String, params: [UInt8]?, id: [UInt8]?, reply: ReplyTarget) {
+    /// Runs a host method and answers it once through `reply`; then tells `client` (the
+    /// control-channel client that sent it, if any) that it is done.
+    func dispatch(_ method: String, params: [UInt8]?, id: [UInt8]?, reply: ReplyTarget, client: ChannelClient? = nil) {
         let respond: @Sendable (Result<[UInt8], RPCError>) -> Void = { outcome in
             Self.complete(reply, id: id, outcome)
+            client?.callFinished()
         }
         switch method {
         case "host.status": respond(encode(status()))
@@ -140,7 +143,8 @@ final class HostMethods: @unchecked Sendable {
             nowMs: runtime.clock.nowMs,
             modules: runtime.registry.entries.map { ModuleSummary($0.instance) },
             retiredImages: runtime.registry.retiredImages,
-            openCalls: CallTable.shared.openCount)
+            openCalls: CallTable.shared.openCount,
+            droppedEvents: runtime.client.droppedEvents)
     }
 
     private func encode(_ value: some Encodable) -> Result<[UInt8], RPCError> {

@@ -122,6 +122,8 @@ struct HostStatus: Encodable {
     let modules: [ModuleSummary]
     let retiredImages: Int
     let openCalls: Int
+    /// Events not sent to the client because it was not reading its output.
+    let droppedEvents: Int
 }
 
 struct ModuleList: Encodable { let modules: [ModuleSummary] }

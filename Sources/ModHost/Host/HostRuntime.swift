@@ -6,7 +6,9 @@ import Logging
 final class HostRuntime: @unchecked Sendable {
     let configuration: HostConfiguration
     let logger: Logger
-    let output: OutputWriter
+    /// The stdio client of the control channel.
+    let client: ChannelClient
+    var output: OutputWriter { client.output }
     let clock: any HostClock
     let timers: TimerService
     let events: EventBus
@@ -21,10 +23,10 @@ final class HostRuntime: @unchecked Sendable {
 
     var serverID: String { configuration.serverID }
 
-    init(configuration: HostConfiguration, output: OutputWriter, store: any ModuleStore, logger: Logger) throws {
+    init(configuration: HostConfiguration, client: ChannelClient, store: any ModuleStore, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.output = output
+        self.client = client
         self.store = store
         if let start = configuration.manualClockStartMs {
             clock = ManualClock(startMs: start)
@@ -32,7 +34,7 @@ final class HostRuntime: @unchecked Sendable {
             clock = SystemClock()
         }
         timers = TimerService(clock: clock)
-        events = EventBus(output: output, clock: clock)
+        events = EventBus(channel: client, clock: clock)
         let (seconds, attoseconds) = configuration.callTimeout.components
         callTimeoutNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         registry = Registry(runtime: self, loader: try PluginLoader())

@@ -24,16 +24,16 @@ public enum ModHost {
         signal(SIGPIPE, SIG_IGN)
 
         let shutdown = ShutdownRequest()
-        let writer = OutputWriter(fd: protocolFD) { shutdown.request("the channel's reader went away") }
+        let client = ChannelClient(fd: protocolFD, logger: logger) { shutdown.request("the channel's reader went away") }
         let runtime: HostRuntime
         do {
             try FileManager.default.createDirectory(
                 atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let store = try SQLiteStore(path: "\(configuration.stateDirectory)/\(configuration.serverID).sqlite")
-            runtime = try HostRuntime(configuration: configuration, output: writer, store: store, logger: logger)
+            runtime = try HostRuntime(configuration: configuration, client: client, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
-            writer.close()
+            client.output.close()
             return 1
         }
         let methods = HostMethods(runtime: runtime) { shutdown.request("host.shutdown") }
@@ -107,7 +107,7 @@ public enum ModHost {
         runtime.timers.shutdown()
         sweeper.cancel()
         signals.forEach { $0.cancel() }
-        writer.close()
+        client.output.close(timeout: configuration.drainTimeout)
         runtime.store.close()
         runtime.registry.loader.removeImageDirectory()
         logger.info("stopped")

@@ -33,6 +33,8 @@ final class Call: @unchecked Sendable {
     private let claimed = Atomic<Bool>(false)
     let slot: ModuleSlot
     let reply: ReplyTarget
+    /// The control-channel client that sent it, told when it is done (input backpressure).
+    let client: ChannelClient?
     /// The raw id bytes, then the params bytes, then a NUL (plugins get NUL-terminated params).
     private let storage: [UInt8]
     private let idCount: Int
@@ -43,9 +45,10 @@ final class Call: @unchecked Sendable {
     var observer: (@Sendable (CallOutcome) -> Void)?
 
     init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?,
-         deadline: UInt64) {
+         deadline: UInt64, client: ChannelClient? = nil) {
         self.method = method
         self.deadline = deadline
+        self.client = client
         self.slot = slot
         self.reply = reply
         let idCount = id?.count ?? 0
@@ -84,6 +87,7 @@ final class Call: @unchecked Sendable {
     var paramsBytes: [UInt8] { Array(storage[idCount..<storage.count - 1]) }
 
     func finish(result: UnsafeBufferPointer<UInt8>) {
+        defer { client?.callFinished() }
         observer?(.result(Array(result)))
         switch reply {
         case .none:
@@ -106,6 +110,7 @@ final class Call: @unchecked Sendable {
     }
 
     func finish(error: RPCError) {
+        defer { client?.callFinished() }
         observer?(.error(error))
         switch reply {
         case .none:

@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// One client of the control channel (stdio today; each socket connection once there are
+/// several): where its replies and events go, and the bounds that keep a client that sends
+/// without reading from growing the host (DESIGN.md, "Several clients", last point).
+///
+/// - **Input**: the reader stops reading the client while more than `maxCallsInFlight` of its
+///   calls are in the host (queued, running or pending) or more than `outputHighWater` bytes of
+///   its output are unwritten, and reads on once both are back under `resumeCallsInFlight` and
+///   `outputLowWater`. A client that stops reading therefore stops its own input (the kernel's
+///   pipe or socket buffer fills and its writes block), not the host's memory.
+/// - **Replies** are never dropped and never block the module that produces them: what can wait
+///   for a client that does not read is bounded by the calls its last reads asked for.
+/// - **Events** for it are dropped and counted while more than `eventDropBytes` bytes of its
+///   output are unwritten, so a publisher never waits for a slow client.
+///
+/// Threads: `waitForRoom` runs on the client's reader thread only; `callStarted` there too;
+/// `callFinished` and `writeEvent` on any thread.
+final class ChannelClient: Sendable {
+    struct Limits: Sendable {
+        var maxCallsInFlight = 8192
+        var resumeCallsInFlight = 4096
+        var outputHighWater = 4 << 20
+        var outputLowWater = 1 << 20
+        var eventDropBytes = 16 << 20
+    }
+
+    let output: OutputWriter
+    let limits: Limits
+    private let logger: Logger
+    private let inFlight = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+    /// True while events are being dropped (one warning per episode).
+    private let dropping = Atomic<Bool>(false)
+    private let gate: ReaderGate
+
+    /// - Parameter onBroken: called once when the client's end of the output goes away.
+    init(fd: Int32, limits: Limits = Limits(), logger: Logger, onBroken: @escaping @Sendable () -> Void) {
+        let gate = ReaderGate()
+        self.gate = gate
+        self.limits = limits
+        self.logger = logger
+        output = OutputWriter(fd: fd, lowWater: limits.outputLowWater, onBroken: onBroken, onDrained: { gate.wake() })
+    }
+
+    /// Events dropped for this client so far.
+    var droppedEvents: Int { dropped.load(ordering: .relaxed) }
+
+    /// Calls read from the client and not answered yet.
+    var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+    /// A call (request or notification, module or host method) was read from the client.
+    @inline(__always)
+    func callStarted() {
+        inFlight.add(1, ordering: .relaxed)
+    }
+
+    /// A call of the client was answered (or, for a notification, done).
+    @inline(__always)
+    func callFinished() {
+        if inFlight.subtract(1, ordering: .sequentiallyConsistent).newValue <= limits.resumeCallsInFlight { gate.wake() }
+    }
+
+    /// Blocks the reader while the client is over its bounds (see the type's notes).
+    func waitForRoom() {
+        guard inFlight.load(ordering: .relaxed) > limits.maxCallsInFlight || output.unwrittenBytes > limits.outputHighWater else { return }
+        gate.wait {
+            inFlight.load(ordering: .sequentiallyConsistent) <= limits.resumeCallsInFlight
+                && output.unwrittenBytes <= limits.outputLowWater
+        }
+    }
+
+    /// Writes an event notification unless the client's output is too far behind; then the
+    /// event is dropped and counted.
+    func writeEvent(_ body: (inout [UInt8]) -> Void) {
+        guard output.unwrittenBytes <= limits.eventDropBytes else {
+            let count = dropped.add(1, ordering: .relaxed).newValue
+            if !dropping.exchange(true, ordering: .relaxed) {
+                logger.warning("dropping events for the client: more than \(limits.eventDropBytes >> 20) MiB of its output is unread (\(count) dropped so far)")
+            }
+            return
+        }
+        if dropping.exchange(false, ordering: .relaxed) {
+            logger.notice("delivering events to the client again (\(dropped.load(ordering: .relaxed)) dropped so far)")
+        }
+        output.writeLine(body)
+    }
+}
+
+/// Parks the reader until a condition holds; other threads `wake` it after changing what the
+/// condition reads. Waking costs one atomic load while nobody waits.
+private final class ReaderGate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let armed = Atomic<Bool>(false)
+
+    /// Returns once `ready()` holds. `ready` is re-checked at each wake-up (and every 100 ms, as
+    /// a safety net).
+    func wait(until ready: () -> Bool) {
+        condition.lock()
+        armed.store(true, ordering: .sequentiallyConsistent)
+        while !ready() {
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1))
+        }
+        armed.store(false, ordering: .sequentiallyConsistent)
+        condition.unlock()
+    }
+
+    func wake() {
+        guard armed.load(ordering: .sequentiallyConsistent) else { return }
+        condition.lock()
+        condition.signal()
+        condition.unlock()
+    }
+}

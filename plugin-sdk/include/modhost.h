@@ -23,7 +23,10 @@
  *     serialized per instance) unless the descriptor sets MH_FLAG_CONCURRENT,
  *     in which case handle may run on several threads at once. Different
  *     modules run in parallel. Every mh_host_api function may be called from
- *     any thread, at any time between init and the return of destroy.
+ *     any thread, at any time between init and the return of destroy; called
+ *     later (a thread of the plugin that outlived its instance), the functions
+ *     taking an mh_context return MH_EXPIRED (now_ms too, timer_start 0, log
+ *     drops the line): the host never touches a destroyed instance.
  *
  * A minimal plugin in C (build: cc -shared -fPIC -fvisibility=hidden ping.c -o libping.so):
  *
@@ -104,7 +107,8 @@ extern "C" {
 
 /* ---- Opaque handles ---------------------------------------------------- */
 
-/* The host's handle for one module instance. Valid from init until destroy returns. */
+/* The host's handle for one module instance: an opaque token, never dereferenced.
+ * Valid from init until destroy returns; afterwards the host answers MH_EXPIRED. */
 typedef struct mh_context mh_context;
 /* One call to complete with respond() or fail(), exactly once. Valid until then. */
 typedef struct mh_call mh_call;
@@ -284,8 +288,12 @@ typedef struct mh_plugin {
      * Complete the call with respond() or fail() exactly once: before returning
      * MH_OK, or, when returning MH_PENDING, from any thread at any time after
      * handle was entered (even before handle returns: the host accepts either order).
-     * Returning MH_OK without completing fails the call with -32603. A pending
-     * call not completed within the host's call timeout is failed with -32004.
+     * Returning MH_OK without completing fails the call with -32603. A call not
+     * completed by its deadline (the host's call timeout, counted from when the call
+     * was queued) is failed with -32004, even while handle is still running; a
+     * later respond/fail returns MH_EXPIRED. A result bigger than the host's
+     * --max-result-bytes (64 MiB by default) fails the call with -32603 (respond
+     * returns MH_ERROR).
      * Required when methods is non-empty. */
     int32_t (*handle)(void *instance, mh_call *call, const char *method, size_t method_len,
                       const char *params, size_t params_len);

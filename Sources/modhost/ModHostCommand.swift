@@ -65,6 +65,10 @@ struct ModHostCommand: ParsableCommand {
     @Option(name: .customLong("max-line-bytes"), help: "Longest accepted input line; longer ones get -32600 and are skipped.")
     var maxLineBytes = 16 << 20
 
+    @Option(name: .customLong("max-plugin-bytes"), help: ArgumentHelp(
+        "Largest plugin file loaded; a larger one is refused before it is read.", valueName: "n"))
+    var maxPluginBytes = 256 << 20
+
     @Option(name: .customLong("call-timeout-ms"), help: "A pending call not completed in this time fails with -32004.")
     var callTimeoutMs = 300_000
 
@@ -79,6 +83,7 @@ struct ModHostCommand: ParsableCommand {
             throw ValidationError("--server-id must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
+        guard maxPluginBytes >= 64 else { throw ValidationError("--max-plugin-bytes must be at least 64 (an ELF header)") }
         guard callTimeoutMs > 0, drainTimeoutMs >= 0 else { throw ValidationError("timeouts must be positive") }
         guard (0...60_000).contains(watchSettleMs) else { throw ValidationError("--watch-settle-ms must be 0 to 60000") }
         if clockStart != nil && !manualClock { throw ValidationError("--clock-start needs --manual-clock") }
@@ -107,6 +112,7 @@ struct ModHostCommand: ParsableCommand {
         }
         configuration.defaultModule = defaultModule
         configuration.maxLineBytes = maxLineBytes
+        configuration.maxPluginBytes = maxPluginBytes
         configuration.callTimeout = .milliseconds(callTimeoutMs)
         configuration.drainTimeout = .milliseconds(drainTimeoutMs)
         configuration.watchPluginDirectory = watch ?? (pluginDirectory == nil)

@@ -19,6 +19,9 @@ public struct HostConfiguration: Sendable {
     public var moduleConfigs: [String: [UInt8]] = [:]
     /// Use a manual clock starting at this time (ms since the epoch); nil for the real clock.
     public var manualClockStartMs: Int64?
+    /// Largest plugin file the loader accepts, in bytes (`--max-plugin-bytes`); checked from
+    /// `fstat` before anything is read or copied.
+    public var maxPluginBytes = 256 << 20
     /// Longest accepted control-channel line, in bytes.
     public var maxLineBytes = 16 << 20
     /// How long a pending call may take before it is failed with -32004.

@@ -67,7 +67,7 @@ struct ModHostCommand: ParsableCommand {
 
     @Option(name: .customLong("max-plugin-bytes"), help: ArgumentHelp(
         "Largest plugin file loaded; a larger one is refused before it is read.", valueName: "n"))
-    var maxPluginBytes = 256 << 20
+    var maxPluginBytes = HostConfiguration.defaultMaxPluginBytes
 
     @Option(name: .customLong("call-timeout-ms"), help: "A pending call not completed in this time fails with -32004.")
     var callTimeoutMs = 300_000

@@ -21,7 +21,9 @@ public struct HostConfiguration: Sendable {
     public var manualClockStartMs: Int64?
     /// Largest plugin file the loader accepts, in bytes (`--max-plugin-bytes`); checked from
     /// `fstat` before anything is read or copied.
-    public var maxPluginBytes = 256 << 20
+    public var maxPluginBytes = defaultMaxPluginBytes
+    /// 256 MiB: far above any real plugin, far below what would stall the host to read.
+    public static let defaultMaxPluginBytes = 256 << 20
     /// Longest accepted control-channel line, in bytes.
     public var maxLineBytes = 16 << 20
     /// How long a pending call may take before it is failed with -32004.

@@ -45,7 +45,7 @@ final class HostRuntime: @unchecked Sendable {
     /// The module's own directory for bulk files: `<state>/data/<server-id>/<module>`.
     func dataDirectory(for id: String) -> String {
         let path = "\(configuration.stateDirectory)/data/\(configuration.serverID)/\(id)"
-        try? StateDirectory.makeDirectories(path)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return path
     }
 

@@ -47,9 +47,6 @@ final class PluginImage: @unchecked Sendable {
 /// plant or replace the file that gets loaded, and nothing is left behind, even by a killed host
 /// (the next host removes its directory).
 final class PluginLoader: Sendable {
-    /// The default of `--max-plugin-bytes`.
-    static let defaultMaxFileBytes = 256 << 20
-
     let images: ImageDirectory
     let maxFileBytes: Int
     let trust: PathTrust
@@ -59,7 +56,7 @@ final class PluginLoader: Sendable {
 
     /// Makes the private image directory under `parent` (default: the system temporary
     /// directory), after removing those of dead hosts there.
-    init(parent: String = NSTemporaryDirectory(), maxFileBytes: Int = defaultMaxFileBytes, trust: PathTrust = PathTrust()) throws {
+    init(parent: String = NSTemporaryDirectory(), maxFileBytes: Int = HostConfiguration.defaultMaxPluginBytes, trust: PathTrust = PathTrust()) throws {
         images = try ImageDirectory(parent: parent, trust: trust)
         self.maxFileBytes = maxFileBytes
         self.trust = trust

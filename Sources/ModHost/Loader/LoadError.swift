@@ -2,7 +2,6 @@
 /// the loader prefixes the file.
 public enum LoadError: Error, Sendable, CustomStringConvertible {
     case fileNotFound
-    case notRegularFile
     /// The file, its directory or an ancestor fails the ownership and permission rules.
     case untrusted(PathTrustError)
     /// The file is larger than `--max-plugin-bytes`.
@@ -25,7 +24,6 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fileNotFound: "no such file"
-        case .notRegularFile: "not a regular file"
         case .untrusted(let error): "refusing to load: \(error)"
         case .tooLarge(let size, let limit):
             "refusing to load: the file is \(size) bytes, over the limit of \(limit) bytes (raise it with --max-plugin-bytes)"

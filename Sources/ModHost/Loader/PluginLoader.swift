@@ -6,7 +6,8 @@ import Synchronization
 final class PluginImage: @unchecked Sendable {
     /// The file as the user named it.
     let file: String
-    /// The private copy that was actually mapped.
+    /// The private copy that was actually mapped, `<image dir>/<n>-<file name>.g<generation>`
+    /// (unlinked once mapped; the generation in it is the loader's prediction).
     let mappedPath: String
     let isSwift: Bool
     let descriptor: PluginDescriptor

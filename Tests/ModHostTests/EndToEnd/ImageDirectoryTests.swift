@@ -73,6 +73,17 @@ import Testing
         #expect(try host.shutdown() == 0)
     }
 
+    /// A temporary directory others could rename things in is refused: the host does not start.
+    @Test func aTemporaryDirectoryWritableByOthersIsRefused() throws {
+        let open = try FileOwnership.mkdir("\(try TemporaryDirectory.make())/open", 0o777)
+        let host = try HostProcess(plugins: try TestPlugins.directory(), environment: ["TMPDIR": open])
+        #expect(try host.waitForExit() == 1)
+        #expect(host.stderrText.contains(
+            "cannot start: refusing the temporary directory for plugin images (TMPDIR): \(FileOwnership.resolved(open)) is writable by anyone (mode 0777) without the sticky bit: chmod o-w"),
+            "\(host.stderrText)")
+        #expect(try imageDirectories(in: open).isEmpty)
+    }
+
     /// Private copies are named `<n>-<file name>.g<generation>`: a fresh load, a swap, a load
     /// again after an unload, and a Swift plugin, as `/proc/<pid>/maps` shows them.
     @Test func copiesCarryTheFileNameAndGeneration() throws {

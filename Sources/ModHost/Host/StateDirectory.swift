@@ -2,7 +2,7 @@ import Foundation
 
 /// The state directory, checked like the plugin directory before anything is stored in it:
 /// owned by the host's user, neither group- nor world-writable, its ancestors passing the
-/// ancestor rules of `PathTrust`. Directories the host makes in it are 0700, files 0600, and
+/// ancestor rules of `PathTrust`. The directories the host makes are 0700, the database 0600, and
 /// the database is never opened through a symbolic link.
 ///
 /// Where something is wrong, the host refuses to start (one line on stderr, exit status 1)

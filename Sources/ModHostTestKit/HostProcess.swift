@@ -60,6 +60,9 @@ public final class HostProcess: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+        // A host that exits early (refusing to start) must fail the test with an error, not
+        // kill the test process with SIGPIPE on the next write to its stdin.
+        Glibc.signal(SIGPIPE, SIG_IGN)
         try process.run()
     }
 

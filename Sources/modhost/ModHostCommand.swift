@@ -68,6 +68,9 @@ struct ModHostCommand: ParsableCommand {
     @Option(name: .customLong("max-result-bytes"), help: ArgumentHelp(
         "Largest result a module may answer a call with; a bigger one fails that call with -32603.", valueName: "n"))
     var maxResultBytes = 64 << 20
+    @Option(name: .customLong("max-plugin-bytes"), help: ArgumentHelp(
+        "Largest plugin file loaded; a larger one is refused before it is read.", valueName: "n"))
+    var maxPluginBytes = HostConfiguration.defaultMaxPluginBytes
 
     @Option(name: .customLong("call-timeout-ms"), help: "A pending call not completed in this time fails with -32004.")
     var callTimeoutMs = 300_000
@@ -84,6 +87,7 @@ struct ModHostCommand: ParsableCommand {
         }
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard maxResultBytes >= 1024 else { throw ValidationError("--max-result-bytes must be at least 1024") }
+        guard maxPluginBytes >= 64 else { throw ValidationError("--max-plugin-bytes must be at least 64 (an ELF header)") }
         guard callTimeoutMs > 0, drainTimeoutMs >= 0 else { throw ValidationError("timeouts must be positive") }
         guard (0...60_000).contains(watchSettleMs) else { throw ValidationError("--watch-settle-ms must be 0 to 60000") }
         if clockStart != nil && !manualClock { throw ValidationError("--clock-start needs --manual-clock") }
@@ -113,6 +117,7 @@ struct ModHostCommand: ParsableCommand {
         configuration.defaultModule = defaultModule
         configuration.maxLineBytes = maxLineBytes
         configuration.maxResultBytes = maxResultBytes
+        configuration.maxPluginBytes = maxPluginBytes
         configuration.callTimeout = .milliseconds(callTimeoutMs)
         configuration.drainTimeout = .milliseconds(drainTimeoutMs)
         configuration.watchPluginDirectory = watch ?? (pluginDirectory == nil)

@@ -19,6 +19,11 @@ public struct HostConfiguration: Sendable {
     public var moduleConfigs: [String: [UInt8]] = [:]
     /// Use a manual clock starting at this time (ms since the epoch); nil for the real clock.
     public var manualClockStartMs: Int64?
+    /// Largest plugin file the loader accepts, in bytes (`--max-plugin-bytes`); checked from
+    /// `fstat` before anything is read or copied.
+    public var maxPluginBytes = defaultMaxPluginBytes
+    /// 256 MiB: far above any real plugin, far below what would stall the host to read.
+    public static let defaultMaxPluginBytes = 256 << 20
     /// Longest accepted control-channel line, in bytes.
     public var maxLineBytes = 16 << 20
     /// Largest result (or error data) a module may answer a call with, in bytes; a bigger one

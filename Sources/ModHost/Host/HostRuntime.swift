@@ -37,7 +37,11 @@ final class HostRuntime: @unchecked Sendable {
         events = EventBus(channel: client, clock: clock)
         let (seconds, attoseconds) = configuration.callTimeout.components
         callTimeoutNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-        registry = Registry(runtime: self, loader: try PluginLoader())
+        let loader = try PluginLoader(maxFileBytes: configuration.maxPluginBytes)
+        for stale in loader.images.removedStale {
+            logger.info("removed \(stale), left by a host that is gone")
+        }
+        registry = Registry(runtime: self, loader: loader)
     }
 
     /// The module's own directory for bulk files: `<state>/data/<server-id>/<module>`.

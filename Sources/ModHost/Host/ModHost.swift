@@ -27,9 +27,7 @@ public enum ModHost {
         let client = ChannelClient(fd: protocolFD, logger: logger) { shutdown.request("the channel's reader went away") }
         let runtime: HostRuntime
         do {
-            try FileManager.default.createDirectory(
-                atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let store = try SQLiteStore(path: "\(configuration.stateDirectory)/\(configuration.serverID).sqlite")
+            let store = try SQLiteStore(path: StateDirectory.prepare(configuration))
             runtime = try HostRuntime(configuration: configuration, client: client, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")

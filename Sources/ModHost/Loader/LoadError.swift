@@ -2,8 +2,12 @@
 /// the loader prefixes the file.
 public enum LoadError: Error, Sendable, CustomStringConvertible {
     case fileNotFound
-    case notRegularFile
-    case worldWritable(path: String)
+    /// The file, its directory or an ancestor fails the ownership and permission rules.
+    case untrusted(PathTrustError)
+    /// The file is larger than `--max-plugin-bytes`.
+    case tooLarge(size: Int64, limit: Int)
+    /// Reading the file or writing its private copy failed; the system's reason.
+    case unreadable(String)
     case notSharedObject(String)
     case dlopenFailed(String)
     case missingEntry
@@ -20,8 +24,10 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fileNotFound: "no such file"
-        case .notRegularFile: "not a regular file"
-        case .worldWritable(let path): "refusing to load: \(path) is writable by anyone (chmod o-w)"
+        case .untrusted(let error): "refusing to load: \(error)"
+        case .tooLarge(let size, let limit):
+            "refusing to load: the file is \(size) bytes, over the limit of \(limit) bytes (raise it with --max-plugin-bytes)"
+        case .unreadable(let why): "cannot read the file: \(why)"
         case .notSharedObject(let why): "not a shared object: \(why)"
         case .dlopenFailed(let why): "dlopen failed: \(why)"
         case .missingEntry: "it does not export mh_plugin_entry: not a modhost plugin"

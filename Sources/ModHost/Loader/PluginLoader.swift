@@ -6,7 +6,8 @@ import Synchronization
 final class PluginImage: @unchecked Sendable {
     /// The file as the user named it.
     let file: String
-    /// The private copy that was actually mapped.
+    /// The private copy that was actually mapped, `<image dir>/<n>-<file name>.g<generation>`
+    /// (unlinked once mapped; the generation in it is the loader's prediction).
     let mappedPath: String
     let isSwift: Bool
     let descriptor: PluginDescriptor
@@ -34,82 +35,84 @@ final class PluginImage: @unchecked Sendable {
     }
 }
 
-/// Opens plugin files: checks, copies each to a unique private path, dlopens the copy, and reads
-/// its descriptor. Every refusal is a `LoadError` naming the problem.
+/// Opens plugin files: checks them, copies each to a unique private path, dlopens the copy, and
+/// reads its descriptor. Every refusal is a `LoadError` naming the problem.
 ///
-/// The copies live in a fresh `mkdtemp` directory (mode 0700, unpredictable name), are created
-/// exclusively, and are unlinked as soon as they are mapped: nobody else can plant or replace
-/// the file that gets loaded, and nothing is left behind, even by a killed host.
+/// The checks (`PluginFile`, `PathTrust`): the file and every directory up to `/` must be owned
+/// by root or the host's user and writable by nobody else; the file must be at most
+/// `maxFileBytes` and an ELF shared object for this machine. The file is opened once, and the
+/// copy is made from that descriptor.
+///
+/// The copies live in an `ImageDirectory` (mode 0700, unpredictable name, locked while the host
+/// lives), are created exclusively, and are unlinked as soon as they are mapped: nobody else can
+/// plant or replace the file that gets loaded, and nothing is left behind, even by a killed host
+/// (the next host removes its directory).
 final class PluginLoader: Sendable {
-    let imageDirectory: String
+    let images: ImageDirectory
+    let maxFileBytes: Int
+    let trust: PathTrust
     private let counter = Atomic<Int>(0)
 
-    /// Creates the private directory under `parent` (default: the system temporary directory).
-    init(parent: String = NSTemporaryDirectory()) throws {
-        var template = Array("\(parent)/modhost-images-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw ConfigurationError("cannot create a private image directory in \(parent): \(String(cString: strerror(errno)))")
-        }
-        imageDirectory = String(cString: made)
+    var imageDirectory: String { images.path }
+
+    /// Makes the private image directory under `parent` (default: the system temporary
+    /// directory), after removing those of dead hosts there.
+    init(parent: String = NSTemporaryDirectory(), maxFileBytes: Int = HostConfiguration.defaultMaxPluginBytes, trust: PathTrust = PathTrust()) throws {
+        images = try ImageDirectory(parent: parent, trust: trust)
+        self.maxFileBytes = maxFileBytes
+        self.trust = trust
     }
 
-    /// Removes the (empty) private directory.
+    /// Removes the (empty) private directory and releases its lock.
     func removeImageDirectory() {
-        rmdir(imageDirectory)
+        images.remove()
     }
 
-    func open(_ path: String) throws(LoadError) -> PluginImage {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .fileNotFound }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile }
-        guard info.st_mode & S_IWOTH == 0 else { throw .worldWritable(path: path) }
-        let directory = (path as NSString).deletingLastPathComponent
-        var directoryInfo = stat()
-        if stat(directory.isEmpty ? "." : directory, &directoryInfo) == 0, directoryInfo.st_mode & S_IWOTH != 0 {
-            throw .worldWritable(path: directory.isEmpty ? "." : directory)
-        }
-        guard let contents = FileManager.default.contents(atPath: path) else { throw .fileNotFound }
-        let bytes = [UInt8](contents)
-        let elf = try ELFImage(bytes)
+    /// Checks, copies and maps the plugin file at `path`, and reads its descriptor.
+    ///
+    /// - Parameter generation: the generation the registry expects this load to become. It only
+    ///   names the private copy, `<n>-<file name>.g<generation>`, so that a backtrace (which
+    ///   names the mapped path) says which file and generation the code came from. It is a hint:
+    ///   the copy is made before the descriptor, hence the module id, is known, and a load can
+    ///   still fail. The registry's generation (`host.status`) is the truth.
+    func open(_ path: String, generation: Int) throws(LoadError) -> PluginImage {
+        let file = try PluginFile(opening: path, trust: trust, limit: maxFileBytes)
+        let isSwift = file.elf.isSwift
 
         // dlopen caches by path and inode: a unique copy per load keeps versions apart, and a file
-        // being replaced on disk is never mapped half-written.
-        let name = (path as NSString).lastPathComponent
-        let mappedPath = "\(imageDirectory)/\(counter.add(1, ordering: .relaxed).newValue)-\(name)"
-        try Self.writeExclusively(bytes, to: mappedPath)
+        // being replaced on disk is never mapped half-written. The counter keeps names unique.
+        let mappedPath = "\(images.path)/\(counter.add(1, ordering: .relaxed).newValue)-\(Self.copyName(path)).g\(generation)"
+        try file.copy(to: mappedPath)
         var flags = RTLD_NOW | RTLD_LOCAL
-        if elf.isSwift { flags |= RTLD_NODELETE }
+        if isSwift { flags |= RTLD_NODELETE }
         let opened = dlopen(mappedPath, flags)
         unlink(mappedPath)  // mapped (or not): the name is no longer needed
         guard let handle = opened else {
             throw .dlopenFailed(dlerror().map { String(cString: $0) } ?? "unknown error")
         }
+        let descriptor: PluginDescriptor
         do throws(LoadError) {
-            guard let symbol = dlsym(handle, MH_PLUGIN_ENTRY_SYMBOL) else { throw .missingEntry }
-            let entry = unsafeBitCast(symbol, to: mh_plugin_entry_fn.self)
-            guard let pointer = entry() else { throw .nullDescriptor }
-            let descriptor = try PluginDescriptor(reading: pointer)
-            return PluginImage(file: path, mappedPath: mappedPath, isSwift: elf.isSwift, descriptor: descriptor, handle: handle)
+            descriptor = try Self.readDescriptor(handle)
         } catch {
-            if !elf.isSwift { dlclose(handle) }
+            if !isSwift { dlclose(handle) }
             throw error
         }
+        // The image is mapped and its descriptor valid: the one place where the handle, the
+        // mapped path and the descriptor are all known (per-image bookkeeping goes here).
+        return PluginImage(file: path, mappedPath: mappedPath, isSwift: isSwift, descriptor: descriptor, handle: handle)
     }
 
-    private static func writeExclusively(_ bytes: [UInt8], to path: String) throws(LoadError) {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o500)
-        guard fd >= 0 else { throw .dlopenFailed("cannot create a private copy at \(path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                unlink(path)
-                throw .dlopenFailed("cannot write a private copy at \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
+    private static func readDescriptor(_ handle: UnsafeMutableRawPointer) throws(LoadError) -> PluginDescriptor {
+        guard let symbol = dlsym(handle, MH_PLUGIN_ENTRY_SYMBOL) else { throw .missingEntry }
+        let entry = unsafeBitCast(symbol, to: mh_plugin_entry_fn.self)
+        guard let pointer = entry() else { throw .nullDescriptor }
+        return try PluginDescriptor(reading: pointer)
+    }
+
+    /// The file name of `path`, at most 200 bytes, for the copy's name.
+    private static func copyName(_ path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        return name.utf8.count <= 200 ? name : String(decoding: name.utf8.prefix(200), as: UTF8.self)
     }
 
     /// Plugin files in a directory: `*.so`, sorted by name.

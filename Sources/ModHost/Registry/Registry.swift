@@ -18,6 +18,8 @@ final class Registry: @unchecked Sendable {
         /// Start order of the modules now loaded.
         var order: [String] = []
         var generations: [String: Int] = [:]
+        /// The module id last opened from each file, to predict a load's generation.
+        var idByFile: [String: String] = [:]
         var retiredImages = 0
     }
     private let state = Mutex(State())
@@ -53,7 +55,7 @@ final class Registry: @unchecked Sendable {
         var images: [PluginImage] = []
         for path in paths {
             do {
-                let image = try loader.open(path)
+                let image = try open(path)
                 if slot(image.descriptor.id) != nil || images.contains(where: { $0.descriptor.id == image.descriptor.id }) {
                     discard(image)
                     throw LoadError.duplicateID(image.descriptor.id)
@@ -93,7 +95,7 @@ final class Registry: @unchecked Sendable {
     /// Loads one file at run time; what it requires must already be running. Without `config`,
     /// the module gets its section of the host's `--config` file.
     func load(_ path: String, config: [UInt8]?) throws(LoadError) -> ModuleInstance {
-        let image = try loader.open(path)
+        let image = try open(path)
         let id = image.descriptor.id
         guard slot(id) == nil else {
             discard(image)
@@ -239,6 +241,19 @@ final class Registry: @unchecked Sendable {
         event.add("version", instance.descriptor.version)
         event.add("reason", reason)
         runtime.events.publish(topic: "modules.unloaded", data: event.result)
+    }
+
+    /// Opens `path` through the loader, telling it the generation this load will most likely
+    /// get, for the private copy's name: the next generation of `id` when it is known (a swap,
+    /// a shadow), else of the module last opened from that path, else 1. A hint only: the
+    /// generation taken when the instance is made (`nextGeneration`) is the truth.
+    func open(_ path: String, id: String? = nil) throws(LoadError) -> PluginImage {
+        let generation = state.withLock { state in
+            (id ?? state.idByFile[path]).map { state.generations[$0, default: 0] + 1 } ?? 1
+        }
+        let image = try loader.open(path, generation: generation)
+        state.withLock { $0.idByFile[path] = image.descriptor.id }
+        return image
     }
 
     /// The next generation number for `id` (1 for its first load).

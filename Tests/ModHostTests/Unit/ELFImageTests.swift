@@ -45,4 +45,31 @@ import Testing
         truncated.removeLast(truncated.count / 2)
         #expect(throws: LoadError.self) { try ELFImage(truncated) }
     }
+
+    /// Through a descriptor, reading only the headers, the answers are the same.
+    @Test func readsThroughADescriptor() throws {
+        func throughDescriptor(_ path: String) throws -> Bool {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            try #require(fd >= 0)
+            defer { close(fd) }
+            var info = stat()
+            fstat(fd, &info)
+            return try ELFImage(fd: fd, size: UInt64(info.st_size)).isSwift
+        }
+        let directory = try TemporaryDirectory.make()
+        try PluginBuilder.buildC(source: TestPlugins.echoSource, output: "\(directory)/libecho.so")
+        #expect(try throughDescriptor("\(directory)/libecho.so") == false)
+        #expect(try throughDescriptor(HostProcess.buildDirectory().appendingPathComponent("libCalc.so").path) == true)
+
+        let huge = "\(directory)/huge"
+        let fd = open(huge, O_RDWR | O_CREAT, 0o600)
+        defer { close(fd) }
+        ftruncate(fd, 2 << 30)
+        #expect(throws: LoadError.self) { try ELFImage(fd: fd, size: 2 << 30) }
+        // A header claiming a table past what is there is refused, not read.
+        var header = try Self.echoBytes().prefix(64).map { $0 }
+        Self.put(1 << 40, at: 0x28, size: 8, in: &header)
+        pwrite(fd, header, 64, 0)
+        #expect(throws: LoadError.self) { try ELFImage(fd: fd, size: 2 << 30) }
+    }
 }

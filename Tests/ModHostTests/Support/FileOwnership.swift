@@ -1,0 +1,119 @@
+import Foundation
+import ModHostTestKit
+import Testing
+
+/// Owners, groups and modes for the loader and state-directory trust tests. Changing a file's
+/// owner needs root: CI runs as root, and a test that needs it fails (never passes silently)
+/// when it is not.
+enum FileOwnership {
+    /// Fails the test, saying why, unless it runs as root.
+    static func requireRoot(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try #require(getuid() == 0, "this test changes file owners and groups: run it as root (CI does)", sourceLocation: sourceLocation)
+    }
+
+    /// The user `nobody` and its primary group (`nogroup` on Debian), which has a member other
+    /// than root: `nobody` itself.
+    static var nobody: (uid: uid_t, gid: gid_t) {
+        get throws {
+            guard let entry = getpwnam("nobody") else { throw HostProcessError("no user nobody on this machine") }
+            return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        }
+    }
+
+    static func groupName(_ gid: gid_t) -> String {
+        getgrgid(gid).map { String(cString: $0.pointee.gr_name) } ?? "gid \(gid)"
+    }
+
+    static func chown(_ path: String, uid: uid_t? = nil, gid: gid_t? = nil) throws {
+        guard lchown(path, uid ?? UInt32.max, gid ?? UInt32.max) == 0 else {
+            throw HostProcessError("chown \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func chmod(_ path: String, _ mode: mode_t) throws {
+        guard Glibc.chmod(path, mode) == 0 else { throw HostProcessError("chmod \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    static func mkdir(_ path: String, _ mode: mode_t) throws -> String {
+        guard Glibc.mkdir(path, 0o700) == 0 else { throw HostProcessError("mkdir \(path): \(String(cString: strerror(errno)))") }
+        try chmod(path, mode)
+        return path
+    }
+
+    static func symlink(_ target: String, at path: String) throws {
+        guard Glibc.symlink(target, path) == 0 else { throw HostProcessError("symlink \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// `path` with symbolic links, `.`, `..` and repeated slashes resolved: how the host names it.
+    static func resolved(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    static func mode(_ path: String) -> mode_t {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mode & 0o7777 : 0
+    }
+
+    /// A group made for one test with `groupadd` (members as given), removed by `delete`.
+    struct TemporaryGroup {
+        let name: String
+        let gid: gid_t
+
+        init(members: [String]) throws {
+            name = "mhtest\(UInt32.random(in: 100_000...999_999))"
+            var arguments = [name]
+            if !members.isEmpty { arguments = ["-U", members.joined(separator: ",")] + arguments }
+            try FileOwnership.run("/usr/sbin/groupadd", arguments)
+            guard let entry = getgrnam(name) else { throw HostProcessError("groupadd made no group \(name)") }
+            gid = entry.pointee.gr_gid
+        }
+
+        func delete() {
+            try? FileOwnership.run("/usr/sbin/groupdel", [name])
+        }
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw HostProcessError("\(executable) \(arguments) failed: \(String(decoding: text, as: UTF8.self))")
+        }
+    }
+}
+
+/// What the kernel says about a running host.
+enum HostProcStatus {
+    /// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+    static func kibibytes(_ field: String, of host: HostProcess) throws -> Int {
+        let text = try procFile("status", of: host)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }),
+            let value = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
+        else { throw HostProcessError("no \(field) in /proc/<pid>/status") }
+        return value
+    }
+
+    /// The file paths mapped into the host (`/proc/<pid>/maps`), e.g. its plugins' private copies.
+    static func mappedFiles(of host: HostProcess) throws -> Set<String> {
+        let text = try procFile("maps", of: host)
+        return Set(text.split(separator: "\n").compactMap { line in
+            line.firstIndex(of: "/").map { String(line[$0...]) }
+        })
+    }
+
+    /// Reads a `/proc/<pid>/` file to its end (they report a size of 0).
+    private static func procFile(_ name: String, of host: HostProcess) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(host.process.processIdentifier)/\(name)"))
+        defer { try? handle.close() }
+        return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+    }
+}

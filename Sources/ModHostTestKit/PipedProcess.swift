@@ -90,6 +90,18 @@ public final class PipedProcess: @unchecked Sendable {
         return (resident, peak)
     }
 
+    /// CPU time the child has used so far, all threads, user and system, in seconds
+    /// (`/proc/<pid>/stat`, clock ticks of 10 ms).
+    public func cpuSeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Closes the child's input (end of input) and waits for it to exit.
     public func stop() {
         try? input.fileHandleForWriting.close()

@@ -13,8 +13,10 @@ struct ChannelBench {
 
     static func request(_ id: Int) -> String { #"{"jsonrpc":"2.0","id":\#(id),"method":"echo.ping"}"# }
 
-    /// Calls per second for `calls` pipelined requests (a writer thread feeds, this thread reads).
-    func throughput(_ child: Child) -> Double {
+    /// Calls per second for `calls` pipelined requests (a writer thread feeds, this thread reads),
+    /// and the child's CPU time per call in microseconds (steadier than the rate on a busy
+    /// machine: it counts work, not waiting).
+    func throughput(_ child: Child) -> (rate: Double, cpuMicros: Double) {
         var payload: [UInt8] = []
         payload.reserveCapacity(calls * 50)
         for id in 0..<calls { payload.append(contentsOf: (Self.request(id) + "\n").utf8) }
@@ -23,13 +25,15 @@ struct ChannelBench {
         // Warm up.
         child.write(Array((Self.request(-1) + "\n").utf8))
         child.readLines(1, buffer: buffer)
+        let cpuBefore = child.cpuSeconds() ?? 0
         let started = DispatchTime.now().uptimeNanoseconds
         let bytes = payload
         let writer = Thread { child.write(bytes) }
         writer.start()
         child.readLines(calls, buffer: buffer)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        return Double(calls) / elapsed
+        let cpu = (child.cpuSeconds() ?? 0) - cpuBefore
+        return (Double(calls) / elapsed, cpu * 1e6 / Double(calls))
     }
 
     /// Per-call round-trip times in microseconds, one request at a time.
@@ -96,44 +100,44 @@ struct ChannelBench {
             return result
         }
 
-        func rate(_ binary: URL?) throws -> Double {
+        func run(_ binary: URL?) throws -> (rate: Double, cpuMicros: Double) {
             let child = try modhostChild(state, binary: binary)
             defer { child.stop() }
             return throughput(child)
         }
         // Beside a baseline build, runs alternate (5 rounds, best of each) so the machine's
         // noise falls on both alike.
-        var hostRate = 0.0
-        var baselineRate: Double?
-        if let baseline {
-            var best = 0.0
-            for _ in 0..<5 {
-                hostRate = max(hostRate, try rate(nil))
-                best = max(best, try rate(baseline))
+        let rounds = baseline == nil ? 2 : 5
+        var host = (rate: 0.0, cpuMicros: Double.infinity)
+        var other = (rate: 0.0, cpuMicros: Double.infinity)
+        for _ in 0..<rounds {
+            let mine = try run(nil)
+            host = (max(host.rate, mine.rate), min(host.cpuMicros, mine.cpuMicros))
+            if let baseline {
+                let theirs = try run(baseline)
+                other = (max(other.rate, theirs.rate), min(other.cpuMicros, theirs.cpuMicros))
             }
-            baselineRate = best
-        } else {
-            hostRate = try best({ try rate(nil) }, better: >)
         }
+        let hostRate = host.rate
         let pythonFlush = try best({
             let child = try pythonChild(flushEachLine: true)
             defer { child.stop() }
-            return throughput(child)
+            return throughput(child).rate
         }, better: >)
         let pythonBuffered = try best({
             let child = try pythonChild(flushEachLine: false)
             defer { child.stop() }
-            return throughput(child)
+            return throughput(child).rate
         }, better: >)
         let baseline = max(pythonFlush, pythonBuffered)
         print("Pipelined throughput (echo.ping, no-op C plugin method)")
-        print(String(format: "  modhost                          %10.0f calls/s", hostRate))
+        print(String(format: "  modhost                          %10.0f calls/s   (%.2f µs of host CPU per call)", hostRate, host.cpuMicros))
         print(String(format: "  python echo, flush per line      %10.0f calls/s", pythonFlush))
         print(String(format: "  python echo, answer per read     %10.0f calls/s", pythonBuffered))
         print(String(format: "  modhost / best python            %10.2fx   (target >= 2x, >= 300,000 calls/s)", hostRate / baseline))
-        if let baselineRate, let path = self.baseline?.path {
-            print(String(format: "  baseline build                   %10.0f calls/s   (%@)", baselineRate, path))
-            print(String(format: "  modhost / baseline build         %10.3fx", hostRate / baselineRate))
+        if let path = self.baseline?.path {
+            print(String(format: "  baseline build                   %10.0f calls/s   (%.2f µs of host CPU per call; %@)", other.rate, other.cpuMicros, path))
+            print(String(format: "  modhost / baseline build         %10.3fx   (CPU per call %.3fx)", hostRate / other.rate, host.cpuMicros / other.cpuMicros))
         }
         print("")
 

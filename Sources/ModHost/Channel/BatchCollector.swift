@@ -8,12 +8,13 @@ final class BatchCollector: Sendable {
         var remaining: Int
     }
     private let state: Mutex<State>
-    private let output: OutputWriter
+    /// The client that sent the batch.
+    let client: ChannelClient
 
     /// - Parameter expected: how many responses the batch will produce (its non-notifications).
-    init(expected: Int, output: OutputWriter) {
+    init(expected: Int, client: ChannelClient) {
         state = Mutex(State(remaining: expected))
-        self.output = output
+        self.client = client
     }
 
     func add(_ response: [UInt8]) {
@@ -23,7 +24,7 @@ final class BatchCollector: Sendable {
             return state.remaining == 0 ? state.responses : nil
         }
         guard let complete else { return }
-        output.writeLine { out in
+        client.output.writeLine { out in
             out.append(UInt8(ascii: "["))
             for (index, response) in complete.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }

@@ -16,8 +16,10 @@ import Synchronization
 /// - **Events** for it are dropped and counted while more than `eventDropBytes` bytes of its
 ///   output are unwritten, so a publisher never waits for a slow client.
 ///
-/// Threads: `waitForRoom` runs on the client's reader thread only; `callStarted` there too;
-/// `callFinished` and `writeEvent` on any thread.
+/// Threads: `waitForRoom` and `callStarted` run on the client's reader thread only;
+/// `callFinished` and `writeEvent` on any thread. The two call counters live on cache lines of
+/// their own, each written by one side only, so counting costs the hot path no contended
+/// atomic.
 final class ChannelClient: Sendable {
     struct Limits: Sendable {
         var maxCallsInFlight = 8192
@@ -30,7 +32,10 @@ final class ChannelClient: Sendable {
     let output: OutputWriter
     let limits: Limits
     private let logger: Logger
-    private let inFlight = Atomic<Int>(0)
+    /// Calls read from the client; written by its reader thread only.
+    private let started = PaddedCounter()
+    /// Calls of the client answered; written by whichever threads finish them.
+    private let finished = PaddedCounter()
     private let dropped = Atomic<Int>(0)
     /// True while events are being dropped (one warning per episode).
     private let dropping = Atomic<Bool>(false)
@@ -42,33 +47,36 @@ final class ChannelClient: Sendable {
         self.gate = gate
         self.limits = limits
         self.logger = logger
-        output = OutputWriter(fd: fd, lowWater: limits.outputLowWater, onBroken: onBroken, onDrained: { gate.wake() })
+        output = OutputWriter(fd: fd, lowWater: limits.outputLowWater, onBroken: onBroken, onDrained: { if gate.isWaiting { gate.wake() } })
     }
 
     /// Events dropped for this client so far.
     var droppedEvents: Int { dropped.load(ordering: .relaxed) }
 
     /// Calls read from the client and not answered yet.
-    var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    var callsInFlight: Int {
+        started.value.load(ordering: .sequentiallyConsistent) - finished.value.load(ordering: .sequentiallyConsistent)
+    }
 
     /// A call (request or notification, module or host method) was read from the client.
+    /// Reader thread only: a plain store, no read-modify-write.
     @inline(__always)
     func callStarted() {
-        inFlight.add(1, ordering: .relaxed)
+        started.value.store(started.value.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
 
     /// A call of the client was answered (or, for a notification, done).
     @inline(__always)
     func callFinished() {
-        if inFlight.subtract(1, ordering: .sequentiallyConsistent).newValue <= limits.resumeCallsInFlight { gate.wake() }
+        finished.value.add(1, ordering: .sequentiallyConsistent)
+        if gate.isWaiting, callsInFlight <= limits.resumeCallsInFlight { gate.wake() }
     }
 
     /// Blocks the reader while the client is over its bounds (see the type's notes).
     func waitForRoom() {
-        guard inFlight.load(ordering: .relaxed) > limits.maxCallsInFlight || output.unwrittenBytes > limits.outputHighWater else { return }
+        guard callsInFlight > limits.maxCallsInFlight || output.unwrittenBytes > limits.outputHighWater else { return }
         gate.wait {
-            inFlight.load(ordering: .sequentiallyConsistent) <= limits.resumeCallsInFlight
-                && output.unwrittenBytes <= limits.outputLowWater
+            callsInFlight <= limits.resumeCallsInFlight && output.unwrittenBytes <= limits.outputLowWater
         }
     }
 
@@ -89,8 +97,14 @@ final class ChannelClient: Sendable {
     }
 }
 
-/// Parks the reader until a condition holds; other threads `wake` it after changing what the
-/// condition reads. Waking costs one atomic load while nobody waits.
+/// An atomic counter alone on its cache line, so threads writing a neighbour never slow it.
+private final class PaddedCounter: Sendable {
+    let value = Atomic<Int>(0)
+    private let padding: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+}
+
+/// Parks the reader until a condition holds; other threads wake it after changing what the
+/// condition reads, and it re-checks. Waking costs one atomic load while nobody waits.
 private final class ReaderGate: @unchecked Sendable {
     private let condition = NSCondition()
     private let armed = Atomic<Bool>(false)
@@ -107,8 +121,10 @@ private final class ReaderGate: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Whether the reader is parked (or about to be): only then is `wake` worth its lock.
+    var isWaiting: Bool { armed.load(ordering: .sequentiallyConsistent) }
+
     func wake() {
-        guard armed.load(ordering: .sequentiallyConsistent) else { return }
         condition.lock()
         condition.signal()
         condition.unlock()

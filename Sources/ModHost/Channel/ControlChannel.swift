@@ -135,7 +135,7 @@ final class ControlChannel: @unchecked Sendable {
                 if case .request(let request) = entry, request.id == nil { return count }
                 return count + 1
             }
-            let collector = expected > 0 ? BatchCollector(expected: expected, output: runtime.output) : nil
+            let collector = expected > 0 ? BatchCollector(expected: expected, client: client) : nil
             for entry in entries { dispatch(entry, line, batch: collector) }
         }
     }
@@ -148,17 +148,17 @@ final class ControlChannel: @unchecked Sendable {
         case .request(let request):
             let id = request.id.map { UnsafeBufferPointer(rebasing: line[$0]) }
             let params = request.params.map { UnsafeBufferPointer(rebasing: line[$0]) }
-            let reply: ReplyTarget = id == nil ? .none : batch.map { .batch($0) } ?? .channel(runtime.output)
+            let reply: ReplyTarget = id == nil ? .notification(client) : batch.map { .batch($0) } ?? .channel(client)
             if methods.handles(request.method) {
                 postRouted()  // calls read before a host method are queued before it runs
                 client.callStarted()
-                methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply, client: client)
+                methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply)
                 return
             }
             switch runtime.route(request.method) {
             case .success(let target):
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,
-                                deadline: Call.deadline(after: runtime.callTimeoutNanoseconds), client: client)
+                                deadline: Call.deadline(after: runtime.callTimeoutNanoseconds))
                 client.callStarted()
                 call.resolved = target.resolved
                 let mailbox = target.slot.mailbox

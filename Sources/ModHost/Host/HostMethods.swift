@@ -31,12 +31,12 @@ final class HostMethods: @unchecked Sendable {
         return Self.namespaces.contains(Substring(utf8[..<dot]))
     }
 
-    /// Runs a host method and answers it once through `reply`; then tells `client` (the
-    /// control-channel client that sent it, if any) that it is done.
-    func dispatch(_ method: String, params: [UInt8]?, id: [UInt8]?, reply: ReplyTarget, client: ChannelClient? = nil) {
+    /// Runs a host method and answers it once through `reply`; then tells the control-channel
+    /// client that sent it, if any, that it is done.
+    func dispatch(_ method: String, params: [UInt8]?, id: [UInt8]?, reply: ReplyTarget) {
         let respond: @Sendable (Result<[UInt8], RPCError>) -> Void = { outcome in
             Self.complete(reply, id: id, outcome)
-            client?.callFinished()
+            reply.client?.callFinished()
         }
         switch method {
         case "host.status": respond(encode(status()))
@@ -159,8 +159,8 @@ final class HostMethods: @unchecked Sendable {
         case .failure(let error): line = id.map { id in id.withUnsafeBufferPointer { RPCResponse.error(id: $0, error) } } ?? RPCResponse.error(id: nil, error)
         }
         switch reply {
-        case .none: return
-        case .channel(let output): output.writeLine(line)
+        case .notification: return
+        case .channel(let client): client.output.writeLine(line)
         case .batch(let collector): collector.add(line)
         case .module(let module):
             switch outcome {

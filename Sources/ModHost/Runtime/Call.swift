@@ -3,16 +3,25 @@ import Synchronization
 
 /// Where the outcome of a call goes.
 enum ReplyTarget: Sendable {
-    /// A notification: the call runs, its outcome is dropped.
-    case none
-    /// A single request on the control channel: one response line.
-    case channel(OutputWriter)
+    /// A notification from a control-channel client: the call runs, its outcome is dropped.
+    case notification(ChannelClient)
+    /// A single request from a control-channel client: one response line.
+    case channel(ChannelClient)
     /// One element of a batch: the collector writes the batch's array when all are in.
     case batch(BatchCollector)
     /// A call made by another module through `mh_host_api.call`.
     case module(ModuleReply)
     /// A call the host itself made (scheduled jobs, tests of the runtime).
     case handler(@Sendable (CallOutcome) -> Void)
+
+    /// The control-channel client the call came from, told when it is done (backpressure).
+    var client: ChannelClient? {
+        switch self {
+        case .notification(let client), .channel(let client): client
+        case .batch(let collector): collector.client
+        case .module, .handler: nil
+        }
+    }
 }
 
 enum CallOutcome: Sendable {
@@ -33,8 +42,6 @@ final class Call: @unchecked Sendable {
     private let claimed = Atomic<Bool>(false)
     let slot: ModuleSlot
     let reply: ReplyTarget
-    /// The control-channel client that sent it, told when it is done (input backpressure).
-    let client: ChannelClient?
     /// The raw id bytes, then the params bytes, then a NUL (plugins get NUL-terminated params).
     private let storage: [UInt8]
     private let idCount: Int
@@ -45,10 +52,9 @@ final class Call: @unchecked Sendable {
     var observer: (@Sendable (CallOutcome) -> Void)?
 
     init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?,
-         deadline: UInt64, client: ChannelClient? = nil) {
+         deadline: UInt64) {
         self.method = method
         self.deadline = deadline
-        self.client = client
         self.slot = slot
         self.reply = reply
         let idCount = id?.count ?? 0
@@ -87,13 +93,13 @@ final class Call: @unchecked Sendable {
     var paramsBytes: [UInt8] { Array(storage[idCount..<storage.count - 1]) }
 
     func finish(result: UnsafeBufferPointer<UInt8>) {
-        defer { client?.callFinished() }
+        defer { reply.client?.callFinished() }
         observer?(.result(Array(result)))
         switch reply {
-        case .none:
+        case .notification:
             return
-        case .channel(let output):
-            output.writeLine { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
+        case .channel(let client):
+            client.output.writeLine { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
         case .batch(let collector):
             var out: [UInt8] = []
             appendResponse(to: &out) { $0.append(contentsOf: result) }
@@ -110,13 +116,13 @@ final class Call: @unchecked Sendable {
     }
 
     func finish(error: RPCError) {
-        defer { client?.callFinished() }
+        defer { reply.client?.callFinished() }
         observer?(.error(error))
         switch reply {
-        case .none:
+        case .notification:
             return
-        case .channel(let output):
-            output.writeLine { out in appendResponse(to: &out, error: error) }
+        case .channel(let client):
+            client.output.writeLine { out in appendResponse(to: &out, error: error) }
         case .batch(let collector):
             var out: [UInt8] = []
             appendResponse(to: &out, error: error)

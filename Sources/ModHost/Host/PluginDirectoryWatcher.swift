@@ -355,16 +355,5 @@ final class PluginDirectoryWatcher: Sendable {
 
     /// An absolute path without `.`, `..` or repeated slashes, spelled the same whichever way the
     /// directory was given (symbolic links are left alone).
-    static func normalized(_ path: String) -> String {
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        var parts: [Substring] = []
-        for part in absolute.split(separator: "/") {
-            switch part {
-            case ".": continue
-            case "..": _ = parts.popLast()
-            default: parts.append(part)
-            }
-        }
-        return "/" + parts.joined(separator: "/")
-    }
+    static func normalized(_ path: String) -> String { PathTrust.lexicallyNormalized(path) }
 }

@@ -80,27 +80,10 @@ public final class PipedProcess: @unchecked Sendable {
     }
 
     /// The child's resident memory now and at its peak, in bytes (`VmRSS`, `VmHWM`).
-    public func memory() -> (resident: Int, peak: Int)? {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return nil }
-        func field(_ name: String) -> Int? {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
-            return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
-        }
-        guard let resident = field("VmRSS"), let peak = field("VmHWM") else { return nil }
-        return (resident, peak)
-    }
+    public func memory() -> (resident: Int, peak: Int)? { ProcFS.memory(of: process.processIdentifier) }
 
-    /// CPU time the child has used so far, all threads, user and system, in seconds
-    /// (`/proc/<pid>/stat`, clock ticks of 10 ms).
-    public func cpuSeconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command name: state is field 3, utime 14, stime 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    /// CPU time the child has used so far, all threads, user and system, in seconds.
+    public func cpuSeconds() -> Double? { ProcFS.cpuSeconds(of: process.processIdentifier) }
 
     /// Closes the child's input (end of input) and waits for it to exit.
     public func stop() {

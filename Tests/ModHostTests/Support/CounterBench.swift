@@ -73,30 +73,12 @@ extension HostProcess {
     /// The plugin images mapped in the host now whose file name contains `fragment`: the
     /// loader's private copies (`<n>-<file>`, unlinked once mapped) listed in /proc/<pid>/maps.
     func mappedImages(containing fragment: String) throws -> Set<String> {
-        let maps = try Self.readProcFile("/proc/\(process.processIdentifier)/maps")
         var names = Set<String>()
-        for line in maps.split(separator: "\n") where line.contains("/modhost-images-") {
-            guard let slash = line.lastIndex(of: "/") else { continue }
-            var name = String(line[line.index(after: slash)...])
+        for path in ProcFS.mappedFiles(of: process.processIdentifier) where path.contains("/modhost-images-") {
+            var name = (path as NSString).lastPathComponent
             if name.hasSuffix(" (deleted)") { name.removeLast(" (deleted)".count) }
             if name.contains(fragment) { names.insert(name) }
         }
         return names
-    }
-
-    /// Reads a /proc file to its end (they report size 0, so read until read(2) says so).
-    static func readProcFile(_ path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw HostProcessError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -95,25 +95,18 @@ enum FileOwnership {
 enum HostProcStatus {
     /// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
     static func kibibytes(_ field: String, of host: HostProcess) throws -> Int {
-        let text = try procFile("status", of: host)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }),
-            let value = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
-        else { throw HostProcessError("no \(field) in /proc/<pid>/status") }
-        return value
+        guard let memory = ProcFS.memory(of: host.process.processIdentifier) else {
+            throw HostProcessError("cannot read /proc/<pid>/status of the host")
+        }
+        switch field {
+        case "VmRSS": return memory.resident / 1024
+        case "VmHWM": return memory.peak / 1024
+        default: throw HostProcessError("no \(field) in /proc/<pid>/status")
+        }
     }
 
     /// The file paths mapped into the host (`/proc/<pid>/maps`), e.g. its plugins' private copies.
     static func mappedFiles(of host: HostProcess) throws -> Set<String> {
-        let text = try procFile("maps", of: host)
-        return Set(text.split(separator: "\n").compactMap { line in
-            line.firstIndex(of: "/").map { String(line[$0...]) }
-        })
-    }
-
-    /// Reads a `/proc/<pid>/` file to its end (they report a size of 0).
-    private static func procFile(_ name: String, of host: HostProcess) throws -> String {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(host.process.processIdentifier)/\(name)"))
-        defer { try? handle.close() }
-        return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        ProcFS.mappedFiles(of: host.process.processIdentifier)
     }
 }

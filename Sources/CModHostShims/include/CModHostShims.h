@@ -7,5 +7,7 @@
 #define CMODHOSTSHIMS_H
 
 #include "mh_timerfd.h"
+#include "mh_crash.h"
+#include "mh_altstack.h"
 
 #endif

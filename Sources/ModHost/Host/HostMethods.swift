@@ -67,7 +67,10 @@ final class HostMethods: @unchecked Sendable {
             })
         case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "clock.advance", "clock.set",
             "host.shutdown":
-            runtime.control.async { [self] in respond(Result { () throws(RPCError) in try blocking(method, params) }) }
+            runtime.control.async { [self] in
+                CrashReport.prepareThread()  // plugin code (init, start, stop, a swap) runs here
+                respond(Result { () throws(RPCError) in try blocking(method, params) })
+            }
         default:
             respond(.failure(.methodNotFound(method)))
         }
@@ -140,7 +143,8 @@ final class HostMethods: @unchecked Sendable {
             nowMs: runtime.clock.nowMs,
             modules: runtime.registry.entries.map { ModuleSummary($0.instance) },
             retiredImages: runtime.registry.retiredImages,
-            openCalls: CallTable.shared.openCount)
+            openCalls: CallTable.shared.openCount,
+            disabled: runtime.configuration.disabled.listed)
     }
 
     private func encode(_ value: some Encodable) -> Result<[UInt8], RPCError> {

@@ -122,6 +122,8 @@ struct HostStatus: Encodable {
     let modules: [ModuleSummary]
     let retiredImages: Int
     let openCalls: Int
+    /// What `--disable` leaves out: module ids, then resolved files.
+    let disabled: [String]
 }
 
 struct ModuleList: Encodable { let modules: [ModuleSummary] }

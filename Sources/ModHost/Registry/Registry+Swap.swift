@@ -106,7 +106,7 @@ extension Registry {
     func prepare(_ id: String, path: String, config: [UInt8], slot: ModuleSlot, shadow: Bool = false) throws(SwapFailure) -> ModuleInstance {
         let image: PluginImage
         do {
-            image = try loader.open(path)
+            image = try openPlugin(path)
         } catch {
             throw SwapFailure("cannot load \(path): \(error)")
         }

@@ -53,12 +53,15 @@ final class Registry: @unchecked Sendable {
         var images: [PluginImage] = []
         for path in paths {
             do {
-                let image = try loader.open(path)
+                let image = try openPlugin(path)
                 if slot(image.descriptor.id) != nil || images.contains(where: { $0.descriptor.id == image.descriptor.id }) {
                     discard(image)
                     throw LoadError.duplicateID(image.descriptor.id)
                 }
                 images.append(image)
+            } catch LoadError.disabled(let what, let option) {
+                // Not an error: the user asked for it. A file is named once, a module by its id.
+                runtime.logger.info("skipped \(path): \(what == option ? "" : "\(what) is ")disabled by --disable \(option)")
             } catch let error as LoadError {
                 failures.append((path, error))
             } catch {
@@ -93,7 +96,7 @@ final class Registry: @unchecked Sendable {
     /// Loads one file at run time; what it requires must already be running. Without `config`,
     /// the module gets its section of the host's `--config` file.
     func load(_ path: String, config: [UInt8]?) throws(LoadError) -> ModuleInstance {
-        let image = try loader.open(path)
+        let image = try openPlugin(path)
         let id = image.descriptor.id
         guard slot(id) == nil else {
             discard(image)
@@ -152,6 +155,25 @@ final class Registry: @unchecked Sendable {
             versions[entry.instance.id] = SemanticVersion(entry.instance.descriptor.version)
         }
         return versions
+    }
+
+    /// Opens a plugin file, unless `--disable` leaves it out: a disabled file is not opened at
+    /// all, a disabled module is refused once its descriptor is read (before `init`). Opening
+    /// runs as a crash frame, so a crash in the library's constructors or `mh_plugin_entry`
+    /// names the file.
+    func openPlugin(_ path: String) throws(LoadError) -> PluginImage {
+        let disabled = runtime.configuration.disabled
+        if disabled.disables(file: path) {
+            let resolved = DisabledModules.resolve(path)
+            throw .disabled(what: resolved, option: resolved)
+        }
+        let image = try CrashReport.loading(DisabledModules.resolve(path)) { () throws(LoadError) in try loader.open(path) }
+        let id = image.descriptor.id
+        if disabled.disables(module: id) {
+            discard(image)
+            throw .disabled(what: "module \(id)", option: id)
+        }
+        return image
     }
 
     /// Creates, initializes and starts an instance of `image` in a new slot.

@@ -92,7 +92,7 @@ enum CrashReport {
 
     /// The line the handler would write for `signal` at `pc`, with the calling thread's current
     /// frame (for tests of the wording; the handler itself runs in C).
-    static func describe(signal: Int32, pc: UInt, code: Int32 = 0, sender: Int32 = 0) -> String {
+    static func describe(signal: Int32, pc: UInt, code: Int32 = 1 /* SEGV_MAPERR: a fault */, sender: Int32 = 0) -> String {
         var buffer = [CChar](repeating: 0, count: 3 * 4096)
         let length = mh_shim_crash_describe(&buffer, buffer.count, signal, code, sender, pc, mh_shim_current_frame_get())
         return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)

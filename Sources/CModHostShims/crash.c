@@ -15,6 +15,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -48,8 +50,10 @@ static atomic_int host_identified;
 static const int crash_signals[MH_SHIM_CRASH_SIGNAL_COUNT] = { SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP };
 static struct sigaction previous_actions[MH_SHIM_CRASH_SIGNAL_COUNT];
 static atomic_int installed;
-/* Set by the first thread that reports; later ones (or a fault inside the handler) only chain. */
-static atomic_int reporting;
+/* Set by the first thread that reports (its thread id); later ones, or a fault inside the handler
+ * on that thread, only chain. `reported` is set once its line is out. */
+static atomic_long reporting;
+static atomic_int reported;
 /* The line is built here, not on the (alternate) stack the previous handler still needs. */
 static char crash_line[3 * 4096];
 
@@ -388,10 +392,19 @@ static void chain(int signo, siginfo_t *info, void *context) {
 
 static void mh_shim_crash_handler(int signo, siginfo_t *info, void *context) {
     int saved = errno;
-    if (!atomic_exchange(&reporting, 1)) {
+    long self = syscall(SYS_gettid);
+    long first = 0;
+    if (atomic_compare_exchange_strong(&reporting, &first, self)) {
         size_t length = mh_shim_crash_describe(crash_line, sizeof crash_line, signo, info ? info->si_code : 0,
                                                info ? info->si_pid : 0, program_counter(context), mh_shim_current_frame);
         write_all(crash_line, length);
+        atomic_store(&reported, 1);
+    } else if (first != self) {
+        /* Another thread crashed at the same moment: let its line out before this one's default
+         * action can end the process (up to a second). */
+        struct timespec pause = { 0, 1000000 };
+        for (int i = 0; i < 1000 && !atomic_load(&reported); i++)
+            nanosleep(&pause, NULL);
     }
     chain(signo, info, context);
     errno = saved;

@@ -81,6 +81,18 @@ struct ModHostCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .customLong("disable"), help: ArgumentHelp(
+        "Leave out a module (by id) or a plugin file (by path); repeatable.",
+        discussion: """
+            For starting after a crash, whose line on stderr names the module. A module id \
+            (--disable health) is refused after its descriptor is read, before its init runs. A path \
+            (containing / or ending in .so) is never opened, so a crash in the library's constructors \
+            or mh_plugin_entry is avoided too. Applies at start-up, to the watched directory and to \
+            modules.load and modules.swap.
+            """,
+        valueName: "id|file"))
+    var disable: [String] = []
+
     func validate() throws {
         guard serverID.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"#, options: .regularExpression) != nil else {
             throw ValidationError("--server-id must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -91,6 +103,11 @@ struct ModHostCommand: ParsableCommand {
         guard callTimeoutMs > 0, drainTimeoutMs >= 0 else { throw ValidationError("timeouts must be positive") }
         guard (0...60_000).contains(watchSettleMs) else { throw ValidationError("--watch-settle-ms must be 0 to 60000") }
         if clockStart != nil && !manualClock { throw ValidationError("--clock-start needs --manual-clock") }
+        do {
+            _ = try DisabledModules(disable)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
@@ -123,6 +140,7 @@ struct ModHostCommand: ParsableCommand {
         configuration.watchPluginDirectory = watch ?? (pluginDirectory == nil)
         configuration.watchSettleTime = .milliseconds(watchSettleMs)
         configuration.logLevel = level
+        configuration.disabled = (try? DisabledModules(disable)) ?? DisabledModules()  // checked in validate()
         throw ExitCode(ModHost.run(configuration))
     }
 

@@ -41,7 +41,10 @@ final class OutputWriter: @unchecked Sendable {
         self.onBroken = onBroken
         self.onDrained = onDrained
         buffer.reserveCapacity(1 << 16)
-        let thread = Thread { [self] in self.run() }
+        let thread = Thread { [self] in
+            CrashReport.prepareThread()
+            self.run()
+        }
         thread.name = "modhost-output"
         thread.start()
     }

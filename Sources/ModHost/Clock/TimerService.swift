@@ -54,7 +54,10 @@ final class TimerService: @unchecked Sendable {
     init(clock: any HostClock) {
         self.clock = clock
         if !clock.isManual {
-            let thread = Thread { [self] in self.runRealTime() }
+            let thread = Thread { [self] in
+                CrashReport.prepareThread()
+                self.runRealTime()
+            }
             thread.name = "modhost-timers"
             thread.start()
         }

@@ -35,6 +35,8 @@ public struct HostConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// Module that serves method names without a dot ("subtract" → "<module>.subtract").
     public var defaultModule: String?
+    /// Modules and plugin files `--disable` leaves out (after a crash in one of them).
+    public var disabled = DisabledModules()
     public var logLevel: Logger.Level = .info
 
     public init(pluginDirectory: String?, stateDirectory: String, serverID: String = "default") {

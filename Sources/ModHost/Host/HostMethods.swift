@@ -70,7 +70,10 @@ final class HostMethods: @unchecked Sendable {
             })
         case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "clock.advance", "clock.set",
             "host.shutdown":
-            runtime.control.async { [self] in respond(Result { () throws(RPCError) in try blocking(method, params) }) }
+            runtime.control.async { [self] in
+                CrashReport.prepareThread()  // plugin code (init, start, stop, a swap) runs here
+                respond(Result { () throws(RPCError) in try blocking(method, params) })
+            }
         default:
             respond(.failure(.methodNotFound(method)))
         }
@@ -144,7 +147,8 @@ final class HostMethods: @unchecked Sendable {
             modules: runtime.registry.entries.map { ModuleSummary($0.instance) },
             retiredImages: runtime.registry.retiredImages,
             openCalls: CallTable.shared.openCount,
-            droppedEvents: runtime.client.droppedEvents)
+            droppedEvents: runtime.client.droppedEvents,
+            disabled: runtime.configuration.disabled.listed)
     }
 
     private func encode(_ value: some Encodable) -> Result<[UInt8], RPCError> {

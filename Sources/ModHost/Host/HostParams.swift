@@ -124,6 +124,8 @@ struct HostStatus: Encodable {
     let openCalls: Int
     /// Events not sent to the client because it was not reading its output.
     let droppedEvents: Int
+    /// What `--disable` leaves out: module ids, then resolved files.
+    let disabled: [String]
 }
 
 struct ModuleList: Encodable { let modules: [ModuleSummary] }

@@ -14,6 +14,11 @@ public enum ModHost {
     ///   log instead of corrupting the channel.
     public static func run(_ configuration: HostConfiguration, input: Int32 = 0, output: Int32 = 1) -> Int32 {
         let logger = Logger(label: "modhost")
+        // Before any plugin loads: a crash names its module on stderr (see CrashReport).
+        let crashHandler = CrashReport.install(label: "modhost \(HostMethods.version)")
+        if crashHandler != 0 {
+            logger.warning("crash reports disabled: cannot install the signal handler: \(String(cString: strerror(crashHandler)))")
+        }
         let protocolFD = dup(output)
         guard protocolFD >= 0 else {
             logger.critical("cannot duplicate the output descriptor: \(String(cString: strerror(errno)))")
@@ -90,6 +95,7 @@ public enum ModHost {
         sweeper.resume()
 
         let reader = Thread {
+            CrashReport.prepareThread()
             channel.serve(fd: input)
             shutdown.request("end of input")
         }

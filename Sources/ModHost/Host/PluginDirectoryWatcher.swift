@@ -109,6 +109,7 @@ final class PluginDirectoryWatcher: Sendable {
         }
         guard starting else { return }
         let thread = Thread { [self] in
+            CrashReport.prepareThread()
             watch()
             finished.signal()
         }
@@ -293,7 +294,10 @@ final class PluginDirectoryWatcher: Sendable {
             for item in ordered { shared.unsettled.remove(item.name) }
         }
         for item in ordered {
-            runtime.control.async { [self] in apply(item.name) }
+            runtime.control.async { [self] in
+                CrashReport.prepareThread()  // plugin code (init, start, a swap) runs here
+                apply(item.name)
+            }
         }
     }
 
@@ -339,6 +343,9 @@ final class PluginDirectoryWatcher: Sendable {
             shared.withLock { $0.applied[key] = file }
             do throws(LoadError) {
                 _ = try runtime.registry.load(path, config: nil)
+            } catch .disabled(let what, let option) {
+                // Not a failure: the user asked for it to be left out.
+                logger.info("plugin directory: \(name) skipped: \(LoadError.disabled(what: what, option: option))")
             } catch {
                 logger.error("plugin directory: \(name) not loaded: \(error)")
                 var data = JSONObject()

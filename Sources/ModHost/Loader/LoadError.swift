@@ -20,6 +20,8 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
     case dependencyCycle([String])
     case initFailed(module: String, message: String)
     case startFailed(module: String, message: String)
+    /// Left out by `--disable`: `what` is "module <id>" or the resolved file, `option` the value.
+    case disabled(what: String, option: String)
 
     public var description: String {
         switch self {
@@ -41,6 +43,7 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
         case .dependencyCycle(let ids): "dependency cycle: \(ids.joined(separator: " -> "))"
         case .initFailed(let module, let message): "module \(module): init failed: \(message)"
         case .startFailed(let module, let message): "module \(module): start failed: \(message)"
+        case .disabled(let what, let option): "\(what) is disabled by --disable \(option); restart without that option to load it"
         }
     }
 }

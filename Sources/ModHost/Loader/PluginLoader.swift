@@ -11,6 +11,8 @@ final class PluginImage: @unchecked Sendable {
     let mappedPath: String
     let isSwift: Bool
     let descriptor: PluginDescriptor
+    /// The image's entry in the crash handler's table (-1 if it could not be recorded).
+    let crashEntry: Int32
     private let handle: UnsafeMutableRawPointer
     private let closed = Atomic<Bool>(false)
 
@@ -20,6 +22,7 @@ final class PluginImage: @unchecked Sendable {
         self.isSwift = isSwift
         self.descriptor = descriptor
         self.handle = handle
+        crashEntry = CrashReport.register(handle: handle, id: descriptor.id, version: descriptor.version, file: DisabledModules.resolve(file))
     }
 
     /// True when the image may be unmapped: a plain C plugin that declared itself unloadable.
@@ -30,6 +33,7 @@ final class PluginImage: @unchecked Sendable {
     @discardableResult
     func unloadIfAllowed() -> Bool {
         guard canUnload, !closed.exchange(true, ordering: .acquiringAndReleasing) else { return false }
+        CrashReport.unmapped(crashEntry)
         dlclose(handle)
         return true
     }

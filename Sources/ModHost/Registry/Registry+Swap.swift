@@ -106,7 +106,7 @@ extension Registry {
     func prepare(_ id: String, path: String, config: [UInt8], slot: ModuleSlot, shadow: Bool = false) throws(SwapFailure) -> ModuleInstance {
         let image: PluginImage
         do {
-            image = try open(path, id: id)
+            image = try openPlugin(path, id: id)
         } catch {
             throw SwapFailure("cannot load \(path): \(error)")
         }

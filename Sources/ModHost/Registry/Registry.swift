@@ -55,12 +55,15 @@ final class Registry: @unchecked Sendable {
         var images: [PluginImage] = []
         for path in paths {
             do {
-                let image = try open(path)
+                let image = try openPlugin(path)
                 if slot(image.descriptor.id) != nil || images.contains(where: { $0.descriptor.id == image.descriptor.id }) {
                     discard(image)
                     throw LoadError.duplicateID(image.descriptor.id)
                 }
                 images.append(image)
+            } catch LoadError.disabled(let what, let option) {
+                // Not an error: the user asked for it. A file is named once, a module by its id.
+                runtime.logger.info("skipped \(path): \(what == option ? "" : "\(what) is ")disabled by --disable \(option)")
             } catch let error as LoadError {
                 failures.append((path, error))
             } catch {
@@ -95,7 +98,7 @@ final class Registry: @unchecked Sendable {
     /// Loads one file at run time; what it requires must already be running. Without `config`,
     /// the module gets its section of the host's `--config` file.
     func load(_ path: String, config: [UInt8]?) throws(LoadError) -> ModuleInstance {
-        let image = try open(path)
+        let image = try openPlugin(path)
         let id = image.descriptor.id
         guard slot(id) == nil else {
             discard(image)
@@ -155,6 +158,25 @@ final class Registry: @unchecked Sendable {
             versions[entry.instance.id] = SemanticVersion(entry.instance.descriptor.version)
         }
         return versions
+    }
+
+    /// Opens a plugin file, unless `--disable` leaves it out: a disabled file is not opened at
+    /// all, a disabled module is refused once its descriptor is read (before `init`). Opening
+    /// runs as a crash frame, so a crash in the library's constructors or `mh_plugin_entry`
+    /// names the file. `id`, when known (a swap, a shadow), names the private copy (`open`).
+    func openPlugin(_ path: String, id: String? = nil) throws(LoadError) -> PluginImage {
+        let disabled = runtime.configuration.disabled
+        if disabled.disables(file: path) {
+            let resolved = DisabledModules.resolve(path)
+            throw .disabled(what: resolved, option: resolved)
+        }
+        let image = try CrashReport.loading(DisabledModules.resolve(path)) { () throws(LoadError) in try open(path, id: id) }
+        let id = image.descriptor.id
+        if disabled.disables(module: id) {
+            discard(image)
+            throw .disabled(what: "module \(id)", option: id)
+        }
+        return image
     }
 
     /// Creates, initializes and starts an instance of `image` in a new slot.
@@ -247,7 +269,7 @@ final class Registry: @unchecked Sendable {
     /// get, for the private copy's name: the next generation of `id` when it is known (a swap,
     /// a shadow), else of the module last opened from that path, else 1. A hint only: the
     /// generation taken when the instance is made (`nextGeneration`) is the truth.
-    func open(_ path: String, id: String? = nil) throws(LoadError) -> PluginImage {
+    private func open(_ path: String, id: String?) throws(LoadError) -> PluginImage {
         let generation = state.withLock { state in
             (id ?? state.idByFile[path]).map { state.generations[$0, default: 0] + 1 } ?? 1
         }

@@ -205,7 +205,10 @@ final class Mailbox: @unchecked Sendable {
             condition.signal()
         } else if workers < (concurrent ? Self.concurrentWorkers : 1) {
             workers += 1
-            let thread = Thread { [self] in work() }
+            let thread = Thread { [self] in
+                CrashReport.prepareThread()
+                work()
+            }
             thread.name = "modhost-\(name)"
             thread.start()
         }

@@ -88,22 +88,27 @@ final class ModuleContext: @unchecked Sendable {
         case .event(let event):
             guard let instance, instance.isAlive, instance.state == .running, let onEvent = instance.descriptor.onEvent else { return }
             event.topic.withCString { topic in
-                event.data.withUnsafeBufferPointer { data in
-                    data.withMemoryRebound(to: CChar.self) { data in
-                        onEvent(instance.pointer, topic, event.topic.utf8.count, data.baseAddress, data.count - 1)
+                let length = event.topic.utf8.count
+                instance.entering("on_event", detail: UnsafeBufferPointer(start: topic, count: length)) {
+                    event.data.withUnsafeBufferPointer { data in
+                        data.withMemoryRebound(to: CChar.self) { data in
+                            onEvent(instance.pointer, topic, length, data.baseAddress, data.count - 1)
+                        }
                     }
                 }
             }
         case .timer(let firing):
             defer { firing.done?() }
             guard let instance, instance.isAlive else { return }
-            runtime.timers.fire(firing)
+            instance.entering("timer callback") { runtime.timers.fire(firing) }
         case .reply(let fn, let user, let code, let json):
             guard let instance, instance.isAlive else { return }
             var bytes = json
             bytes.append(0)
-            bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { fn(user, code, $0.baseAddress, json.count) }
+            instance.entering("reply callback") {
+                bytes.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { fn(user, code, $0.baseAddress, json.count) }
+                }
             }
         }
     }

@@ -29,6 +29,14 @@ final class ModuleInstance: @unchecked Sendable {
         self.generation = generation
         self.context = context
         self.config = config
+        CrashReport.setGeneration(image.crashEntry, generation)
+    }
+
+    /// Runs `body`, which enters the plugin's lifecycle entry or callback `name`, as the thread's
+    /// crash frame (a crash in it names this module and the entry).
+    @inline(__always)
+    func entering<R>(_ name: StaticString, detail: UnsafeBufferPointer<CChar>? = nil, _ body: () -> R) -> R {
+        CrashReport.entry(image.crashEntry, name, detail: detail, body)
     }
 
     /// Calls the plugin's `init`. Throws with the plugin's own message when it returns NULL.
@@ -46,7 +54,7 @@ final class ModuleInstance: @unchecked Sendable {
             info.data_dir = UnsafePointer(context.cDataDirectory)
             info.server_id = UnsafePointer(context.cServerID)
             info.module_id = UnsafePointer(context.cModuleID)
-            return ByteSink.collect(into: &message) { sink in descriptor.initialize(&info, sink) }
+            return entering("init") { ByteSink.collect(into: &message) { sink in descriptor.initialize(&info, sink) } }
         }
         guard let created else {
             destroyed.store(true, ordering: .releasing)
@@ -60,7 +68,7 @@ final class ModuleInstance: @unchecked Sendable {
     func start() throws(LoadError) {
         if let start = descriptor.start {
             var message: [UInt8] = []
-            let status = ByteSink.collect(into: &message) { sink in start(pointer, sink) }
+            let status = entering("start") { ByteSink.collect(into: &message) { sink in start(pointer, sink) } }
             guard status == MH_OK else {
                 state = .failed
                 throw .startFailed(module: id, message: Self.text(message, otherwise: "start returned \(status) without a message"))
@@ -75,7 +83,7 @@ final class ModuleInstance: @unchecked Sendable {
         guard state == .running || state == .failed else { return }
         state = .stopped
         context.endActivity()
-        descriptor.stop?(pointer)
+        entering("stop") { descriptor.stop?(pointer) }
         context.endActivity()
     }
 
@@ -83,7 +91,7 @@ final class ModuleInstance: @unchecked Sendable {
         guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         if state == .running { stop() }
         context.endActivity()
-        descriptor.destroy?(pointer)
+        entering("destroy") { descriptor.destroy?(pointer) }
         context.endActivity()
         pointer = nil
         context.detach()
@@ -94,7 +102,7 @@ final class ModuleInstance: @unchecked Sendable {
     func exportState() throws(SwapFailure) -> [UInt8] {
         guard let export = descriptor.exportState else { return [] }
         var state: [UInt8] = []
-        let status = ByteSink.collect(into: &state) { sink in export(pointer, sink) }
+        let status = entering("export_state") { ByteSink.collect(into: &state) { sink in export(pointer, sink) } }
         guard status == MH_OK else { throw SwapFailure("\(id) \(descriptor.version): export_state returned \(status)") }
         return state
     }
@@ -108,7 +116,9 @@ final class ModuleInstance: @unchecked Sendable {
         let status = bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 fromVersion.withCString { version in
-                    ByteSink.collect(into: &message) { sink in importState(pointer, chars.baseAddress, state.count, version, sink) }
+                    entering("import_state") {
+                        ByteSink.collect(into: &message) { sink in importState(pointer, chars.baseAddress, state.count, version, sink) }
+                    }
                 }
             }
         }
@@ -135,8 +145,10 @@ final class ModuleInstance: @unchecked Sendable {
         }
         let calls = CallTable.shared
         let token = calls.insert(call)
-        let status = call.withParams { params, length in
-            descriptor.handle!(pointer, OpaquePointer(bitPattern: UInt(token)), name.cString, name.length, params, length)
+        let status = CrashReport.call(image.crashEntry, name.cString, name.length) {
+            call.withParams { params, length in
+                descriptor.handle!(pointer, OpaquePointer(bitPattern: UInt(token)), name.cString, name.length, params, length)
+            }
         }
         // MH_PENDING: the call stays open until the plugin completes it or its deadline passes.
         if status != MH_PENDING, let open = calls.take(token) {
@@ -153,7 +165,15 @@ final class ModuleInstance: @unchecked Sendable {
             let bytes = UnsafeRawPointer(params).assumingMemoryBound(to: UInt8.self)
             let absent = length == 4 && memcmp(bytes, "null", 4) == 0
             do throws(RPCError) {
-                let result = try export.call(params: absent ? nil : UnsafeBufferPointer(start: bytes, count: length))
+                let arguments = absent ? nil : UnsafeBufferPointer(start: bytes, count: length)
+                let outcome = call.method.withCString { name in
+                    Result { () throws(RPCError) in
+                        try CrashReport.call(image.crashEntry, name, call.method.utf8.count) { () throws(RPCError) in
+                            try export.call(params: arguments)
+                        }
+                    }
+                }
+                let result = try outcome.get()
                 guard result.count <= call.slot.maxResultBytes else { throw HostAPI.oversized(call, "result", result.count) }
                 call.finish(result: result)
             } catch {

@@ -67,6 +67,16 @@ enum TestPlugins {
         return output
     }
 
+    /// Builds `Fixtures/crasher.c` (methods that crash the host on purpose), optionally under
+    /// another id or with `-DCRASHER_CRASH_IN_ENTRY`, into `directory/name` (default `lib<id>.so`).
+    @discardableResult
+    static func crasher(into directory: String, id: String = "crasher", defines: [String] = [], name: String? = nil) throws -> String {
+        let output = "\(directory)/\(name ?? "lib\(id).so")"
+        try PluginBuilder.buildC(
+            source: fixtures.appendingPathComponent("crasher.c").path, output: output, defines: ["-DCRASHER_ID=\"\(id)\""] + defines)
+        return output
+    }
+
     /// Copies a Swift plugin built by SwiftPM (e.g. `libCalc.so`) into `directory`, as `name`
     /// (default: the same file name).
     @discardableResult

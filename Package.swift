@@ -53,6 +53,7 @@ let package = Package(
             name: "modhost",
             dependencies: [
                 "ModHost",
+                "ModHostSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 extension HealthEngine {
     /// `health.report` / `provider.error`: checks the report, then applies its rule.
@@ -48,7 +49,7 @@ extension HealthEngine {
             if let hint = report.hint {
                 (until, source) = Self.capped(hint, at: nowMs, cap: config.cooldownCapMs)
             } else {
-                until = nowMs + entry.backoff.nextDelay(config.backoffMs)
+                until = HostTime.deadline(nowMs, plus: entry.backoff.nextDelay(config.backoffMs))
                 source = "backoff step \(entry.backoff.step)"
             }
             if until > entry.cooldownUntilMs ?? .min {
@@ -75,7 +76,8 @@ extension HealthEngine {
                                             openMs: config.circuitOpenMs, maxOpenMs: config.circuitMaxOpenMs)
         case .seriesQuota:
             guard let series = entry.series else { return }
-            let until = report.hint.map { min($0.untilMs, nowMs + config.quotaCapMs) } ?? nowMs + config.seriesCooldownMs
+            let until = report.hint.map { min($0.untilMs, HostTime.deadline(nowMs, plus: config.quotaCapMs)) }
+                ?? HostTime.deadline(nowMs, plus: config.seriesCooldownMs)
             trip(series, until: until, reason: ErrorClass.seriesQuota.rawValue, effects: &effects)
         }
     }
@@ -128,7 +130,7 @@ extension HealthEngine {
 
     /// A hint's deadline, at most `cap` ms from now, and where it came from.
     private static func capped(_ hint: Hint, at nowMs: Int64, cap: Int64) -> (untilMs: Int64, source: String) {
-        let until = min(hint.untilMs, nowMs + cap)
+        let until = min(hint.untilMs, HostTime.deadline(nowMs, plus: cap))
         return (until, hint.source.rawValue + (until < hint.untilMs ? " (capped)" : ""))
     }
 }

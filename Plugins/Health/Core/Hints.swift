@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// Where a cooldown's deadline came from.
 public enum HintSource: String, Sendable, Codable {
@@ -51,23 +52,23 @@ public enum Hints {
     public static func retryAfter(_ value: RetryAfterValue, nowMs: Int64) throws(HealthInputError) -> Reading {
         switch value {
         case .seconds(let seconds):
-            return .until(nowMs + (try checkedMs(seconds: seconds, shown: format(seconds))))
+            return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: format(seconds))))
         case .text(let raw):
             let text = raw.trimmingASCIISpaces
             if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") }),
                 let seconds = Double(text)
             {
-                return .until(nowMs + (try checkedMs(seconds: seconds, shown: String(text))))
+                return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: String(text))))
             }
             if let date = HTTPDate.epochMs(String(text), nowMs: nowMs) {
-                guard date - nowMs <= absurdMs else {
+                guard HostTime.elapsed(from: nowMs, to: date) <= absurdMs else {
                     throw HealthInputError("retryAfter \"\(text)\" is absurd: more than a year ahead")
                 }
                 return .until(date)
             }
             if let ms = DurationText.milliseconds(String(text)) {
                 guard ms <= absurdMs else { throw HealthInputError("retryAfter \"\(text)\" is absurd: more than a year") }
-                return .until(nowMs + ms)
+                return .until(HostTime.deadline(nowMs, plus: ms))
             }
             return .unreadable("ignoring retryAfter \"\(text.prefix(100))\": neither seconds nor an HTTP date")
         }
@@ -111,7 +112,7 @@ public enum Hints {
                 }
                 if until <= nowMs {
                     reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": not in the future")
-                } else if until - nowMs > absurdMs {
+                } else if HostTime.elapsed(from: nowMs, to: until) > absurdMs {
                     reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": more than a year ahead")
                 } else {
                     reading.hints.append(Hint(source: source, untilMs: until))
@@ -161,11 +162,9 @@ public enum Hints {
     private static func deadline(_ value: String, source: HintSource, nowMs: Int64, timeZone: TimeZone) -> Int64? {
         switch source {
         case .retryDelay, .resetAfter:
-            // A duration past the end of time is no deadline (and never an overflow).
-            return DurationText.milliseconds(value).flatMap { ms in
-                let (deadline, overflow) = nowMs.addingReportingOverflow(ms)
-                return overflow ? nil : deadline
-            }
+            // A duration past the end of time is capped there (and never an overflow); the
+            // caller then finds it more than a year ahead.
+            return DurationText.milliseconds(value).map { HostTime.deadline(nowMs, plus: $0) }
         case .resetAt:
             if !value.isEmpty, value.utf8.allSatisfy({ $0.isDigit || $0 == 0x2E }), let number = Double(value) {
                 guard number < 1e15 else { return nil }

@@ -9,11 +9,11 @@ extension HealthEngine {
         throws(HealthInputError) -> ReportResult
     {
         let report = try input.classify(nowMs: nowMs, timeZone: timeZone)
-        effects.notes += report.notes.map { "\(report.providerKey): \($0)" }
+        effects.notes += report.notes.map { "\(LogText.quote(report.providerKey)): \($0)" }
         let series = report.series ?? series(of: report.providerKey)
         if report.errorClass == .seriesQuota, series == nil {
             throw HealthInputError(
-                "series is required for errorClass series_quota: providerKey \(report.providerKey) belongs to no series")
+                "series is required for errorClass series_quota: providerKey \(LogText.quote(report.providerKey)) belongs to no series")
         }
         advance(to: nowMs, effects: &effects)
         guard let errorClass = report.errorClass else {

@@ -58,19 +58,19 @@ public enum Hints {
             if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") }),
                 let seconds = Double(text)
             {
-                return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: String(text))))
+                return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: LogText.quote(text))))
             }
             if let date = HTTPDate.epochMs(String(text), nowMs: nowMs) {
                 guard HostTime.elapsed(from: nowMs, to: date) <= absurdMs else {
-                    throw HealthInputError("retryAfter \"\(text)\" is absurd: more than a year ahead")
+                    throw HealthInputError("retryAfter \(LogText.quote(text)) is absurd: more than a year ahead")
                 }
                 return .until(date)
             }
             if let ms = DurationText.milliseconds(String(text)) {
-                guard ms <= absurdMs else { throw HealthInputError("retryAfter \"\(text)\" is absurd: more than a year") }
+                guard ms <= absurdMs else { throw HealthInputError("retryAfter \(LogText.quote(text)) is absurd: more than a year") }
                 return .until(HostTime.deadline(nowMs, plus: ms))
             }
-            return .unreadable("ignoring retryAfter \"\(text.prefix(100))\": neither seconds nor an HTTP date")
+            return .unreadable("ignoring retryAfter \(LogText.quote(text)): neither seconds nor an HTTP date")
         }
     }
 
@@ -86,7 +86,8 @@ public enum Hints {
     /// What a response body says.
     public struct BodyReading: Sendable, Equatable {
         public var hints: [Hint] = []
-        /// Hints found but not usable (unreadable, past, absurd), for the log.
+        /// Hints found but not usable (unreadable, past, absurd), for the log: which kind and why,
+    /// never the text (a response body may carry anything, secrets included).
         public var notes: [String] = []
         /// The body mentions a daily quota ("quota" and "day"/"daily"): a 429 is then `quota`.
         public var mentionsDailyQuota = false
@@ -107,13 +108,13 @@ public enum Hints {
                 found += 1
                 let value = valueText(original, after: from, source: source)
                 guard let until = deadline(value, source: source, nowMs: nowMs, timeZone: timeZone) else {
-                    reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": not a duration or a time")
+                    reading.notes.append("ignoring a \(source.rawValue) hint in the body: not a duration or a time")
                     continue
                 }
                 if until <= nowMs {
-                    reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": not in the future")
+                    reading.notes.append("ignoring a \(source.rawValue) hint in the body: not in the future")
                 } else if HostTime.elapsed(from: nowMs, to: until) > absurdMs {
-                    reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": more than a year ahead")
+                    reading.notes.append("ignoring a \(source.rawValue) hint in the body: more than a year ahead")
                 } else {
                     reading.hints.append(Hint(source: source, untilMs: until))
                 }

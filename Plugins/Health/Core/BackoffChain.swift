@@ -11,6 +11,12 @@ public struct BackoffChain: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// A chain as a stored record holds it (`KeyEntry+Record`).
+    init(step: Int, lastErrorAtMs: Int64?) {
+        self.step = step
+        self.lastErrorAtMs = lastErrorAtMs
+    }
+
     /// Starts the chain over if the key has been quiet for `resetMs`. Call before noting the
     /// error being reported.
     public mutating func resetIfQuiet(at nowMs: Int64, resetMs: Int64) {

@@ -39,6 +39,16 @@ public struct Circuit: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// A circuit as a stored record holds it (`KeyEntry+Record`).
+    init(phase: Phase, openUntilMs: Int64?, trips: Int, consecutiveFailures: Int, cause: ErrorClass?, probeAtMs: Int64?) {
+        self.phase = phase
+        self.openUntilMs = openUntilMs
+        self.trips = trips
+        self.consecutiveFailures = consecutiveFailures
+        self.cause = cause
+        self.probeAtMs = probeAtMs
+    }
+
     /// The phase at `nowMs`: an open circuit whose time is up reads as halfOpen.
     public func phase(at nowMs: Int64) -> Phase {
         if phase == .open, let until = openUntilMs, until <= nowMs { return .halfOpen }

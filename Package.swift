@@ -30,11 +30,16 @@ let package = Package(
         // The host's C helpers: system calls Glibc's module map leaves out, signal-handler code.
         .target(name: "CModHostShims"),
 
+        // What every module and the host share, dependency-free: saturating time arithmetic
+        // within the clock's range, bounded quoting of outside text for log lines.
+        .target(name: "ModHostSupport", path: "plugin-sdk/Sources/ModHostSupport"),
+
         // Host library: loader, registry, control channel, store, clock.
         .target(
             name: "ModHost",
             dependencies: [
                 "CModHost",
+                "ModHostSupport",
                 "CFFI",
                 "CModHostShims",
                 .product(name: "Logging", package: "swift-log"),
@@ -48,6 +53,7 @@ let package = Package(
             name: "modhost",
             dependencies: [
                 "ModHost",
+                "ModHostSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,15 +68,16 @@ let package = Package(
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
 
         // The health module: pure rules (unit-tested) and the plugin around them.
-        .target(name: "HealthCore", path: "Plugins/Health/Core"),
-        .target(name: "Health", dependencies: ["HealthCore", "ModHostPluginSDK"], path: "Plugins/Health/Plugin"),
+        .target(name: "HealthCore", dependencies: ["ModHostSupport"], path: "Plugins/Health/Core"),
+        .target(name: "Health", dependencies: ["HealthCore", "ModHostSupport", "ModHostPluginSDK"], path: "Plugins/Health/Plugin"),
 
         // Benchmarks (release mode): `swift build -c release && .build/release/modhost-bench`.
         .executableTarget(name: "modhost-bench", dependencies: ["ModHost", "ModHostTestKit", "CModHost"]),
 
         .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"], exclude: ["Fixtures"]),
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
-        .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore"]),
+        .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "ModHostSupport"]),
+        .testTarget(name: "ModHostSupportTests", dependencies: ["ModHostSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,8 +11,9 @@
 //          the same state.
 // ffi:     per-call cost in-process of a typed export through libffi, of the same function
 //          through the plugin's JSON handle path, and of a direct function-pointer call.
-// health:  health.report and health.available with 10,000 provider keys, and the memory they
-//          take (needs libHealth.so, built by `swift build -c release`).
+// health:  health.report and health.available with 10,000 provider keys, the memory they take,
+//          and start-to-ready with 0, 10,000 and 50,000 stored keys (needs libHealth.so, built
+//          by `swift build -c release`).
 import Foundation
 import ModHostTestKit
 

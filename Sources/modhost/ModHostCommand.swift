@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ModHost
+import ModHostSupport
 
 @main
 struct ModHostCommand: ParsableCommand {
@@ -102,7 +103,12 @@ struct ModHostCommand: ParsableCommand {
         guard maxPluginBytes >= 64 else { throw ValidationError("--max-plugin-bytes must be at least 64 (an ELF header)") }
         guard callTimeoutMs > 0, drainTimeoutMs >= 0 else { throw ValidationError("timeouts must be positive") }
         guard (0...60_000).contains(watchSettleMs) else { throw ValidationError("--watch-settle-ms must be 0 to 60000") }
-        if clockStart != nil && !manualClock { throw ValidationError("--clock-start needs --manual-clock") }
+        if let clockStart {
+            guard manualClock else { throw ValidationError("--clock-start needs --manual-clock") }
+            guard HostTime.validMs.contains(clockStart) else {
+                throw ValidationError("--clock-start must be within \(HostTime.rangeText) ms, got \(clockStart)")
+            }
+        }
         do {
             _ = try DisabledModules(disable)
         } catch {

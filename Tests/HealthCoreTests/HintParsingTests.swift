@@ -54,7 +54,7 @@ import Testing
 
     @Test(arguments: [
         (RetryAfterValue.seconds(-5), "retryAfter -5 is negative"),
-        (.text("-30"), "retryAfter -30 is negative"),
+        (.text("-30"), "retryAfter \"-30\" is negative"),
         (.seconds(1_000_000_000_000), "retryAfter 1000000000000 is absurd: more than a year (31536000 s)"),
         (.text("Fri, 01 Jan 2027 00:00:01 GMT"), "retryAfter \"Fri, 01 Jan 2027 00:00:01 GMT\" is absurd: more than a year ahead"),
     ])
@@ -147,9 +147,9 @@ import Testing
             #"{"retryDelay":"whenever","resetAt":"2025-12-31T00:00:00Z","message":"reset after 2y"}"#, nowMs: t0, timeZone: utc)
         #expect(reading.hints.isEmpty)
         #expect(reading.notes == [
-            "ignoring retryDelay \"whenever\": not a duration or a time",
-            "ignoring resetAfter \"2y\": not a duration or a time",
-            "ignoring resetAt \"2025-12-31T00:00:00Z\": not in the future",
+            "ignoring a retryDelay hint in the body: not a duration or a time",
+            "ignoring a resetAfter hint in the body: not a duration or a time",
+            "ignoring a resetAt hint in the body: not in the future",
         ])
     }
 

@@ -53,7 +53,7 @@ import Testing
         let bench = Bench()
         let result = try bench.report("k", status: 429, retryAfter: .text("Wed, 31 Dec 2025 23:00:00 GMT"), at: t0)
         #expect(result.untilMs == t0 + 15 * second)
-        #expect(bench.effects.notes == ["k: ignoring retryAfter: it names a time not in the future"])
+        #expect(bench.effects.notes == ["\"k\": ignoring retryAfter: it names a time not in the future"])
     }
 
     // MARK: Backoff chain
@@ -181,7 +181,7 @@ import Testing
         (ReportInput(providerKey: "k", status: 429, retryAfter: .seconds(1e12)),
          "retryAfter 1000000000000 is absurd: more than a year (31536000 s)"),
         (ReportInput(providerKey: "k", errorClass: "series_quota"),
-         "series is required for errorClass series_quota: providerKey k belongs to no series"),
+         "series is required for errorClass series_quota: providerKey \"k\" belongs to no series"),
     ])
     func badInputIsRefusedAndNothingChanges(_ input: ReportInput, _ message: String) throws {
         let bench = Bench()

@@ -61,7 +61,7 @@ import Testing
         #expect(bench.available(["mistral.k1"], at: t0).available.isEmpty)
         #expect(try bench.status("mistral.k1", at: t0).series == "mistral")
         #expect(throws: HealthInputError(
-            "series is required for errorClass series_quota: providerKey mistral.k2 belongs to no series")) {
+            "series is required for errorClass series_quota: providerKey \"mistral.k2\" belongs to no series")) {
             try bench.report("mistral.k2", errorClass: .seriesQuota, at: t0)
         }
     }

@@ -1,3 +1,5 @@
+import ModHostSupport
+
 /// The cooldown steps for 429s without a hint: each one takes the next step (15 s, 30 s, 1 m,
 /// 5 m, 30 m, 1 h by default; the last repeats), and the chain starts over once
 /// `resetMs` passed since the key's last error of any class.
@@ -9,10 +11,16 @@ public struct BackoffChain: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// A chain as a stored record holds it (`KeyEntry+Record`).
+    init(step: Int, lastErrorAtMs: Int64?) {
+        self.step = step
+        self.lastErrorAtMs = lastErrorAtMs
+    }
+
     /// Starts the chain over if the key has been quiet for `resetMs`. Call before noting the
     /// error being reported.
     public mutating func resetIfQuiet(at nowMs: Int64, resetMs: Int64) {
-        if let last = lastErrorAtMs, nowMs - last >= resetMs { step = 0 }
+        if let last = lastErrorAtMs, HostTime.elapsed(from: last, to: nowMs) >= resetMs { step = 0 }
     }
 
     /// An error of any class happened at `nowMs`.

@@ -1,3 +1,5 @@
+import ModHostSupport
+
 /// A per-key circuit breaker for server and network errors, after sony/gobreaker's
 /// `CircuitBreaker` with `MaxRequests` 1 (one probe) and a trip rule of `threshold`
 /// consecutive failures:
@@ -36,6 +38,16 @@ public struct Circuit: Codable, Sendable, Equatable {
     public var probeAtMs: Int64?
 
     public init() {}
+
+    /// A circuit as a stored record holds it (`KeyEntry+Record`).
+    init(phase: Phase, openUntilMs: Int64?, trips: Int, consecutiveFailures: Int, cause: ErrorClass?, probeAtMs: Int64?) {
+        self.phase = phase
+        self.openUntilMs = openUntilMs
+        self.trips = trips
+        self.consecutiveFailures = consecutiveFailures
+        self.cause = cause
+        self.probeAtMs = probeAtMs
+    }
 
     /// The phase at `nowMs`: an open circuit whose time is up reads as halfOpen.
     public func phase(at nowMs: Int64) -> Phase {
@@ -88,7 +100,7 @@ public struct Circuit: Codable, Sendable, Equatable {
     /// recorded or `timeoutMs` passed without one.
     public mutating func admitProbe(at nowMs: Int64, timeoutMs: Int64) -> Bool {
         guard phase == .halfOpen else { return phase == .closed }
-        if let given = probeAtMs, nowMs - given < timeoutMs { return false }
+        if let given = probeAtMs, HostTime.elapsed(from: given, to: nowMs) < timeoutMs { return false }
         probeAtMs = nowMs
         return true
     }
@@ -96,7 +108,7 @@ public struct Circuit: Codable, Sendable, Equatable {
     /// When an unanswered probe may be handed out again.
     func probeRetryAt(timeoutMs: Int64) -> Int64? {
         guard phase == .halfOpen, let given = probeAtMs else { return nil }
-        return given + timeoutMs
+        return HostTime.deadline(given, plus: timeoutMs)
     }
 
     /// A result other than success or failure arrived (e.g. a 429): the probe is spent, a new
@@ -107,8 +119,7 @@ public struct Circuit: Codable, Sendable, Equatable {
 
     private mutating func open(_ cause: ErrorClass, at nowMs: Int64, openMs: Int64, maxOpenMs: Int64) -> Outcome {
         trips += 1
-        let (product, overflow) = openMs.multipliedReportingOverflow(by: Int64(trips))
-        let until = nowMs + (overflow ? maxOpenMs : min(product, maxOpenMs))
+        let until = HostTime.deadline(nowMs, plus: min(openMs.multipliedSaturating(by: Int64(trips)), maxOpenMs))
         phase = .open
         openUntilMs = until
         consecutiveFailures = 0

@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// Calendar arithmetic the hint parsers need: UTC dates by hand (exact and fast), local dates
 /// through `Calendar` in a given time zone (never the process's implicitly).
@@ -49,8 +50,9 @@ public enum CivilTime {
         let calendar = calendar(timeZone)
         let now = Date(timeIntervalSince1970: Double(nowMs) / 1000)
         let today = calendar.startOfDay(for: now)
-        guard let next = calendar.date(byAdding: .day, value: 1, to: today) else { return nowMs + msPerDay }
-        return Int64((next.timeIntervalSince1970 * 1000).rounded())
+        guard let next = calendar.date(byAdding: .day, value: 1, to: today), let ms = epochMs(next), ms > nowMs
+        else { return HostTime.deadline(nowMs, plus: msPerDay) }
+        return HostTime.clamped(ms)
     }
 
     /// Epoch ms of a local date and time in `timeZone` (a time skipped by DST moves forward).
@@ -59,8 +61,8 @@ public enum CivilTime {
         guard utcMs(year: year, month: month, day: day, hour: hour, minute: minute, second: second, ms: ms) != nil
         else { return nil }
         let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: min(second, 59))
-        guard let date = calendar(timeZone).date(from: components) else { return nil }
-        return Int64((date.timeIntervalSince1970 * 1000).rounded()) + Int64(ms)
+        guard let date = calendar(timeZone).date(from: components), let epoch = epochMs(date) else { return nil }
+        return epoch.addingSaturating(Int64(ms))
     }
 
     /// The first time strictly after `nowMs` whose local time of day in `timeZone` is
@@ -70,14 +72,22 @@ public enum CivilTime {
         let now = Date(timeIntervalSince1970: Double(nowMs) / 1000)
         let wanted = DateComponents(hour: hour, minute: minute, second: second)
         guard let next = calendar(timeZone).nextDate(after: now, matching: wanted, matchingPolicy: .nextTime) else { return nil }
-        return Int64((next.timeIntervalSince1970 * 1000).rounded())
+        return epochMs(next)
     }
 
     /// The first time strictly after `nowMs` whose UTC time of day is `offsetMs` past midnight.
     static func nextUTCTime(ofDayMs offsetMs: Int64, after nowMs: Int64) -> Int64 {
         let midnight = floorDiv(nowMs, msPerDay) * msPerDay
-        let today = midnight + offsetMs
-        return today > nowMs ? today : today + msPerDay
+        let today = midnight.addingSaturating(offsetMs)
+        return today > nowMs ? today : today.addingSaturating(msPerDay)
+    }
+
+    /// A `Date`'s epoch ms, or nil when it is not a finite time Int64 can hold (a `Date` far
+    /// from now, which `Int64(_:)` would trap on).
+    static func epochMs(_ date: Date) -> Int64? {
+        let ms = (date.timeIntervalSince1970 * 1000).rounded()
+        guard ms.isFinite, ms > -9.2e18, ms < 9.2e18 else { return nil }
+        return Int64(ms)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {

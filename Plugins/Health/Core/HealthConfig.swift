@@ -29,6 +29,14 @@ public struct HealthConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The furthest ahead of now any rule can set a deadline: the largest cap or step, and 25 h
+    /// for the next local midnight (a day that leaves daylight saving time). A stored record
+    /// whose deadline lies further ahead was not written by these rules at this time.
+    public var longestDeadlineMs: Int64 {
+        [cooldownCapMs, quotaCapMs, circuitMaxOpenMs, probeTimeoutMs, seriesCooldownMs, backoffMs.max() ?? 0,
+         25 * 3_600_000].max() ?? 0
+    }
+
     /// Reads a config section (JSON), returning it and the unknown keys it ignored.
     ///
     /// - Throws: `HealthConfigError` for a value out of range, `DecodingError` for a wrong type.

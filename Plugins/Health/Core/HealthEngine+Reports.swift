@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 extension HealthEngine {
     /// `health.report` / `provider.error`: checks the report, then applies its rule.
@@ -8,11 +9,11 @@ extension HealthEngine {
         throws(HealthInputError) -> ReportResult
     {
         let report = try input.classify(nowMs: nowMs, timeZone: timeZone)
-        effects.notes += report.notes.map { "\(report.providerKey): \($0)" }
+        effects.notes += report.notes.map { "\(LogText.quote(report.providerKey)): \($0)" }
         let series = report.series ?? series(of: report.providerKey)
         if report.errorClass == .seriesQuota, series == nil {
             throw HealthInputError(
-                "series is required for errorClass series_quota: providerKey \(report.providerKey) belongs to no series")
+                "series is required for errorClass series_quota: providerKey \(LogText.quote(report.providerKey)) belongs to no series")
         }
         advance(to: nowMs, effects: &effects)
         guard let errorClass = report.errorClass else {
@@ -48,7 +49,7 @@ extension HealthEngine {
             if let hint = report.hint {
                 (until, source) = Self.capped(hint, at: nowMs, cap: config.cooldownCapMs)
             } else {
-                until = nowMs + entry.backoff.nextDelay(config.backoffMs)
+                until = HostTime.deadline(nowMs, plus: entry.backoff.nextDelay(config.backoffMs))
                 source = "backoff step \(entry.backoff.step)"
             }
             if until > entry.cooldownUntilMs ?? .min {
@@ -75,7 +76,8 @@ extension HealthEngine {
                                             openMs: config.circuitOpenMs, maxOpenMs: config.circuitMaxOpenMs)
         case .seriesQuota:
             guard let series = entry.series else { return }
-            let until = report.hint.map { min($0.untilMs, nowMs + config.quotaCapMs) } ?? nowMs + config.seriesCooldownMs
+            let until = report.hint.map { min($0.untilMs, HostTime.deadline(nowMs, plus: config.quotaCapMs)) }
+                ?? HostTime.deadline(nowMs, plus: config.seriesCooldownMs)
             trip(series, until: until, reason: ErrorClass.seriesQuota.rawValue, effects: &effects)
         }
     }
@@ -128,7 +130,7 @@ extension HealthEngine {
 
     /// A hint's deadline, at most `cap` ms from now, and where it came from.
     private static func capped(_ hint: Hint, at nowMs: Int64, cap: Int64) -> (untilMs: Int64, source: String) {
-        let until = min(hint.untilMs, nowMs + cap)
+        let until = min(hint.untilMs, HostTime.deadline(nowMs, plus: cap))
         return (until, hint.source.rawValue + (until < hint.untilMs ? " (capped)" : ""))
     }
 }

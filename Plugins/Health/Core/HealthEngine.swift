@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// The health rules over all provider keys and series: pure state, no host services. Every
 /// operation takes the host clock's time (`nowMs`) and collects what the plugin must do
@@ -146,7 +147,7 @@ public struct HealthEngine: Sendable {
         guard seriesTrips[series] == nil, let total = members[series]?.count, total > 0 else { return }
         let out = outCounts[series] ?? 0
         guard Double(out) >= config.seriesTripShare * Double(total) else { return }
-        trip(series, until: nowMs + config.seriesCooldownMs, reason: "share", effects: &effects)
+        trip(series, until: HostTime.deadline(nowMs, plus: config.seriesCooldownMs), reason: "share", effects: &effects)
     }
 
     /// Trips `series` until `untilMs`, or extends its trip; never shortens it.

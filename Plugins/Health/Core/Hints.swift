@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// Where a cooldown's deadline came from.
 public enum HintSource: String, Sendable, Codable {
@@ -51,25 +52,25 @@ public enum Hints {
     public static func retryAfter(_ value: RetryAfterValue, nowMs: Int64) throws(HealthInputError) -> Reading {
         switch value {
         case .seconds(let seconds):
-            return .until(nowMs + (try checkedMs(seconds: seconds, shown: format(seconds))))
+            return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: format(seconds))))
         case .text(let raw):
             let text = raw.trimmingASCIISpaces
             if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") }),
                 let seconds = Double(text)
             {
-                return .until(nowMs + (try checkedMs(seconds: seconds, shown: String(text))))
+                return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: LogText.quote(text))))
             }
             if let date = HTTPDate.epochMs(String(text), nowMs: nowMs) {
-                guard date - nowMs <= absurdMs else {
-                    throw HealthInputError("retryAfter \"\(text)\" is absurd: more than a year ahead")
+                guard HostTime.elapsed(from: nowMs, to: date) <= absurdMs else {
+                    throw HealthInputError("retryAfter \(LogText.quote(text)) is absurd: more than a year ahead")
                 }
                 return .until(date)
             }
             if let ms = DurationText.milliseconds(String(text)) {
-                guard ms <= absurdMs else { throw HealthInputError("retryAfter \"\(text)\" is absurd: more than a year") }
-                return .until(nowMs + ms)
+                guard ms <= absurdMs else { throw HealthInputError("retryAfter \(LogText.quote(text)) is absurd: more than a year") }
+                return .until(HostTime.deadline(nowMs, plus: ms))
             }
-            return .unreadable("ignoring retryAfter \"\(text.prefix(100))\": neither seconds nor an HTTP date")
+            return .unreadable("ignoring retryAfter \(LogText.quote(text)): neither seconds nor an HTTP date")
         }
     }
 
@@ -85,7 +86,8 @@ public enum Hints {
     /// What a response body says.
     public struct BodyReading: Sendable, Equatable {
         public var hints: [Hint] = []
-        /// Hints found but not usable (unreadable, past, absurd), for the log.
+        /// Hints found but not usable (unreadable, past, absurd), for the log: which kind and why,
+    /// never the text (a response body may carry anything, secrets included).
         public var notes: [String] = []
         /// The body mentions a daily quota ("quota" and "day"/"daily"): a 429 is then `quota`.
         public var mentionsDailyQuota = false
@@ -106,13 +108,13 @@ public enum Hints {
                 found += 1
                 let value = valueText(original, after: from, source: source)
                 guard let until = deadline(value, source: source, nowMs: nowMs, timeZone: timeZone) else {
-                    reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": not a duration or a time")
+                    reading.notes.append("ignoring a \(source.rawValue) hint in the body: not a duration or a time")
                     continue
                 }
                 if until <= nowMs {
-                    reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": not in the future")
-                } else if until - nowMs > absurdMs {
-                    reading.notes.append("ignoring \(source.rawValue) \"\(value.prefix(60))\": more than a year ahead")
+                    reading.notes.append("ignoring a \(source.rawValue) hint in the body: not in the future")
+                } else if HostTime.elapsed(from: nowMs, to: until) > absurdMs {
+                    reading.notes.append("ignoring a \(source.rawValue) hint in the body: more than a year ahead")
                 } else {
                     reading.hints.append(Hint(source: source, untilMs: until))
                 }
@@ -161,11 +163,9 @@ public enum Hints {
     private static func deadline(_ value: String, source: HintSource, nowMs: Int64, timeZone: TimeZone) -> Int64? {
         switch source {
         case .retryDelay, .resetAfter:
-            // A duration past the end of time is no deadline (and never an overflow).
-            return DurationText.milliseconds(value).flatMap { ms in
-                let (deadline, overflow) = nowMs.addingReportingOverflow(ms)
-                return overflow ? nil : deadline
-            }
+            // A duration past the end of time is capped there (and never an overflow); the
+            // caller then finds it more than a year ahead.
+            return DurationText.milliseconds(value).map { HostTime.deadline(nowMs, plus: $0) }
         case .resetAt:
             if !value.isEmpty, value.utf8.allSatisfy({ $0.isDigit || $0 == 0x2E }), let number = Double(value) {
                 guard number < 1e15 else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// ISO-8601 times as `resetAt` hints carry them:
 ///
@@ -26,7 +27,7 @@ public enum ISO8601Time {
             guard let utc = CivilTime.utcMs(year: year, month: month, day: day, hour: clock.hour, minute: clock.minute,
                                             second: clock.second, ms: clock.ms)
             else { return nil }
-            return utc - offset
+            return utc.subtractingSaturating(offset)
         }
         return CivilTime.localMs(year: year, month: month, day: day, hour: clock.hour, minute: clock.minute,
                                  second: clock.second, ms: clock.ms, in: timeZone)
@@ -40,7 +41,7 @@ public enum ISO8601Time {
             return CivilTime.nextUTCTime(ofDayMs: wrapped, after: nowMs)
         }
         return CivilTime.nextLocalTime(hour: clock.hour, minute: clock.minute, second: clock.second, after: nowMs,
-                                       in: timeZone).map { $0 + Int64(clock.ms) }
+                                       in: timeZone).map { $0.addingSaturating(Int64(clock.ms)) }
     }
 
     /// `HH:MM[:SS[.fff]]`

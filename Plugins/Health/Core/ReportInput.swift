@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// A `health.report` (or `provider.error` event) as received, before any check.
 public struct ReportInput: Sendable, Equatable {
@@ -42,7 +43,7 @@ public struct ReportInput: Sendable, Equatable {
         var explicit: ErrorClass?
         if let errorClass {
             guard let parsed = ErrorClass(rawValue: errorClass) else {
-                throw HealthInputError("errorClass \"\(errorClass.prefix(64))\" is not one of \(ErrorClass.list)")
+                throw HealthInputError("errorClass \(LogText.quote(errorClass)) is not one of \(ErrorClass.list)")
             }
             explicit = parsed
         }

@@ -9,6 +9,7 @@
 import Foundation
 import HealthCore
 import ModHostPluginSDK
+import ModHostSupport
 import Synchronization
 
 final class Health: StatefulPlugin, Sendable {
@@ -22,6 +23,8 @@ final class Health: StatefulPlugin, Sendable {
         var engine: HealthEngine
         /// Whether the engine holds the store's records (or a swapped-in state) already.
         var loaded = false
+        /// Records found stale at start and not deleted yet (`Health+Store`).
+        var stale: [StoreWrite] = []
     }
 
     let host: PluginHost
@@ -33,7 +36,7 @@ final class Health: StatefulPlugin, Sendable {
         self.host = host
         let section = try config.decode(ConfigSection.self)
         if !section.unknownKeys.isEmpty {
-            host.log(.warning, "ignoring unknown config keys: \(section.unknownKeys.joined(separator: ", "))")
+            host.log(.warning, "ignoring unknown config keys: \(section.unknownKeys.prefix(10).map { LogText.quote($0) }.joined(separator: ", "))")
         }
         // TimeZone.current follows the process's TZ: "local midnight" is the host's.
         runtime = Mutex(Runtime(engine: HealthEngine(config: section.config, timeZone: .current)))
@@ -86,60 +89,6 @@ final class Health: StatefulPlugin, Sendable {
         case .success(let result): return result
         case .failure(let error): throw PluginError.invalidParams(error.message)
         }
-    }
-
-    private func finish(_ effects: Effects) {
-        let store = host.store
-        for write in effects.writes {
-            do {
-                switch write {
-                case .putKey(let entry): try store.put(write.storeKey, encoding: entry)
-                case .putSeries(let trip): try store.put(write.storeKey, encoding: trip)
-                case .deleteKey, .deleteSeries: try store.delete(write.storeKey)
-                }
-            } catch {
-                host.log(.error, "store \(write.storeKey): \(error)")
-            }
-        }
-        for event in effects.events {
-            do {
-                try host.publish(event.topic, event.data)
-            } catch {
-                host.log(.error, "publish \(event.topic): \(error)")
-            }
-        }
-        for note in effects.notes { host.log(.warning, note) }
-    }
-
-    // MARK: - Store
-
-    /// Reads the records of the last run; expired ones are dropped (and deleted).
-    private func load() throws {
-        let store = host.store
-        let decoder = JSONDecoder()
-        var keys: [KeyEntry] = []
-        for (storeKey, value) in try store.list(prefix: StoreWrite.keyPrefix) {
-            if let entry = try? decoder.decode(KeyEntry.self, from: value) {
-                keys.append(entry)
-            } else {
-                host.log(.warning, "dropping unreadable record \(storeKey)")
-                try? store.delete(storeKey)
-            }
-        }
-        var series: [SeriesTrip] = []
-        for (storeKey, value) in try store.list(prefix: StoreWrite.seriesPrefix) {
-            if let trip = try? decoder.decode(SeriesTrip.self, from: value) {
-                series.append(trip)
-            } else {
-                host.log(.warning, "dropping unreadable record \(storeKey)")
-                try? store.delete(storeKey)
-            }
-        }
-        try perform { engine, now, effects in
-            engine.load(keys: keys, series: series, at: now, effects: &effects)
-        }
-        let count = runtime.withLock { $0.engine.keyCount }
-        host.log(.info, "restored \(count) of \(keys.count) stored keys, \(series.count) series records read")
     }
 
     // MARK: - Events

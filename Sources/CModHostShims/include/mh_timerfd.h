@@ -5,10 +5,12 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
-#define MH_SHIM_TFD_CLOEXEC TFD_CLOEXEC
-#define MH_SHIM_TFD_NONBLOCK TFD_NONBLOCK
-#define MH_SHIM_TFD_TIMER_ABSTIME TFD_TIMER_ABSTIME
-#define MH_SHIM_TFD_TIMER_CANCEL_ON_SET TFD_TIMER_CANCEL_ON_SET
+/* Constants, not macros: glibc defines these as enum members behind same-named macros,
+ * which Swift does not import. */
+static const int MH_SHIM_TFD_CLOEXEC = TFD_CLOEXEC;
+static const int MH_SHIM_TFD_NONBLOCK = TFD_NONBLOCK;
+static const int MH_SHIM_TFD_TIMER_ABSTIME = TFD_TIMER_ABSTIME;
+static const int MH_SHIM_TFD_TIMER_CANCEL_ON_SET = TFD_TIMER_CANCEL_ON_SET;
 
 static inline int mh_shim_timerfd_create(int clockid, int flags) {
     return timerfd_create(clockid, flags);

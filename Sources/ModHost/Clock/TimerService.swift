@@ -2,6 +2,7 @@ import CModHost
 import Dispatch
 import Foundation
 import HeapModule
+import ModHostSupport
 
 /// A timer that came due, on its way to the module's mailbox.
 final class TimerFiring: @unchecked Sendable {
@@ -21,15 +22,36 @@ final class TimerFiring: @unchecked Sendable {
 
 /// Plugin timers (`timer_start`), scheduled on the host clock.
 ///
-/// With the real clock a thread sleeps until the earliest timer is due. With the manual clock
-/// nothing fires until `advance(to:)`, which fires every timer it passes in due order, moving the
-/// clock to each one's due time and waiting for its callback before the next.
+/// Timers measure elapsed time. Due times are kept on the host clock (ms since the epoch),
+/// and the clock's steps are handled alike for both clocks:
+///
+/// - **Time passing** (`clock.advance`, or the real clock running): a repeating timer fires
+///   once per period it crosses (with `clock.advance`, up to `maxPeriodsPerAdvance` per timer;
+///   beyond that the rest counts as a jump).
+/// - **A forward step** (`clock.set` forward, the wall clock set forward, a suspend): every
+///   timer the step passed fires once, after the step; a repeating one then keeps its phase
+///   (its next due time is the first period boundary after the new time).
+/// - **A backward step** (`clock.set` back, the wall clock set back, e.g. by NTP): every
+///   timer's due time moves back by the step, so each still fires after the time it was
+///   waiting for and repeating timers keep their cadence; nothing stalls.
+///
+/// With the real clock a thread sleeps on the monotonic clock until the earliest timer is due
+/// (`RealClockWaiter`) and looks for wall-clock steps at every wake-up by comparing
+/// `CLOCK_REALTIME − CLOCK_MONOTONIC` with its last reading: a change of more than
+/// `stepThresholdMs` is a step. With the manual clock nothing fires until `advance(to:)` or
+/// `set(to:)`, which fire the timers due in order, waiting for each callback before the next.
 final class TimerService: @unchecked Sendable {
+    /// The most periods one repeating timer fires for in one `clock.advance`.
+    static let maxPeriodsPerAdvance = 100_000
+    /// A change of `CLOCK_REALTIME − CLOCK_MONOTONIC` this large is a wall-clock step (slewing
+    /// by NTP changes it by at most 0.5 ms per second).
+    static let stepThresholdMs: Int64 = 100
+
     private struct Timer {
         let context: ModuleContext
         let fn: mh_timer_fn
         let user: UnsafeMutableRawPointer?
-        let repeatMs: UInt64
+        let repeatMs: Int64
         var due: Int64
         /// A one-shot timer that fired stays here until its callback runs, so it can be cancelled.
         var fired = false
@@ -49,10 +71,13 @@ final class TimerService: @unchecked Sendable {
     /// Timers whose callback is running now, and the thread running it.
     private var firing: [UInt64: pthread_t] = [:]
     private var stopped = false
+    /// The due time the real-clock thread sleeps for (`.max`: none, or not sleeping).
     private var wakeAt: Int64 = .max
+    private let waiter: RealClockWaiter?
 
     init(clock: any HostClock) {
         self.clock = clock
+        waiter = clock.isManual ? nil : RealClockWaiter()
         if !clock.isManual {
             let thread = Thread { [self] in
                 CrashReport.prepareThread()
@@ -69,10 +94,11 @@ final class TimerService: @unchecked Sendable {
         guard !stopped else { return 0 }
         let id = nextID
         nextID += 1
-        let due = Self.add(clock.nowMs, delayMs)
-        timers[id] = Timer(context: context, fn: fn, user: user, repeatMs: repeatMs, due: due)
+        // Saturating, not capped: a delay too large to represent means "never".
+        let due = clock.nowMs.addingSaturating(Int64(clamping: delayMs))
+        timers[id] = Timer(context: context, fn: fn, user: user, repeatMs: Int64(clamping: repeatMs), due: due)
         heap.insert(Entry(due: due, id: id))
-        if due < wakeAt { condition.signal() }
+        if due < wakeAt { waiter?.wake() }
         return id
     }
 
@@ -113,12 +139,42 @@ final class TimerService: @unchecked Sendable {
         condition.unlock()
     }
 
+    // MARK: - The manual clock
 
-    /// Manual clock only: moves time to `target`, firing every timer due on the way, in order.
+    /// `clock.advance`: time passes up to `target`; every timer due on the way fires, in order,
+    /// the clock moving to each one's due time first (a repeating timer once per period, up to
+    /// `maxPeriodsPerAdvance`; then it jumps to the first period after `target`).
     func advance(to target: Int64, clock manual: ManualClock) {
+        var periods: [UInt64: Int] = [:]
+        runDue(notAfter: target, clock: manual) { id in
+            periods[id, default: 0] += 1
+            return periods[id, default: 0] >= Self.maxPeriodsPerAdvance
+        }
+        manual.set(target)
+    }
+
+    /// `clock.set`: a jump. Forward, the clock moves to `target` and every timer it passed
+    /// fires once, in due order; back, every timer's due time moves back by the step, so
+    /// nothing fires early and nothing stalls.
+    func set(to target: Int64, clock manual: ManualClock) {
+        condition.lock()
+        let now = manual.nowMs
+        manual.set(target)
+        if target < now {
+            shiftDueTimes(by: HostTime.elapsed(from: now, to: target))
+            condition.unlock()
+            return
+        }
+        condition.unlock()
+        runDue(notAfter: target, clock: manual) { _ in true }
+    }
+
+    /// Fires every timer due at or before `limit`, one at a time, waiting for each callback.
+    /// `jumps(id)` says whether a repeating timer skips to its first period after `limit`.
+    private func runDue(notAfter limit: Int64, clock manual: ManualClock, jumps: (UInt64) -> Bool) {
         while true {
             condition.lock()
-            guard let (timer, id) = popDue(notAfter: target) else {
+            guard let (timer, id) = popDue(notAfter: limit, jumps: jumps) else {
                 condition.unlock()
                 break
             }
@@ -129,24 +185,28 @@ final class TimerService: @unchecked Sendable {
             timer.context.slot.mailbox.post(.callback(timer.context, .timer(firing)))
             semaphore.wait()
         }
-        manual.set(target)
     }
 
     func shutdown() {
         condition.lock()
         stopped = true
         timers.removeAll()
+        waiter?.wake()
         condition.broadcast()
         condition.unlock()
     }
 
-    /// Pops the earliest live timer due at or before `limit`, rescheduling it if it repeats.
-    /// Must hold `condition`.
-    private func popDue(notAfter limit: Int64) -> (Timer, UInt64)? {
+    // MARK: - Due times
+
+    /// Pops the earliest live timer due at or before `limit`, rescheduling it if it repeats:
+    /// one period later (time passing), or, when `jumps(id)`, at its first period after
+    /// `limit` (a jump: it fires once for all the periods it missed). Must hold `condition`.
+    private func popDue(notAfter limit: Int64, jumps: (UInt64) -> Bool) -> (Timer, UInt64)? {
         while let top = heap.min, top.due <= limit {
             heap.removeMin()
             guard var timer = timers[top.id], timer.due == top.due, !timer.fired else { continue }
-            let next = max(Self.add(timer.due, timer.repeatMs), clock.isManual ? .min : limit)
+            let next = jumps(top.id) ? Self.firstPeriod(after: limit, from: timer.due, every: timer.repeatMs)
+                : timer.due.addingSaturating(timer.repeatMs)
             if timer.repeatMs > 0 && next > timer.due {
                 let fired = timer
                 timer.due = next
@@ -161,32 +221,59 @@ final class TimerService: @unchecked Sendable {
         return nil
     }
 
-    /// `time + ms`, saturating: a delay too large to represent means "never".
-    private static func add(_ time: Int64, _ ms: UInt64) -> Int64 {
-        let (sum, overflow) = time.addingReportingOverflow(Int64(clamping: ms))
-        return overflow ? .max : sum
+    /// The first `due + k × period` (k ≥ 1) after `limit`: where a repeating timer goes on after
+    /// a jump, keeping its phase. Saturating: past the end of representable time it never fires.
+    static func firstPeriod(after limit: Int64, from due: Int64, every period: Int64) -> Int64 {
+        guard period > 0 else { return due }
+        let behind = max(HostTime.elapsed(from: due, to: limit), 0)
+        let periods = behind / period + 1
+        return due.addingSaturating(period.multipliedSaturating(by: periods))
     }
 
+    /// Moves every timer's due time by `step` ms (a backward step: negative). Must hold `condition`.
+    private func shiftDueTimes(by step: Int64) {
+        guard step != 0 else { return }
+        var entries: [Entry] = []
+        entries.reserveCapacity(timers.count)
+        for (id, var timer) in timers {
+            timer.due = timer.due.addingSaturating(step)
+            timers[id] = timer
+            if !timer.fired { entries.append(Entry(due: timer.due, id: id)) }
+        }
+        heap = Heap(entries)
+    }
+
+    // MARK: - The real clock
+
     private func runRealTime() {
+        guard let waiter else { return }
         condition.lock()
+        var offset = RealClockWaiter.wallMinusMonotonicMs()
         while !stopped {
+            let sampled = RealClockWaiter.wallMinusMonotonicMs()
+            let step = HostTime.elapsed(from: offset, to: sampled)
+            offset = sampled
+            if step <= -Self.stepThresholdMs { shiftDueTimes(by: step) }  // a forward step needs nothing: what it passed is due
             let now = clock.nowMs
-            if let (timer, id) = popDue(notAfter: now) {
+            var due: [(Timer, UInt64)] = []
+            while let popped = popDue(notAfter: now, jumps: { _ in true }) { due.append(popped) }
+            if !due.isEmpty {
                 condition.unlock()
-                let firing = TimerFiring(id: id, fn: timer.fn, user: timer.user, done: nil)
-                timer.context.slot.mailbox.post(.callback(timer.context, .timer(firing)))
+                for (timer, id) in due {
+                    let firing = TimerFiring(id: id, fn: timer.fn, user: timer.user, done: nil)
+                    timer.context.slot.mailbox.post(.callback(timer.context, .timer(firing)))
+                }
                 condition.lock()
                 continue
             }
-            if let next = heap.min {
-                wakeAt = next.due
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(next.due - now) / 1000))
-            } else {
-                wakeAt = .max
-                condition.wait()
-            }
+            wakeAt = heap.min?.due ?? .max
+            let timeout = heap.min.map { HostTime.elapsed(from: now, to: $0.due) }
+            condition.unlock()
+            waiter.wait(timeoutMs: timeout)
+            condition.lock()
             wakeAt = .max
         }
+        waiter.close()
         condition.unlock()
     }
 }

@@ -1,6 +1,7 @@
 import CModHost
 import Dispatch
 import Foundation
+import ModHostSupport
 
 /// The host's own methods on the control channel: `host.*`, `modules.*`, `events.*`, `clock.*`.
 ///
@@ -87,7 +88,7 @@ final class HostMethods: @unchecked Sendable {
             do throws(LoadError) {
                 instance = try runtime.registry.load(path, config: config)
             } catch {
-                runtime.logger.error("load failed: \(path): \(error)")
+                runtime.logger.error("load failed: \(LogText.quote(path, keep: .tail)): \(error)")
                 throw RPCError.loadFailed(error.description, file: path)
             }
             return try HostParams.encode(ModuleDescription(instance, slot: runtime.registry.slot(instance.id)))
@@ -116,16 +117,20 @@ final class HostMethods: @unchecked Sendable {
                 throw RPCError.methodNotFound(method, "only with --manual-clock")
             }
             let request = try HostParams.decode(ClockParams.self, params)
-            let target: Int64
             if method == "clock.advance" {
-                guard request.ms >= 0 else { throw RPCError.invalidParams("\"ms\" must not be negative") }
-                let (sum, overflow) = manual.nowMs.addingReportingOverflow(request.ms)
-                guard !overflow else { throw RPCError.invalidParams("\"ms\": advancing by \(request.ms) passes the end of time") }
-                target = sum
+                guard request.ms >= 0 else { throw RPCError.invalidParams("\"ms\" must not be negative, got \(request.ms)") }
+                let target = manual.nowMs.addingSaturating(request.ms)
+                guard HostTime.validMs.contains(target) else {
+                    throw RPCError.invalidParams(
+                        "\"ms\": advancing by \(request.ms) would move the clock past 9999-12-31; the clock stays within \(HostTime.rangeText)")
+                }
+                runtime.timers.advance(to: target, clock: manual)
             } else {
-                target = request.ms
+                guard HostTime.validMs.contains(request.ms) else {
+                    throw RPCError.invalidParams("\"ms\" must be within \(HostTime.rangeText), got \(request.ms)")
+                }
+                runtime.timers.set(to: request.ms, clock: manual)
             }
-            runtime.timers.advance(to: target, clock: manual)
             return try HostParams.encode(["nowMs": manual.nowMs])
         case "host.shutdown":
             requestShutdown()

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import ModHostSupport
 
 /// The host: `ModHost.run` loads the plugins, serves the control channel (and, when configured,
 /// follows the plugin directory: `PluginDirectoryWatcher`) until end of input, `host.shutdown`,
@@ -68,7 +69,7 @@ public enum ModHost {
             }
             let files = PluginLoader.pluginFiles(in: directory)
             for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
-                logger.error("not loaded: \(failure.file): \(failure.error)")
+                logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(failure.error)")
             }
         }
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }

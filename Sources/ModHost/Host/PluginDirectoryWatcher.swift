@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import ModHostSupport
 
 /// The drop-in plugin directory: watches it with inotify and applies what changes to the
 /// registry. A new `*.so` is loaded, a replaced one hot-swapped, a removed one unloaded (unless
@@ -260,7 +261,7 @@ final class PluginDirectoryWatcher: Sendable {
         for (name, var entry) in pending where entry.quietUntil <= now {
             if entry.writing {
                 if !entry.noticed && now >= entry.quietUntil + Self.openWriteNotice {
-                    logger.notice("plugin directory: \(name) is still open for writing; waiting for it to be closed")
+                    logger.notice("plugin directory: \(LogText.quote(name)) is still open for writing; waiting for it to be closed")
                     entry.noticed = true
                     pending[name] = entry
                 }
@@ -276,7 +277,7 @@ final class PluginDirectoryWatcher: Sendable {
             }
             pending[name] = nil
             if let current, !current.isRegularFile {
-                logger.warning("plugin directory: \(name) is not a regular file; ignored")
+                logger.warning("plugin directory: \(LogText.quote(name)) is not a regular file; ignored")
                 shared.withLock { _ = $0.unsettled.remove(name) }
                 continue
             }
@@ -316,30 +317,30 @@ final class PluginDirectoryWatcher: Sendable {
 
         switch (file, loaded) {
         case (nil, nil):
-            logger.debug("plugin directory: \(name) is gone; no module was loaded from it")
+            logger.debug("plugin directory: \(LogText.quote(name)) is gone; no module was loaded from it")
         case (nil, let entry?):
             let id = entry.instance.id
-            logger.info("plugin directory: \(name) was removed: unloading \(id)")
+            logger.info("plugin directory: \(LogText.quote(name)) was removed: unloading \(id)")
             shared.withLock { _ = $0.applied.removeValue(forKey: key) }
             do throws(RPCError) {
                 try runtime.registry.unload(id, force: false, drainTimeout: drainTimeout)
             } catch where error.code == RPCError.refusedCode {
-                logger.warning("plugin directory: \(name) was removed, but \(id) stays loaded: \(error.message)")
+                logger.warning("plugin directory: \(LogText.quote(name)) was removed, but \(id) stays loaded: \(error.message)")
             } catch {
-                logger.error("plugin directory: \(name) was removed; unloading \(id) failed: \(error.message)")
+                logger.error("plugin directory: \(LogText.quote(name)) was removed; unloading \(id) failed: \(error.message)")
             }
         case (let file?, let entry?) where entry.instance.state == .running:
             let id = entry.instance.id
             guard shared.withLock({ $0.applied[key] }) != file else {
-                logger.debug("plugin directory: \(name) is unchanged since \(id) was loaded from it")
+                logger.debug("plugin directory: \(LogText.quote(name)) is unchanged since \(id) was loaded from it")
                 return
             }
-            logger.info("plugin directory: \(name) was replaced: hot-swapping \(id)")
+            logger.info("plugin directory: \(LogText.quote(name)) was replaced: hot-swapping \(id)")
             shared.withLock { $0.applied[key] = file }
             // A failure is logged and published (modules.swap_failed) by the registry.
             _ = try? runtime.registry.swap(id, path: path, config: nil, drainTimeout: drainTimeout)
         case (let file?, _):
-            logger.info("plugin directory: \(name) appeared: loading it")
+            logger.info("plugin directory: \(LogText.quote(name)) appeared: loading it")
             shared.withLock { $0.applied[key] = file }
             do throws(LoadError) {
                 _ = try runtime.registry.load(path, config: nil)
@@ -347,7 +348,7 @@ final class PluginDirectoryWatcher: Sendable {
                 // Not a failure: the user asked for it to be left out.
                 logger.info("plugin directory: \(name) skipped: \(LoadError.disabled(what: what, option: option))")
             } catch {
-                logger.error("plugin directory: \(name) not loaded: \(error)")
+                logger.error("plugin directory: \(LogText.quote(name)) not loaded: \(error)")
                 var data = JSONObject()
                 data.add("file", path)
                 data.add("reason", error.description)

@@ -1,4 +1,5 @@
 import Foundation
+import ModHostSupport
 
 /// Hot swap: replacing a running module's instance without a restart, and going back.
 ///
@@ -219,7 +220,7 @@ extension Registry {
     }
 
     func failed(_ id: String, path: String, _ reason: String) -> RPCError {
-        runtime.logger.error("swap of \(id) failed: \(reason)")
+        runtime.logger.error("swap of \(LogText.quote(id)) failed: \(reason)")
         var data = JSONObject()
         data.add("id", id)
         data.add("file", path)
@@ -228,9 +229,11 @@ extension Registry {
         return .swapFailed(id, reason)
     }
 
+    /// Publishes a swap's outcome and logs it. The outcome holds only what the host made or
+    /// checked (a loaded module's id, semantic versions, numbers); the file is outside text.
     func announce(_ topic: String, _ outcome: some Encodable & Sendable, file: String) {
         if let data = try? HostParams.encode(outcome) {
-            runtime.logger.info("\(topic): \(String(decoding: data, as: UTF8.self))")
+            runtime.logger.info("\(topic) from \(LogText.quote(file, keep: .tail)): \(String(decoding: data, as: UTF8.self))")
             runtime.events.publish(topic: topic, data: data)
         }
     }

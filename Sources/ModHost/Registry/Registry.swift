@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import ModHostSupport
 
 /// Modules by id: loading in dependency order, unloading in reverse, and the routing table the
 /// control channel and inter-module calls read.
@@ -210,7 +211,7 @@ final class Registry: @unchecked Sendable {
             state.order.append(id)
         }
         slot.mailbox.resume()
-        runtime.logger.info("loaded \(id) \(image.descriptor.version) from \(image.file) (generation \(generation))")
+        runtime.logger.info("loaded \(id) \(image.descriptor.version) from \(LogText.quote(image.file, keep: .tail)) (generation \(generation))")
         var event = JSONObject()
         event.add("id", id)
         event.add("version", image.descriptor.version)

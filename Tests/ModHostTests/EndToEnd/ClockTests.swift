@@ -1,3 +1,4 @@
+import Foundation
 import ModHostTestKit
 import Testing
 
@@ -66,5 +67,70 @@ import Testing
         #expect(try host.call("host.status")["clock"] == "real")
         let id = try host.call("probe.timer", [20, 0])
         #expect(try host.nextEvent(topic: "probe.timer", timeout: 10)["data"]["id"] == id)
+    }
+
+    // MARK: Steps of the manual clock
+
+    /// `clock.set` back: every timer's due time moves back with the clock, so a repeating timer
+    /// keeps its cadence (the real clock does the same on a backward wall-clock step).
+    @Test func clockSetBackMovesTimersBackWithIt() throws {
+        let host = try startHost()
+        let timer = try host.call("probe.timer", [1000, 1000])
+        let back = Self.start - 3_600_000
+        #expect(try host.call("clock.set", ["ms": .int(back)])["nowMs"] == .int(back))
+        #expect(host.unreadLines.isEmpty, "nothing is due after a step back")
+        try host.advanceClock(by: 2000)
+        let fired = try (0..<2).map { _ in try host.nextEvent(topic: "probe.timer")["data"] }
+        #expect(fired.map { $0["id"] } == [timer, timer])
+        #expect(fired.map { $0["now"].int } == [back + 1000, back + 2000])
+    }
+
+    /// `clock.set` forward is a jump: what it passed fires once, at the new time, and a
+    /// repeating timer then keeps its phase.
+    @Test func clockSetForwardFiresWhatItPassedOnce() throws {
+        let host = try startHost()
+        let ticker = try host.call("probe.timer", [1000, 1000])
+        let once = try host.call("probe.timer", [4000, 0])
+        try host.call("clock.set", ["ms": .int(Self.start + 10_500)])
+        let fired = try (0..<2).map { _ in try host.nextEvent(topic: "probe.timer")["data"] }
+        #expect(Set(fired.map { $0["id"] }) == [ticker, once])
+        #expect(fired.map { $0["now"].int } == [Self.start + 10_500, Self.start + 10_500])
+        #expect(try host.call("probe.ping") == "pong")
+        #expect(!host.unreadLines.contains { $0.contains("probe.timer") }, "the ticker fired more than once for the jump")
+        try host.advanceClock(by: 500)
+        #expect(try host.nextEvent(topic: "probe.timer")["data"]["now"].int == Self.start + 11_000)
+    }
+
+    // MARK: The clock's range
+
+    /// Valid clock values are 1970-01-01 to 9999-12-31: beyond, `clock.set` and `clock.advance`
+    /// are refused with -32602 naming `ms` and the range, and the clock does not move.
+    @Test func clockMovesOutsideTheRangeAreRefused() throws {
+        let host = try startHost()
+        let end: Int64 = 253_402_300_799_999
+        for ms in [Int64.max, end + 1, -1, Int64.min] {
+            let error = try host.expectFailure("clock.set", ["ms": .int(ms)])
+            #expect(error["code"] == -32602, "\(error)")
+            let message = error["message"].string ?? ""
+            #expect(message.contains("\"ms\"") && message.contains("253402300799999") && message.contains("9999-12-31"), "\(error)")
+        }
+        #expect(try host.call("probe.now") == .int(Self.start))
+        #expect(try host.call("clock.set", ["ms": .int(end - 10)])["nowMs"] == .int(end - 10))
+        for ms in [Int64(11), Int64.max] {
+            let error = try host.expectFailure("clock.advance", ["ms": .int(ms)])
+            #expect(error["code"] == -32602 && (error["message"].string ?? "").contains("9999-12-31"), "\(error)")
+        }
+        #expect(try host.advanceClock(by: 10) == end)
+        #expect(try host.call("clock.set", ["ms": 0])["nowMs"] == 0)
+        #expect(try host.call("probe.ping") == "pong")
+    }
+
+    /// `--clock-start` outside the range is a usage error, naming the flag and the range.
+    @Test(arguments: ["-1", "253402300800000", "9223372036854775807"])
+    func clockStartOutsideTheRangeIsAUsageError(_ start: String) throws {
+        let host = try HostProcess(plugins: try TestPlugins.directory(), extraArguments: ["--manual-clock", "--clock-start=\(start)"])
+        let status = try host.waitForExit()
+        #expect(status == 64, "exit status \(status): \(host.stderrText)")
+        #expect(host.stderrText.contains("--clock-start must be within 0...253402300799999"), "\(host.stderrText)")
     }
 }

@@ -51,7 +51,7 @@ import Testing
         #expect(loaded["data"]["version"] == "1.0.0")
         #expect(loaded["data"]["file"] == .string(path))
         #expect(try host.call("probe.ping") == "pong")
-        try host.waitForStderr(containing: "libprobe.so appeared: loading it")
+        try host.waitForStderr(containing: "\"libprobe.so\" appeared: loading it")
         #expect(try host.shutdown() == 0)
     }
 
@@ -126,8 +126,8 @@ import Testing
         let host = try watchedHost(plugins)
 
         try FileManager.default.removeItem(atPath: a)
-        let stderr = try host.waitForStderr(containing: "liba.so was removed, but a stays loaded")
-        let warning = stderr.split(separator: "\n").first { $0.contains("liba.so was removed, but a stays loaded") } ?? ""
+        let stderr = try host.waitForStderr(containing: "\"liba.so\" was removed, but a stays loaded")
+        let warning = stderr.split(separator: "\n").first { $0.contains("\"liba.so\" was removed, but a stays loaded") } ?? ""
         #expect(warning.contains("warning"), "\(warning)")
         #expect(warning.contains("required by b"), "the warning should name b: \(warning)")
         #expect(try host.call("a.ping") == "pong")
@@ -187,7 +187,7 @@ import Testing
         let notELF = try host.nextEvent(topic: "modules.load_failed")
         #expect(notELF["data"]["file"] == .string(junkPath))
         #expect(notELF["data"]["reason"].string?.contains("not a shared object") == true, "\(notELF)")
-        try host.waitForStderr(containing: "libjunk.so not loaded: not a shared object")
+        try host.waitForStderr(containing: "\"libjunk.so\" not loaded: not a shared object")
 
         let noEntry = try TestPlugins.broken(into: plugins, name: ".noentry.part", defines: ["-DMH_FIXTURE_NO_ENTRY"])
         let noEntryPath = try install(noEntry, into: plugins, as: "libnoentry.so")

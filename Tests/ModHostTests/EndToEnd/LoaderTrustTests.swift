@@ -179,7 +179,9 @@ struct TrustCase: Sendable, CustomTestStringConvertible {
         let stderr = try host.waitForStderr(containing: "ready")
         for (file, fault) in [(foreign, "owned by nobody"), (shared, "group-writable (mode 0775)"),
                               ("\(plugins)/liblinked.so", "writable by anyone (mode 0777) without the sticky bit")] {
-            let line = stderr.split(separator: "\n").first { $0.contains("not loaded: \(file): refusing to load") }
+            // The log line quotes the end of the path (bounded outside text), then the reason.
+            let name = "/" + (file as NSString).lastPathComponent + "\""
+            let line = stderr.split(separator: "\n").first { $0.contains("not loaded: \"") && $0.contains(name) && $0.contains("refusing to load") }
             #expect(line?.contains(fault) == true, "no error line names \(file) and \"\(fault)\":\n\(stderr)")
         }
         #expect(try host.shutdown() == 0)

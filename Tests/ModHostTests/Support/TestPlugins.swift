@@ -77,6 +77,14 @@ enum TestPlugins {
         return output
     }
 
+    /// Builds `Fixtures/fakeclock.c`, the `LD_PRELOAD` library that adds the offset in `offsetFile`
+    /// (a 64-bit count of ms, rewritten with `FakeWallClock.set`) to the wall clock only.
+    static func fakeClock(into directory: String) throws -> String {
+        let output = "\(directory)/libfakeclock.so"
+        try PluginBuilder.buildC(source: fixtures.appendingPathComponent("fakeclock.c").path, output: output)
+        return output
+    }
+
     /// Copies a Swift plugin built by SwiftPM (e.g. `libCalc.so`) into `directory`, as `name`
     /// (default: the same file name).
     @discardableResult

@@ -133,9 +133,6 @@ struct HealthModuleBench {
 
     /// VmRSS of a process, in KiB.
     static func residentKiB(_ pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        (ProcFS.memory(of: pid)?.resident ?? 0) / 1024
     }
 }

@@ -8,6 +8,7 @@
 
 #include "mh_malloc.h"
 #include "mh_timerfd.h"
+#include "mh_xattr.h"
 #include "mh_crash.h"
 #include "mh_altstack.h"
 

@@ -50,16 +50,10 @@ public struct DisabledModules: Sendable, Equatable {
     /// that does not exist (yet: one that may be dropped into a watched directory later) its
     /// directory is resolved instead, or, failing that too, the path is only normalized.
     public static func resolve(_ path: String) -> String {
-        if let resolved = realPath(path) { return resolved }
-        let normalized = PluginDirectoryWatcher.normalized(path)
+        if let resolved = PathTrust.realPath(path) { return resolved }
+        let normalized = PathTrust.lexicallyNormalized(path)
         let directory = (normalized as NSString).deletingLastPathComponent
-        guard let resolvedDirectory = realPath(directory) else { return normalized }
+        guard let resolvedDirectory = PathTrust.realPath(directory) else { return normalized }
         return (resolvedDirectory as NSString).appendingPathComponent((normalized as NSString).lastPathComponent)
-    }
-
-    private static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 }

@@ -34,7 +34,7 @@ struct PluginFile: ~Copyable {
             var info = stat()
             guard fstat(fd, &info) == 0 else { throw .unreadable("cannot stat \(resolved): \(String(cString: strerror(errno)))") }
             do {
-                try trust.checkFile(info, at: resolved)
+                try trust.checkFile(info, at: resolved) { () throws(PathTrustError.Fault) in try AccessACL.of(fd: fd) }
             } catch {
                 throw .untrusted(error)
             }

@@ -1,29 +1,35 @@
 import Foundation
 
 /// Whether the host may trust a path: the rules of sshd's StrictModes (`safe_path`), with
-/// Debian's exception for per-user groups (`secure_permissions`).
+/// Debian's exception for per-user groups (`secure_permissions`), applied to every directory
+/// and symbolic link the path goes through.
 ///
-/// A plugin file is trusted when, after resolving symbolic links, the file and every ancestor up
-/// to `/` are
+/// A plugin file is trusted when the file and every directory on the way to it are
 /// - owned by root or by the host's user;
 /// - not writable by anyone, except a directory with the sticky bit (`/tmp`, mode 1777): there
 ///   nobody but an entry's owner can rename or remove the entry, and the entries on the path are
 ///   all owned by root or the host's user;
 /// - not group-writable, except when the group holds only the owner (`GroupMembers`), or for a
-///   sticky directory.
+///   sticky directory; where the group bits allow writing, the POSIX ACL's named entries may
+///   not let anyone else write either (`AccessACL`).
 ///
-/// The file must be a regular file. A symbolic link is resolved (`realpath`) and its target is
-/// what is checked; the directory holding the name as given is checked too, since whoever can
-/// write it decides what the name points to.
+/// The path is resolved one component at a time, as the kernel does, rather than with
+/// `realpath` and a check of the result: every directory a symbolic link lies in is checked
+/// (whoever can write it decides what the link points to), a link in a sticky directory others
+/// can write must be owned by root or the host's user (its owner could repoint it), and so a
+/// chain of links through a directory others control is refused wherever it goes.
 ///
 /// - Important: these checks read the file system by path. Open the resolved path with
-///   `O_NOFOLLOW` afterwards and apply `checkFile(_:at:)` to the descriptor's `fstat`, so that a
-///   file swapped in between is caught.
+///   `O_NOFOLLOW` afterwards and apply `checkFile(_:at:acl:)` to the descriptor's `fstat` and
+///   ACL, so that a file swapped in between is caught.
 struct PathTrust: Sendable {
     /// The host's (effective) user. Root is trusted as an owner too, except for private
     /// directories, which must be the user's own.
     let userID: uid_t
     let userName: String
+
+    /// More links than this on one path is a loop (the kernel's limit).
+    static let maxLinks = 40
 
     init(userID: uid_t = geteuid()) {
         self.userID = userID
@@ -32,40 +38,37 @@ struct PathTrust: Sendable {
 
     // MARK: Paths
 
-    /// Resolves `path` and checks the file, its ancestors, and the directory holding the name.
+    /// Resolves `path`, checking every directory and link on the way, then the file.
     ///
     /// - Returns: the resolved path, to open with `O_NOFOLLOW`.
     func checkFile(_ path: String) throws(PathTrustError) -> String {
-        let resolved = try resolve(path)
-        do {
-            try checkFile(status(resolved), at: resolved)
-            try checkAncestors(of: resolved)
-            let holder = try resolve(Self.parent(of: path))
-            if holder != Self.parent(of: resolved) { try checkDirectoryAndAncestors(holder) }
+        do throws(PathTrustError) {
+            let resolved = try walk(path)
+            try checkFile(status(resolved), at: resolved) { () throws(PathTrustError.Fault) in try AccessACL.of(path: resolved) }
+            return resolved
         } catch {
-            throw annotated(error, named: path, resolved: resolved)
+            throw annotated(error, named: path)
         }
-        return resolved
     }
 
-    /// A directory the host creates its own entries in (the temporary directory): the directory
-    /// and its ancestors must pass the ancestor rules. Returns the resolved path.
+    /// A directory the host creates its own entries in (the temporary directory): it and the
+    /// way to it must pass the directory rules. Returns the resolved path.
     func checkDirectory(_ path: String) throws(PathTrustError) -> String {
-        let resolved = try resolve(path)
-        do {
-            try checkDirectoryAndAncestors(resolved)
+        do throws(PathTrustError) {
+            let resolved = try walk(path)
+            try checkDirectory(status(resolved), at: resolved)
+            return resolved
         } catch {
-            throw annotated(error, named: path, resolved: resolved)
+            throw annotated(error, named: path)
         }
-        return resolved
     }
 
     /// A directory only the host's user may write (the state directory): owned by that user
     /// (not root, unless the host runs as root), neither group- nor world-writable, sticky or
-    /// not; its ancestors follow the ancestor rules. Returns the resolved path.
+    /// not; the way to it follows the directory rules. Returns the resolved path.
     func checkPrivateDirectory(_ path: String) throws(PathTrustError) -> String {
-        let resolved = try resolve(path)
         do throws(PathTrustError) {
+            let resolved = try walk(path)
             let info = try status(resolved)
             guard info.st_mode & S_IFMT == S_IFDIR else { throw fault(resolved, .notDirectory) }
             guard info.st_uid == userID else {
@@ -74,30 +77,34 @@ struct PathTrust: Sendable {
             }
             if info.st_mode & S_IWOTH != 0 { throw fault(resolved, .worldWritable(mode: info.st_mode, isDirectory: false)) }
             if info.st_mode & S_IWGRP != 0 { throw fault(resolved, .groupWritableStrict(mode: info.st_mode)) }
-            try checkAncestors(of: resolved)
+            return resolved
         } catch {
-            throw annotated(error, named: path, resolved: resolved)
+            throw annotated(error, named: path)
         }
-        return resolved
     }
 
     // MARK: Rules
 
-    /// The rule for the file itself; also for the `fstat` of the opened descriptor.
-    func checkFile(_ info: stat, at path: String) throws(PathTrustError) {
+    /// The rule for the file itself; also for the `fstat` of the opened descriptor. `acl`
+    /// reads the file's ACL, consulted only when the group bits allow writing.
+    func checkFile(_ info: stat, at path: String, acl: () throws(PathTrustError.Fault) -> AccessACL? = { nil })
+        throws(PathTrustError)
+    {
         guard info.st_mode & S_IFMT == S_IFREG else { throw fault(path, .notRegularFile) }
         try checkOwner(info, at: path)
         if info.st_mode & S_IWOTH != 0 { throw fault(path, .worldWritable(mode: info.st_mode, isDirectory: false)) }
-        if info.st_mode & S_IWGRP != 0 { try checkGroup(info, at: path) }
+        if info.st_mode & S_IWGRP != 0 { try checkGroupWriters(info, at: path, acl: acl) }
     }
 
     /// The rule for a directory on the way to a trusted file.
-    func checkDirectory(_ info: stat, at path: String) throws(PathTrustError) {
+    func checkDirectory(_ info: stat, at path: String, acl: () throws(PathTrustError.Fault) -> AccessACL? = { nil })
+        throws(PathTrustError)
+    {
         guard info.st_mode & S_IFMT == S_IFDIR else { throw fault(path, .notDirectory) }
         try checkOwner(info, at: path)
         guard info.st_mode & S_ISVTX == 0 else { return }  // sticky: only an entry's owner can replace it
         if info.st_mode & S_IWOTH != 0 { throw fault(path, .worldWritable(mode: info.st_mode, isDirectory: true)) }
-        if info.st_mode & S_IWGRP != 0 { try checkGroup(info, at: path) }
+        if info.st_mode & S_IWGRP != 0 { try checkGroupWriters(info, at: path, acl: acl) }
     }
 
     private func checkOwner(_ info: stat, at path: String) throws(PathTrustError) {
@@ -106,50 +113,97 @@ struct PathTrust: Sendable {
         }
     }
 
-    private func checkGroup(_ info: stat, at path: String) throws(PathTrustError) {
-        let verdict = GroupMembers.verdict(of: info.st_gid, owner: info.st_uid)
+    /// The group bits allow writing: without an ACL that is the owning group, which must hold
+    /// only the owner; with one, the bits are its mask, and every entry that may write counts.
+    private func checkGroupWriters(_ info: stat, at path: String, acl: () throws(PathTrustError.Fault) -> AccessACL?)
+        throws(PathTrustError)
+    {
+        let found: AccessACL?
+        do throws(PathTrustError.Fault) {
+            found = try acl()
+        } catch {
+            throw fault(path, error)
+        }
+        guard let entries = found else { return try checkGroup(info.st_gid, of: info, at: path) }
+        for writer in entries.writers {
+            switch writer {
+            case .owningGroup:
+                try checkGroup(info.st_gid, of: info, at: path)
+            case .group(let gid):
+                try checkGroup(gid, of: info, at: path, named: true)
+            case .user(let uid) where uid != 0 && uid != userID:
+                throw fault(path, .aclWriter("user \(GroupMembers.userName(of: uid) ?? "uid \(uid)")"))
+            case .user:
+                break
+            }
+        }
+    }
+
+    private func checkGroup(_ gid: gid_t, of info: stat, at path: String, named: Bool = false) throws(PathTrustError) {
+        let verdict = GroupMembers.verdict(of: gid, owner: info.st_uid)
         guard verdict == .onlyOwner else {
-            let group = GroupMembers.name(of: info.st_gid) ?? "gid \(info.st_gid)"
-            throw fault(path, .groupWritable(mode: info.st_mode, group: group, verdict: verdict))
+            let group = GroupMembers.name(of: gid) ?? "gid \(gid)"
+            throw fault(path, named ? .aclWriter("group \(group)") : .groupWritable(mode: info.st_mode, group: group, verdict: verdict))
         }
     }
 
-    /// Every ancestor of the resolved path `resolved`, up to and including `/`.
-    private func checkAncestors(of resolved: String) throws(PathTrustError) {
-        guard resolved != "/" else { return }
-        try checkDirectoryAndAncestors(Self.parent(of: resolved))
+    /// A symbolic link found in `directory` (already checked): in a sticky directory others can
+    /// write, its owner could repoint it, so it must be root or the host's user.
+    private func checkLink(_ info: stat, at path: String, in directory: stat) throws(PathTrustError) {
+        let sharedSticky = directory.st_mode & S_ISVTX != 0 && directory.st_mode & (S_IWOTH | S_IWGRP) != 0
+        guard sharedSticky, info.st_uid != 0, info.st_uid != userID else { return }
+        throw fault(path, .foreignLink(uid: info.st_uid, name: GroupMembers.userName(of: info.st_uid)))
     }
 
-    private func checkDirectoryAndAncestors(_ resolved: String) throws(PathTrustError) {
-        var current = resolved
-        while true {
-            try checkDirectory(status(current), at: current)
-            if current == "/" { return }
-            current = Self.parent(of: current)
+    // MARK: Resolving
+
+    /// Resolves `path` component by component from `/` (or the working directory), checking each
+    /// directory it enters and each link it follows, and returns the resolved path of its last
+    /// component (not checked here: the caller applies the file or directory rule to it).
+    private func walk(_ path: String) throws(PathTrustError) -> String {
+        let start = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var pending = Self.components(start).reversed() as [Substring]
+        var current = "/"
+        var currentInfo = try status("/")
+        try checkDirectory(currentInfo, at: "/")
+        var links = 0
+        while let part = pending.popLast() {
+            if part == ".." {
+                current = Self.parent(of: current)  // reached through checked directories
+                currentInfo = try status(current)
+                continue
+            }
+            let next = current == "/" ? "/" + part : current + "/" + part
+            let info = try status(next)
+            if info.st_mode & S_IFMT == S_IFLNK {
+                links += 1
+                guard links <= Self.maxLinks else { throw fault(next, .unresolvable("too many levels of symbolic links")) }
+                try checkLink(info, at: next, in: currentInfo)
+                let target = try linkTarget(next)
+                if target.hasPrefix("/") {
+                    current = "/"
+                    currentInfo = try status("/")
+                }
+                pending.append(contentsOf: Self.components(target).reversed())
+                continue
+            }
+            guard !pending.isEmpty else { return next }
+            try checkDirectory(info, at: next) { () throws(PathTrustError.Fault) in try AccessACL.of(path: next) }
+            current = next
+            currentInfo = info
         }
+        return current
     }
 
-    // MARK: Helpers
-
-    private func fault(_ path: String, _ fault: PathTrustError.Fault) -> PathTrustError {
-        PathTrustError(path: path, fault: fault, trustedUser: userName)
+    private static func components(_ path: String) -> [Substring] {
+        path.split(separator: "/").filter { $0 != "." }
     }
 
-    private func annotated(_ error: PathTrustError, named: String, resolved: String) -> PathTrustError {
-        var error = error
-        if Self.lexicallyNormalized(named) != resolved {
-            error.named = named
-            error.resolved = resolved
-        }
-        return error
-    }
-
-    private func resolve(_ path: String) throws(PathTrustError) -> String {
-        guard let resolved = realpath(path, nil) else {
-            throw fault(path, errno == ENOENT ? .missing : .unresolvable(String(cString: strerror(errno))))
-        }
-        defer { free(resolved) }
-        return String(cString: resolved)
+    private func linkTarget(_ path: String) throws(PathTrustError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { throw fault(path, .unresolvable(String(cString: strerror(errno)))) }
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private func status(_ path: String) throws(PathTrustError) -> stat {
@@ -158,6 +212,26 @@ struct PathTrust: Sendable {
             throw fault(path, errno == ENOENT ? .missing : .unresolvable(String(cString: strerror(errno))))
         }
         return info
+    }
+
+    // MARK: Helpers
+
+    private func fault(_ path: String, _ fault: PathTrustError.Fault) -> PathTrustError {
+        PathTrustError(path: path, fault: fault, trustedUser: userName)
+    }
+
+    /// Names the path as given beside the component at fault, when they differ.
+    private func annotated(_ error: PathTrustError, named: String) -> PathTrustError {
+        var error = error
+        if Self.lexicallyNormalized(named) != error.path { error.named = named }
+        return error
+    }
+
+    /// `path` with symbolic links resolved (`realpath`), or nil when it cannot be.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// The directory holding `path` ("." for a bare name, "/" for "/").

@@ -7,7 +7,7 @@ import Foundation
 ///
 /// - Important: it names paths, owners, groups and modes only: nothing read from the file.
 public struct PathTrustError: Error, Sendable, CustomStringConvertible {
-    enum Fault: Sendable, Equatable {
+    enum Fault: Error, Sendable, Equatable {
         /// The path (or a component of it) does not exist.
         case missing
         /// The path cannot be resolved for another reason; the system's.
@@ -22,6 +22,11 @@ public struct PathTrustError: Error, Sendable, CustomStringConvertible {
         case groupWritableStrict(mode: mode_t)
         /// World-writable (a directory: without the sticky bit).
         case worldWritable(mode: mode_t, isDirectory: Bool)
+        /// Its POSIX ACL lets someone else write: the named user or group.
+        case aclWriter(String)
+        /// A symbolic link in a sticky directory others can write, owned by someone else: they
+        /// could repoint it.
+        case foreignLink(uid: uid_t, name: String?)
     }
 
     /// The component at fault: the file, or one of its ancestors.
@@ -31,9 +36,9 @@ public struct PathTrustError: Error, Sendable, CustomStringConvertible {
     let trustedUser: String
     /// Whether root counts as a trusted owner here (not for the state directory).
     let rootTrusted: Bool
-    /// The path as named, when it was a symbolic link (or went through one) to `resolved`.
+    /// The path as named, when the component at fault is not that path itself (an ancestor, or
+    /// a link's target).
     var named: String?
-    var resolved: String?
 
     init(path: String, fault: Fault, trustedUser: String, rootTrusted: Bool = true) {
         self.path = path
@@ -44,9 +49,7 @@ public struct PathTrustError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = "\(path) \(sentence)"
-        if let named, let resolved, named != resolved {
-            text += " (\(named) resolves to \(resolved))"
-        }
+        if let named, named != path { text += " (on the way to \(named))" }
         return text
     }
 
@@ -74,8 +77,17 @@ public struct PathTrustError: Error, Sendable, CustomStringConvertible {
             return "is group-writable (mode \(Self.octal(mode))) and \(why): chmod g-w \(path)"
         case .groupWritableStrict(let mode):
             return "is group-writable (mode \(Self.octal(mode))): chmod g-w \(path)"
-        case .worldWritable(let mode, let isDirectory):
-            return "is writable by anyone (mode \(Self.octal(mode)))\(isDirectory ? " without the sticky bit" : ""): chmod o-w \(path)"
+        case .worldWritable(let mode, false):
+            return "is writable by anyone (mode \(Self.octal(mode))): chmod o-w \(path)"
+        case .worldWritable(let mode, true):
+            return "is writable by anyone (mode \(Self.octal(mode))) without the sticky bit: chmod o-w \(path), "
+                + "or chmod +t \(path) if others must keep writing there"
+        case .aclWriter(let who):
+            return "has an ACL that lets \(who) write: remove that entry (setfacl -x) or the ACL (setfacl -b \(path))"
+        case .foreignLink(let uid, let name):
+            let owner = name.map { "\($0) (uid \(uid))" } ?? "uid \(uid)"
+            return "is a symbolic link owned by \(owner) in a sticky directory others can write: they could repoint it; "
+                + "name the file itself, or a link of your own"
         }
     }
 

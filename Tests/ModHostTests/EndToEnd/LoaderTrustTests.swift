@@ -38,7 +38,39 @@ struct TrustCase: Sendable, CustomTestStringConvertible {
             _ = try FileOwnership.mkdir("\(directory)/private", 0o700)
             try FileOwnership.symlink(target, at: link)
             return (link, [FileOwnership.resolved(open), "writable by anyone (mode 0777) without the sticky bit", "chmod o-w",
-                           "resolves to \(FileOwnership.resolved(target))"])
+                           "on the way to \(link)"])
+        },
+        TrustCase(name: "chain of links through a 0777 directory to a trusted file") { directory in
+            // Whoever can write the middle directory can repoint the second link.
+            let target = try fixture(in: try FileOwnership.mkdir("\(directory)/trusted", 0o755))
+            let open = try FileOwnership.mkdir("\(directory)/open", 0o777)
+            try FileOwnership.symlink(target, at: "\(open)/hop.so")
+            let link = "\(try FileOwnership.mkdir("\(directory)/private", 0o700))/libfixture.so"
+            try FileOwnership.symlink("\(open)/hop.so", at: link)
+            return (link, [FileOwnership.resolved(open), "writable by anyone (mode 0777) without the sticky bit"])
+        },
+        TrustCase(name: "link owned by another user in a sticky 1777 directory") { directory in
+            let (nobody, _) = try FileOwnership.nobody
+            let target = try fixture(in: directory)
+            let sticky = try FileOwnership.mkdir("\(directory)/sticky", 0o1777)
+            try FileOwnership.symlink(target, at: "\(sticky)/libfixture.so")
+            try FileOwnership.chown("\(sticky)/libfixture.so", uid: nobody)
+            return ("\(sticky)/libfixture.so", ["symbolic link owned by nobody (uid \(nobody))", "sticky directory others can write"])
+        },
+        TrustCase(name: "file whose ACL lets another user write") { directory in
+            // Its mode reads 0664 with group root, which alone would pass as a per-user group.
+            let (nobody, _) = try FileOwnership.nobody
+            let path = try fixture(in: directory)
+            try FileOwnership.chmod(path, 0o644)
+            try FileOwnership.allowWrite(path, uid: nobody)
+            return (path, [FileOwnership.resolved(path), "has an ACL that lets user nobody write", "setfacl -b"])
+        },
+        TrustCase(name: "directory whose ACL lets another user write") { directory in
+            let (nobody, _) = try FileOwnership.nobody
+            let inner = try FileOwnership.mkdir("\(directory)/acl", 0o755)
+            let path = try fixture(in: inner)
+            try FileOwnership.allowWrite(inner, uid: nobody)
+            return (path, [FileOwnership.resolved(inner), "has an ACL that lets user nobody write"])
         },
         TrustCase(name: "symbolic link in a 0777 directory to a trusted file") { directory in
             let target = try fixture(in: directory)

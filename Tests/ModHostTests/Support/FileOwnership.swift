@@ -40,6 +40,21 @@ enum FileOwnership {
         return path
     }
 
+    /// Gives `path` a POSIX access ACL that lets user `uid` read and write (`setfacl -m
+    /// u:<uid>:rw`, written as the xattr with Python, since the acl tools may be missing): its
+    /// group mode bits then show the ACL's mask, rw.
+    static func allowWrite(_ path: String, uid: uid_t) throws {
+        let script = """
+            import os, struct, sys
+            path, uid = sys.argv[1], int(sys.argv[2])
+            mode = os.lstat(path).st_mode
+            x = 1 if mode & 0o100 else 0
+            entries = [(0x01, 6 | x, 0xFFFFFFFF), (0x02, 6, uid), (0x04, 4 | x, 0xFFFFFFFF), (0x10, 6 | x, 0xFFFFFFFF), (0x20, 4 | x, 0xFFFFFFFF)]
+            os.setxattr(path, "system.posix_acl_access", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries))
+            """
+        try run("/usr/bin/env", ["python3", "-c", script, path, String(uid)])
+    }
+
     static func symlink(_ target: String, at path: String) throws {
         guard Glibc.symlink(target, path) == 0 else { throw HostProcessError("symlink \(path): \(String(cString: strerror(errno)))") }
     }

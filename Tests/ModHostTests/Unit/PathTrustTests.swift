@@ -55,16 +55,18 @@ import Testing
 
     @Test func refusalsNameThePathTheFaultAndWhatToDo() {
         let world = PathTrustError(path: "/srv/plugins", fault: .worldWritable(mode: S_IFDIR | 0o777, isDirectory: true), trustedUser: "alice")
-        #expect(world.description == "/srv/plugins is writable by anyone (mode 0777) without the sticky bit: chmod o-w /srv/plugins")
+        #expect(world.description
+            == "/srv/plugins is writable by anyone (mode 0777) without the sticky bit: chmod o-w /srv/plugins, or chmod +t /srv/plugins if others must keep writing there")
         let owner = PathTrustError(path: "/p/lib.so", fault: .foreignOwner(uid: 65534, name: "nobody"), trustedUser: "alice")
         #expect(owner.description
             == "/p/lib.so is owned by nobody (uid 65534), not by root or alice, the host's user: chown alice /p/lib.so, or use a path the host's user controls")
         var group = PathTrustError(path: "/p/lib.so", fault: .groupWritable(mode: S_IFREG | 0o775, group: "staff", verdict: .others(["bob", "carol", "dan", "eve"])),
                                    trustedUser: "alice")
         group.named = "/home/alice/lib.so"
-        group.resolved = "/p/lib.so"
         #expect(group.description
-            == "/p/lib.so is group-writable (mode 0775) and its group staff has other members (bob, carol, dan and 1 more): chmod g-w /p/lib.so (/home/alice/lib.so resolves to /p/lib.so)")
+            == "/p/lib.so is group-writable (mode 0775) and its group staff has other members (bob, carol, dan and 1 more): chmod g-w /p/lib.so (on the way to /home/alice/lib.so)")
+        let acl = PathTrustError(path: "/p/lib.so", fault: .aclWriter("user bob"), trustedUser: "alice")
+        #expect(acl.description == "/p/lib.so has an ACL that lets user bob write: remove that entry (setfacl -x) or the ACL (setfacl -b /p/lib.so)")
     }
 
     @Test func parentsGoUpToTheRoot() {

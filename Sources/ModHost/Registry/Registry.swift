@@ -250,6 +250,9 @@ final class Registry: @unchecked Sendable {
             instance.state = .failed
             slot.mailbox.close()
             instance.context.endActivity()
+            // Its threads may still run: from now on the host table answers them MH_EXPIRED, so
+            // they cannot write into the store or the events a reloaded instance shares.
+            instance.context.retire()
             state.withLock { $0.retiredImages += 1 }
             runtime.logger.error("abandoned \(slot.id): a call did not return within the drain timeout (--drain-timeout-ms); the instance is never called again and its image stays mapped")
             return

@@ -27,4 +27,20 @@ import Testing
         #expect(!host.stdoutLines.contains { $0.contains("probe.afterlife") })
         #expect(try host.shutdown() == 0)
     }
+
+    @Test func anAbandonedInstanceCannotWriteOnceItsCallReturns() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins, id: "stuck", defines: ["-DPROBE_FLAGS=0"])
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--drain-timeout-ms", "300"])
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[1500]}"#)
+        try host.waitUntilRunning("stuck")
+        try host.call("modules.unload", ["id": "stuck"])
+        try host.waitForStderr(containing: "abandoned stuck")
+        // When its handle returns, the abandoned instance tries to write to its store.
+        try host.waitForStderr(containing: "sleep 1500: store_put returned -2")
+        #expect(!host.stderrText.contains("sleep 1500: respond returned"), "a dead context's log line was written")
+        let again = try TestPlugins.probe(into: TestPlugins.directory(), id: "stuck")
+        try host.call("modules.load", ["path": .string(again)])
+        #expect(try host.call("stuck.store_get", ["key": "slept"]) == .null)
+    }
 }

@@ -291,6 +291,9 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
                 char line[64];
                 int n = snprintf(line, sizeof line, "sleep %lld: respond returned %d", a[0], (int)rc);
                 self->host->log(self->ctx, MH_LOG_INFO, line, (size_t)n);
+                /* Abandoned meanwhile? Then the context is dead too (stderr: the log would drop it). */
+                fprintf(stderr, "sleep %lld: store_put returned %d\n", a[0], (int)self->host->store_put(self->ctx, "slept", 5, "1", 1));
+                fflush(stderr);
             }
             return MH_OK;
         }

@@ -161,26 +161,31 @@ final class ModuleInstance: @unchecked Sendable {
 
     /// Calls a typed export through libffi with the call's params; runs on the module's mailbox.
     private func runExport(_ export: TypedExport, _ call: Call) {
-        call.withParams { params, length in
+        // Open in the call table while the function runs, like a handle: the caller is answered
+        // -32004 at the deadline even if it is still running, and its late outcome is dropped.
+        let calls = CallTable.shared
+        let token = calls.insert(call)
+        let outcome: Result<[UInt8], RPCError> = call.withParams { params, length in
             let bytes = UnsafeRawPointer(params).assumingMemoryBound(to: UInt8.self)
             let absent = length == 4 && memcmp(bytes, "null", 4) == 0
-            do throws(RPCError) {
-                let arguments = absent ? nil : UnsafeBufferPointer(start: bytes, count: length)
-                let outcome = call.method.withCString { name in
-                    Result { () throws(RPCError) in
-                        try CrashReport.call(image.crashEntry, name, call.method.utf8.count) { () throws(RPCError) in
-                            try export.call(params: arguments)
-                        }
+            let arguments = absent ? nil : UnsafeBufferPointer(start: bytes, count: length)
+            return call.method.withCString { name in
+                Result { () throws(RPCError) in
+                    try CrashReport.call(image.crashEntry, name, call.method.utf8.count) { () throws(RPCError) in
+                        try export.call(params: arguments)
                     }
                 }
-                let result = try outcome.get()
-                guard result.count <= call.slot.maxResultBytes else { throw HostAPI.oversized(call, "result", result.count) }
-                call.finish(result: result)
-            } catch {
-                var failure = error
-                if failure.data == nil { failure.data = JSONObject.module(id) }
-                call.finish(error: failure)
             }
+        }
+        guard let open = calls.take(token) else { return }
+        switch outcome {
+        case .success(let result) where result.count > open.slot.maxResultBytes:
+            open.finish(error: HostAPI.oversized(open, "result", result.count))
+        case .success(let result):
+            open.finish(result: result)
+        case .failure(var failure):
+            if failure.data == nil { failure.data = JSONObject.module(id) }
+            open.finish(error: failure)
         }
     }
 

@@ -26,6 +26,19 @@ import Testing
         #expect(host.stdoutLines.filter { $0.contains(#""id":"stuck""#) }.count == 1)
     }
 
+    @Test func aTypedExportStillRunningTimesOutForItsCaller() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.typed(into: plugins)
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--call-timeout-ms", "1500"])
+        // typed.nap blocks inside the C function for 2.5 s: past the 1.5 s deadline.
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"nap","method":"typed.nap","params":[2500]}"#)
+        let answer = try host.response(id: "nap")
+        #expect(answer["error"]["code"] == -32004, "\(answer)")
+        // Once the function returns, its late result is dropped: one answer, and the module serves.
+        #expect(try host.call("typed.nap", [1]) == 1)
+        #expect(host.stdoutLines.filter { $0.contains(#""id":"nap""#) }.count == 1)
+    }
+
     @Test func shutdownWithAStuckCallTakesOneDrainTimeout() throws {
         let host = try host(["stuck", "other"], ["--drain-timeout-ms", "4000"])
         try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[60000]}"#)

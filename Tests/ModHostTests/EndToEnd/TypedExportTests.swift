@@ -99,7 +99,7 @@ import Testing
     @Test func describeListsExportsWithTheirSignatures() throws {
         let description = try host.call("modules.describe", ["id": "typed"])
         let exports = try #require(description["exports"].array)
-        #expect(exports.count == 22)
+        #expect(exports.count == 23)
         #expect(exports.first { $0["name"] == "subtract" } == ["name": "subtract", "signature": "i64(i64, i64)", "params": ["minuend", "subtrahend"]])
         #expect(exports.first { $0["name"] == "length" }?["signature"] == "u64(bytes)")
         #expect(description["abiVersion"] == "1.1")

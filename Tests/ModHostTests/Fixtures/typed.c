@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef TYPED_ID
 #define TYPED_ID "typed"
@@ -67,6 +68,12 @@ static uint64_t calls;
 static void touch(void) { calls++; }
 static uint64_t touched(void) { return calls; }
 static const char *nothing(void) { return NULL; }
+/* Blocks the module's thread for ms milliseconds, then returns ms (call timeouts). */
+static uint32_t nap(uint32_t ms) {
+    struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&t, &t) != 0) {}
+    return ms;
+}
 
 static const char *const subtract_names[] = { "minuend", "subtrahend", NULL };
 static const char *const scale_names[] = { "x", "factor", NULL };
@@ -97,6 +104,7 @@ static const mh_export typed_exports[] = {
     EXPORT("touch", touch, "void()", NULL, NULL),
     EXPORT("touched", touched, "u64()", NULL, NULL),
     EXPORT("nothing", nothing, "str()", NULL, NULL),
+    EXPORT("nap", nap, "u32(u32)", NULL, NULL),
 #ifdef TYPED_BAD_SIGNATURE
     EXPORT("bad", id_i64, TYPED_BAD_SIGNATURE, NULL, NULL),
 #endif

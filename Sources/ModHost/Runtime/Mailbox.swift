@@ -141,12 +141,16 @@ final class Mailbox: @unchecked Sendable {
     }
 
     /// Ends the mailbox: queued, parked and later jobs are refused; workers exit once idle.
-    /// Does not wait for a running job.
+    /// Does not wait for a running job; the calls a worker took with it and has not started
+    /// (stuck behind it) are refused too, so they never wait for a plugin that may never return.
     func close() {
         condition.lock()
         closed = true
         stopFlag.store(true, ordering: .relaxed)
-        let jobs = Array(held) + Array(queue)
+        // Refusing claims each call: the worker skips the ones it has not started, and the one
+        // it is running is claimed already, so refusing it does nothing.
+        let taken = inHand.filter { if case .call = $0 { true } else { false } }
+        let jobs = Array(held) + Array(queue) + taken
         held.removeAll()
         queue.removeAll()
         condition.broadcast()

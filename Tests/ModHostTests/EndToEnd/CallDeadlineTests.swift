@@ -50,6 +50,24 @@ import Testing
         #expect(host.stderrText.contains("abandoned stuck"))
     }
 
+    @Test func callsQueuedBehindAStuckCallAreAnsweredWhenItsModuleIsUnloaded() throws {
+        let host = try host(["stuck"], ["--drain-timeout-ms", "300"])
+        // One write: the module's worker takes all four calls at once, then sticks in the first.
+        try host.send(raw: [
+            #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[6000]}"#,
+            #"{"jsonrpc":"2.0","id":"a","method":"stuck.ping"}"#,
+            #"{"jsonrpc":"2.0","id":"b","method":"stuck.ping"}"#,
+            #"{"jsonrpc":"2.0","id":"c","method":"stuck.ping"}"#,
+        ].joined(separator: "\n"))
+        try host.waitUntilRunning("stuck")
+        let started = Date()
+        try host.call("modules.unload", ["id": "stuck"])
+        for id in ["a", "b", "c"] {
+            #expect(try host.response(id: .string(id))["error"]["code"] == -32001)
+        }
+        #expect(Date().timeIntervalSince(started) < 4, "the queued calls waited for the stuck one to return")
+    }
+
     @Test func unloadWithAStuckCallTakesOneDrainTimeout() throws {
         let host = try host(["stuck"], ["--drain-timeout-ms", "4000"])
         try host.send(raw: #"{"jsonrpc":"2.0","id":"blocked","method":"stuck.sleep","params":[60000]}"#)

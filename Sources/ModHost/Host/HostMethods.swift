@@ -22,8 +22,12 @@ final class HostMethods: @unchecked Sendable {
 
     /// Waits until the control queue has run everything submitted so far (at shutdown, after
     /// input stopped: a `modules.load` still queued is answered before modules stop).
-    func drain() {
-        runtime.control.sync {}
+    /// Gives up at `deadline`: a load stuck in a plugin's `init` does not hold shutdown forever.
+    func drain(until deadline: ContinuousClock.Instant) {
+        let done = DispatchSemaphore(value: 0)
+        runtime.control.async { done.signal() }
+        let (seconds, attoseconds) = max(deadline - ContinuousClock.now, .zero).components
+        _ = done.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
     }
 
     func handles(_ method: String) -> Bool {

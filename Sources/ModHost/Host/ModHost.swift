@@ -107,12 +107,15 @@ public enum ModHost {
         logger.info("shutting down: \(reason)")
         channel.stopAccepting()
         watcher?.stop()
-        methods.drain()
-        runtime.registry.shutdown(drainTimeout: configuration.drainTimeout)
+        // One drain timeout for all of it: queued host methods, modules' calls, the last output.
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        methods.drain(until: deadline)
+        runtime.registry.shutdown(until: deadline)
         runtime.timers.shutdown()
         sweeper.cancel()
         signals.forEach { $0.cancel() }
-        client.output.close(timeout: configuration.drainTimeout)
+        // A client still reading gets its last replies; one that stopped is given a second.
+        client.output.close(timeout: max(deadline - ContinuousClock.now, .seconds(1)))
         runtime.store.close()
         runtime.registry.loader.removeImageDirectory()
         logger.info("stopped")

@@ -135,10 +135,9 @@ final class Registry: @unchecked Sendable {
     }
 
     /// Stops every module in reverse start order (graceful shutdown), after letting queued and
-    /// pending calls finish for up to `drainTimeout`: one drain for the whole shutdown, however
-    /// many modules are stuck.
-    func shutdown(drainTimeout: Duration) {
-        let deadline = ContinuousClock.now + drainTimeout
+    /// pending calls finish until `deadline`: one drain for the whole shutdown, however many
+    /// modules are stuck.
+    func shutdown(until deadline: ContinuousClock.Instant) {
         while ContinuousClock.now < deadline,
             CallTable.shared.openCount > 0 || entries.contains(where: { !$0.slot.mailbox.isIdle })
         {
@@ -149,7 +148,7 @@ final class Registry: @unchecked Sendable {
                 state.slots[entry.slot.id] = nil
                 state.order.removeAll { $0 == entry.slot.id }
             }
-            retire(entry.slot, entry.instance, until: deadline, reason: "the host is shutting down")
+            retire(entry.slot, entry.instance, until: deadline, lastChance: .milliseconds(10), reason: "the host is shutting down")
         }
     }
 
@@ -225,15 +224,17 @@ final class Registry: @unchecked Sendable {
     /// calls already handed to it (pending ones, and one still running) get until `deadline` to
     /// complete, with replies and timers still delivered. Then it is stopped and destroyed, and
     /// its image unmapped if it may be. A plugin stuck in a call past the deadline is abandoned
-    /// (after a last 100 ms): never called again, its image left mapped, its calls failed.
-    private func retire(_ slot: ModuleSlot, _ instance: ModuleInstance, until deadline: ContinuousClock.Instant, reason: String) {
+    /// (after a `lastChance` to return): never called again, its image left mapped, its calls
+    /// failed.
+    private func retire(_ slot: ModuleSlot, _ instance: ModuleInstance, until deadline: ContinuousClock.Instant,
+                        lastChance: Duration = .milliseconds(100), reason: String) {
         slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, .zero))
         slot.mailbox.holdCalls()
         slot.mailbox.resume()
         while CallTable.shared.openCount(of: slot) > 0 && ContinuousClock.now < deadline {
             usleep(1_000)
         }
-        let idle = slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, .milliseconds(100)))
+        let idle = slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, lastChance))
         defer {
             for call in CallTable.shared.takeAll(of: slot) {
                 call.finish(error: .moduleUnavailable(slot.id, reason))

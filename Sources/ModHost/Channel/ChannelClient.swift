@@ -12,14 +12,16 @@ import Synchronization
 ///   `outputLowWater`. A client that stops reading therefore stops its own input (the kernel's
 ///   pipe or socket buffer fills and its writes block), not the host's memory.
 /// - **Replies** are never dropped and never block the module that produces them: what can wait
-///   for a client that does not read is bounded by the calls its last reads asked for.
+///   for a client that does not read is the replies to the calls it had in the host when its
+///   input stopped (at most `maxCallsInFlight`, each up to `--max-result-bytes`).
 /// - **Events** for it are dropped and counted while more than `eventDropBytes` bytes of its
 ///   output are unwritten, so a publisher never waits for a slow client.
 ///
 /// Threads: `waitForRoom` and `callStarted` run on the client's reader thread only;
 /// `callFinished` and `writeEvent` on any thread. The two call counters live on cache lines of
-/// their own, each written by one side only, so counting costs the hot path no contended
-/// atomic.
+/// their own: the reader's is written by the reader alone (a plain store), the other by the
+/// threads that finish calls (for one busy module, its one worker), so the reader and the
+/// modules never write the same line.
 final class ChannelClient: Sendable {
     struct Limits: Sendable {
         var maxCallsInFlight = 8192
@@ -90,7 +92,7 @@ final class ChannelClient: Sendable {
             }
             return
         }
-        if dropping.exchange(false, ordering: .relaxed) {
+        if dropping.load(ordering: .relaxed), dropping.exchange(false, ordering: .relaxed) {
             logger.notice("delivering events to the client again (\(dropped.load(ordering: .relaxed)) dropped so far)")
         }
         output.writeLine(body)

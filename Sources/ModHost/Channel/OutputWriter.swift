@@ -149,9 +149,18 @@ final class OutputWriter: @unchecked Sendable {
 
 /// Returning freed memory to the system after a large buffer is let go.
 enum ReleaseMemory {
+    /// When the last trim ran (monotonic ns).
+    private static let lastTrim = Atomic<UInt64>(0)
+
     /// glibc keeps freed heap memory mapped (and resident) for reuse; after a burst that grew a
-    /// buffer past a few MiB, trimming gives it back. Costs a few milliseconds, so only then.
+    /// buffer past a MiB, trimming gives it back. A trim walks every arena under its lock, so it
+    /// runs at most once a second, however often buffers are let go under steady load.
     static func afterLargeBuffer() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let last = lastTrim.load(ordering: .relaxed)
+        guard now &- last >= 1_000_000_000, lastTrim.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else {
+            return
+        }
         _ = mh_shim_malloc_trim()
     }
 }

@@ -53,6 +53,10 @@ final class TimerService: @unchecked Sendable {
         let user: UnsafeMutableRawPointer?
         let repeatMs: Int64
         var due: Int64
+        /// Real clock: `CLOCK_REALTIME − CLOCK_MONOTONIC` when `due` was set, so that a backward
+        /// step moves exactly the timers set before it (one started after the step, before the
+        /// timer thread noticed it, is on the new time already). 0 on the manual clock.
+        var base: Int64 = 0
         /// A one-shot timer that fired stays here until its callback runs, so it can be cancelled.
         var fired = false
     }
@@ -96,7 +100,8 @@ final class TimerService: @unchecked Sendable {
         nextID += 1
         // Saturating, not capped: a delay too large to represent means "never".
         let due = clock.nowMs.addingSaturating(Int64(clamping: delayMs))
-        timers[id] = Timer(context: context, fn: fn, user: user, repeatMs: Int64(clamping: repeatMs), due: due)
+        timers[id] = Timer(context: context, fn: fn, user: user, repeatMs: Int64(clamping: repeatMs), due: due,
+                           base: waiter == nil ? 0 : RealClockWaiter.wallMinusMonotonicMs())
         heap.insert(Entry(due: due, id: id))
         if due < wakeAt { waiter?.wake() }
         return id
@@ -243,6 +248,22 @@ final class TimerService: @unchecked Sendable {
         heap = Heap(entries)
     }
 
+    /// Real clock: the wall clock is now `offset` ms ahead of the monotonic clock. Every timer
+    /// set when it was further ahead (a backward step since) moves back by the difference; a
+    /// forward step moves nothing (what it passed is due). Must hold `condition`.
+    private func rebase(to offset: Int64) {
+        var moved = false
+        for (id, var timer) in timers {
+            let step = HostTime.elapsed(from: timer.base, to: offset)
+            guard step <= -Self.stepThresholdMs else { continue }
+            timer.due = timer.due.addingSaturating(step)
+            timer.base = offset
+            timers[id] = timer
+            moved = true
+        }
+        if moved { heap = Heap(timers.compactMap { $0.value.fired ? nil : Entry(due: $0.value.due, id: $0.key) }) }
+    }
+
     // MARK: - The real clock
 
     private func runRealTime() {
@@ -251,9 +272,9 @@ final class TimerService: @unchecked Sendable {
         var offset = RealClockWaiter.wallMinusMonotonicMs()
         while !stopped {
             let sampled = RealClockWaiter.wallMinusMonotonicMs()
-            let step = HostTime.elapsed(from: offset, to: sampled)
+            // A step either way since the last look: timers set before a backward one move back.
+            if HostTime.elapsed(from: offset, to: sampled).magnitude >= Self.stepThresholdMs.magnitude { rebase(to: sampled) }
             offset = sampled
-            if step <= -Self.stepThresholdMs { shiftDueTimes(by: step) }  // a forward step needs nothing: what it passed is due
             let now = clock.nowMs
             var due: [(Timer, UInt64)] = []
             while let popped = popDue(notAfter: now, jumps: { _ in true }) { due.append(popped) }

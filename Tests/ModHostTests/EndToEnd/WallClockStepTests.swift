@@ -48,6 +48,20 @@ import Testing
         #expect(try host.shutdown() == 0)
     }
 
+    @Test func aTimerStartedJustAfterABackwardStepIsNotMovedByIt() throws {
+        let (host, wall) = try startHost()
+        // Only a far timer: the timer thread sleeps and has not seen the step when the next
+        // timer starts (starting it is what wakes the thread).
+        try host.call("probe.timer", [600_000, 0])
+        try wall.set(offsetMs: -3_600_000)
+        let started = try #require(try host.call("probe.now").int)
+        let timer = try host.call("probe.timer", [1500, 0])
+        let fired = try nextFiring(host, of: timer)
+        // Set on the new time already: moved back an hour too, it would fire at once.
+        #expect(fired - started >= 1400, "fired \(fired - started) ms after it was started for 1500 ms")
+        #expect(try host.shutdown() == 0)
+    }
+
     @Test func aForwardStepFiresWhatItPassedOnce() throws {
         let (host, wall) = try startHost()
         let ticker = try host.call("probe.timer", [50, 50])

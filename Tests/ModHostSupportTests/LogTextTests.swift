@@ -48,4 +48,12 @@ import Testing
         #expect(LogText.quote("abcdef", limit: 3) == #""abc…" (6 characters)"#)
         #expect(LogText.quote("abcdef", limit: 0) == #""…" (6 characters)"#)
     }
+
+    @Test func aSentenceStaysOneLineButWhole() {
+        let sentence = "refusing to load: /p/x\nFAKE error: pwned\u{202E}.so is \"odd\""
+        let safe = LogText.line(sentence)
+        #expect(safe == #"refusing to load: /p/x\nFAKE error: pwned\u{202E}.so is "odd""#)
+        #expect(!safe.contains("\n") && !safe.unicodeScalars.contains("\u{202E}"))
+        #expect(LogText.line(String(repeating: "a", count: 500)).count == 500)
+    }
 }

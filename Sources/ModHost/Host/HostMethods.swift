@@ -92,7 +92,7 @@ final class HostMethods: @unchecked Sendable {
             do throws(LoadError) {
                 instance = try runtime.registry.load(path, config: config)
             } catch {
-                runtime.logger.error("load failed: \(LogText.quote(path, keep: .tail)): \(error)")
+                runtime.logger.error("load failed: \(LogText.quote(path, keep: .tail)): \(LogText.line(error.description))")
                 throw RPCError.loadFailed(error.description, file: path)
             }
             return try HostParams.encode(ModuleDescription(instance, slot: runtime.registry.slot(instance.id)))

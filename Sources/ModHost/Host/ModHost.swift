@@ -69,7 +69,7 @@ public enum ModHost {
             }
             let files = PluginLoader.pluginFiles(in: directory)
             for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
-                logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(failure.error)")
+                logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(LogText.line(failure.error.description))")
             }
         }
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }

@@ -346,9 +346,9 @@ final class PluginDirectoryWatcher: Sendable {
                 _ = try runtime.registry.load(path, config: nil)
             } catch .disabled(let what, let option) {
                 // Not a failure: the user asked for it to be left out.
-                logger.info("plugin directory: \(name) skipped: \(LoadError.disabled(what: what, option: option))")
+                logger.info("plugin directory: \(LogText.quote(name)) skipped: \(LogText.line(LoadError.disabled(what: what, option: option).description))")
             } catch {
-                logger.error("plugin directory: \(LogText.quote(name)) not loaded: \(error)")
+                logger.error("plugin directory: \(LogText.quote(name)) not loaded: \(LogText.line(error.description))")
                 var data = JSONObject()
                 data.add("file", path)
                 data.add("reason", error.description)

@@ -64,7 +64,7 @@ final class Registry: @unchecked Sendable {
                 images.append(image)
             } catch LoadError.disabled(let what, let option) {
                 // Not an error: the user asked for it. A file is named once, a module by its id.
-                runtime.logger.info("skipped \(path): \(what == option ? "" : "\(what) is ")disabled by --disable \(option)")
+                runtime.logger.info("skipped \(LogText.quote(path, keep: .tail)): \(LogText.line("\(what == option ? "" : "\(what) is ")disabled by --disable \(option)"))")
             } catch let error as LoadError {
                 failures.append((path, error))
             } catch {

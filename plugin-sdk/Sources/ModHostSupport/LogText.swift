@@ -58,6 +58,17 @@ public enum LogText {
         return out
     }
 
+    /// A sentence of the program's own that embeds outside names (an error naming a file), made
+    /// safe to log whole: control and format characters are escaped, so it stays one line and
+    /// cannot forge another; nothing is cut, and quotes are left as they are.
+    public static func line(_ text: some StringProtocol) -> String {
+        var out = ""
+        for scalar in Substring(text).unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { out.unicodeScalars.append(scalar) } else { escape(scalar, into: &out) }
+        }
+        return out
+    }
+
     private static func escape(_ scalar: Unicode.Scalar, into out: inout String) {
         switch scalar {
         case "\"": out += "\\\""

@@ -33,7 +33,7 @@ public enum ModHost {
         let client = ChannelClient(fd: protocolFD, logger: logger) { shutdown.request("the channel's reader went away") }
         let runtime: HostRuntime
         do {
-            let store = try SQLiteStore(path: StateDirectory.prepare(configuration))
+            let store = try SQLiteStore(path: StateDirectory.prepare(configuration) { logger.notice("\($0)") })
             runtime = try HostRuntime(configuration: configuration, client: client, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")

@@ -16,9 +16,13 @@ enum StateDirectory {
     /// `<state>/<server-id>.sqlite` can be opened safely, creating it empty with mode 0600 (the
     /// WAL and shared-memory files SQLite adds take the database's mode).
     ///
+    /// A database file others may read (made by an earlier version, or by hand) is made 0600,
+    /// and `notice` says so.
+    ///
     /// - Returns: the database path.
     /// - Throws: `ConfigurationError` naming the path and what to do.
-    static func prepare(_ configuration: HostConfiguration, trust: PathTrust = PathTrust()) throws -> String {
+    static func prepare(_ configuration: HostConfiguration, trust: PathTrust = PathTrust(),
+                        notice: (String) -> Void = { _ in }) throws -> String {
         let directory = configuration.stateDirectory
         do {
             // Where it must be made, its parents are checked first: nothing is created under a
@@ -42,6 +46,12 @@ enum StateDirectory {
             }
             guard info.st_mode & S_IFMT == S_IFREG else {
                 throw ConfigurationError("refusing to open the store: \(path) is not a regular file: remove it")
+            }
+            if info.st_mode & 0o077 != 0 {
+                guard chmod(path, 0o600) == 0 else {
+                    throw ConfigurationError("cannot make the store \(path) private (chmod 600): \(String(cString: strerror(errno)))")
+                }
+                notice("the store \(path) was readable by others (mode \(PathTrustError.octal(info.st_mode))); it is 0600 now")
             }
         }
         let fd = open(database, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)

@@ -75,4 +75,21 @@ import Testing
         #expect(try again.call("p1.store_get", ["key": "k"]) == "v")
         #expect(try again.shutdown() == 0)
     }
+
+    @Test func aStoreOthersCouldReadIsMadePrivateAndKept() throws {
+        let state = try TemporaryDirectory.make(prefix: "modhost-state")
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins, id: "p1")
+        let first = try HostProcess(plugins: plugins, state: state)
+        #expect(try first.call("p1.store_put", ["key": "k", "value": "v"]) == true)
+        #expect(try first.shutdown() == 0)
+        // As an earlier version, or a hand, may have left it.
+        try FileOwnership.chmod("\(state)/default.sqlite", 0o644)
+
+        let host = try HostProcess(plugins: plugins, state: state)
+        #expect(try host.call("p1.store_get", ["key": "k"]) == "v")
+        #expect(FileOwnership.mode("\(state)/default.sqlite") == 0o600)
+        try host.waitForStderr(containing: "was readable by others (mode 0644); it is 0600 now")
+        #expect(try host.shutdown() == 0)
+    }
 }

@@ -5,8 +5,9 @@ extension KeyEntry {
     /// time (`JSONPull`); nil when the record is not in the shape `JSONEncoder` writes for a
     /// `KeyEntry`, for the caller to hand to `JSONDecoder` (which reads it or says why not).
     ///
-    /// Required and optional fields are those of the `Codable` conformance; unknown fields are
-    /// skipped, as `JSONDecoder` skips them.
+    /// Required and optional fields are those of the `Codable` conformance. A field it does not
+    /// know sends the record to `JSONDecoder` too: one added to `KeyEntry` (or its parts) and not
+    /// here is read the slow way, never dropped.
     public static func fromRecord(_ bytes: UnsafeRawBufferPointer) -> KeyEntry? {
         var reader = JSONPull(bytes)
         do {
@@ -43,7 +44,7 @@ extension KeyEntry {
             else if key.equals("lastError") { lastError = reader.null() ? nil : try readLastError(&reader) }
             else if key.equals("state") { state = try readEnum(&reader, KeyState.self) }
             else if key.equals("persisted") { persisted = try reader.bool() }
-            else { try reader.skip() }
+            else { throw JSONPull.Mismatch() }
         }
         guard let providerKey, let authBlocked, let persisted, let circuit, let backoff, let counts, let state else {
             throw JSONPull.Mismatch()
@@ -75,7 +76,7 @@ extension KeyEntry {
             else if key.equals("consecutiveFailures") { failures = try reader.int() }
             else if key.equals("cause") { cause = reader.null() ? nil : try readEnum(&reader, ErrorClass.self) }
             else if key.equals("probeAtMs") { probeAtMs = reader.null() ? nil : try reader.int64() }
-            else { try reader.skip() }
+            else { throw JSONPull.Mismatch() }
         }
         guard let phase, let trips, let failures else { throw JSONPull.Mismatch() }
         return Circuit(phase: phase, openUntilMs: openUntilMs, trips: trips, consecutiveFailures: failures, cause: cause,
@@ -88,7 +89,7 @@ extension KeyEntry {
         try reader.object { reader, key in
             if key.equals("step") { step = try reader.int() }
             else if key.equals("lastErrorAtMs") { lastErrorAtMs = reader.null() ? nil : try reader.int64() }
-            else { try reader.skip() }
+            else { throw JSONPull.Mismatch() }
         }
         guard let step else { throw JSONPull.Mismatch() }
         return BackoffChain(step: step, lastErrorAtMs: lastErrorAtMs)
@@ -100,11 +101,8 @@ extension KeyEntry {
             let errorClass: ErrorClass? =
                 key.equals("rate_limit") ? .rateLimit : key.equals("quota") ? .quota : key.equals("server") ? .server
                 : key.equals("network") ? .network : key.equals("auth") ? .auth : key.equals("series_quota") ? .seriesQuota : nil
-            if let errorClass {
-                if !reader.null() { counts[errorClass] = try reader.int() }
-            } else {
-                try reader.skip()
-            }
+            guard let errorClass else { throw JSONPull.Mismatch() }
+            if !reader.null() { counts[errorClass] = try reader.int() }
         }
         return counts
     }
@@ -117,7 +115,7 @@ extension KeyEntry {
             if key.equals("status") { status = reader.null() ? nil : try reader.int() }
             else if key.equals("errorClass") { errorClass = try readEnum(&reader, ErrorClass.self) }
             else if key.equals("atMs") { atMs = try reader.int64() }
-            else { try reader.skip() }
+            else { throw JSONPull.Mismatch() }
         }
         guard let errorClass, let atMs else { throw JSONPull.Mismatch() }
         return LastError(status: status, errorClass: errorClass, atMs: atMs)
@@ -140,7 +138,7 @@ extension SeriesTrip {
                 if key.equals("series") { series = try reader.string() }
                 else if key.equals("untilMs") { untilMs = try reader.int64() }
                 else if key.equals("reason") { reason = try reader.string() }
-                else { try reader.skip() }
+                else { throw JSONPull.Mismatch() }
             }
             try reader.end()
         } catch {

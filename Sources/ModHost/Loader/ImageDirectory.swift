@@ -17,6 +17,8 @@ import Synchronization
 final class ImageDirectory: Sendable {
     static let prefix = "modhost-images-"
     static let lockName = "lock"
+    /// How old (seconds, by mtime) an empty directory without a lock must be to be removed.
+    static let lockGrace = 60
 
     let path: String
     /// The directories of dead hosts this one removed when it started.
@@ -86,7 +88,13 @@ final class ImageDirectory: Sendable {
         var info = stat()
         guard fstat(directoryFD, &info) == 0, info.st_uid == userID else { return false }
         let lockFD = openat(directoryFD, lockName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard lockFD >= 0 else { return false }
+        guard lockFD >= 0 else {
+            // No lock: a directory of a host from before locks (its copies were unlinked once
+            // mapped, so it is empty), or of one starting right now. Only an empty one, untouched
+            // for a minute, goes: rmdir removes nothing else.
+            let stale = errno == ENOENT && time(nil) - info.st_mtim.tv_sec > Self.lockGrace
+            return stale && unlinkat(parentFD, name, AT_REMOVEDIR) == 0
+        }
         defer { close(lockFD) }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { return false }  // its host is alive
         // Locked by us now: nobody else removes it meanwhile. Copies first, the lock file last.

@@ -57,7 +57,6 @@ final class PluginLoader: Sendable {
     let trust: PathTrust
     private let counter = Atomic<Int>(0)
 
-    var imageDirectory: String { images.path }
 
     /// Makes the private image directory under `parent` (default: the system temporary
     /// directory), after removing those of dead hosts there.

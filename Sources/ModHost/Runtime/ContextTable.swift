@@ -28,7 +28,4 @@ final class ContextTable: Sendable {
     func retire(_ token: UInt64) {
         _ = slab.withLock { $0.remove(token) }
     }
-
-    /// How many contexts are registered.
-    var count: Int { slab.withLock { $0.count } }
 }

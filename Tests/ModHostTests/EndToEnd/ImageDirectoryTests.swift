@@ -73,6 +73,20 @@ import Testing
         #expect(try host.shutdown() == 0)
     }
 
+    /// An empty directory without a lock, from a host of before locks, goes once it is a minute
+    /// old; a fresh one (a host starting this moment) stays.
+    @Test func anOldEmptyDirectoryWithoutALockIsRemoved() throws {
+        let temporary = try TemporaryDirectory.make(prefix: "modhost-tmp")
+        let old = try FileOwnership.mkdir("\(temporary)/modhost-images-old", 0o700)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: old)
+        _ = try FileOwnership.mkdir("\(temporary)/modhost-images-fresh", 0o700)
+        let host = try startHost(tmpdir: temporary)
+        let left = try imageDirectories(in: temporary)
+        #expect(!left.contains("modhost-images-old"))
+        #expect(left.contains("modhost-images-fresh"))
+        #expect(try host.shutdown() == 0)
+    }
+
     /// A temporary directory others could rename things in is refused: the host does not start.
     @Test func aTemporaryDirectoryWritableByOthersIsRefused() throws {
         let open = try FileOwnership.mkdir("\(try TemporaryDirectory.make())/open", 0o777)

@@ -189,11 +189,8 @@ extension Registry {
             mailbox.releaseCalls()
             mailbox.resume()
         }
-        while CallTable.shared.openCount(of: slot) > 0 {
-            guard ContinuousClock.now < deadline else {
-                throw SwapFailure("drain timeout: \(CallTable.shared.openCount(of: slot)) call(s) to \(slot.id) still pending after \(drainTimeout)")
-            }
-            usleep(100)
+        guard slot.openCalls.waitForNone(until: deadline) else {
+            throw SwapFailure("drain timeout: \(slot.openCalls.count) call(s) to \(slot.id) still pending after \(drainTimeout)")
         }
         guard mailbox.pause(timeout: max(deadline - ContinuousClock.now, .milliseconds(10))) else {
             throw SwapFailure("drain timeout: a callback of \(slot.id) was still running after \(drainTimeout)")

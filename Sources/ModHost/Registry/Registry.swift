@@ -138,10 +138,15 @@ final class Registry: @unchecked Sendable {
     /// pending calls finish until `deadline`: one drain for the whole shutdown, however many
     /// modules are stuck.
     func shutdown(until deadline: ContinuousClock.Instant) {
-        while ContinuousClock.now < deadline,
-            CallTable.shared.openCount > 0 || entries.contains(where: { !$0.slot.mailbox.isIdle })
-        {
-            usleep(2_000)
+        // Until a pass finds every module quiet: a reply or an event of one can wake another.
+        var quiet = false
+        while !quiet, ContinuousClock.now < deadline {
+            quiet = true
+            for entry in entries where !entry.slot.mailbox.isIdle || entry.slot.openCalls.count > 0 {
+                quiet = false
+                _ = entry.slot.mailbox.waitUntilIdle(until: deadline)
+                _ = entry.slot.openCalls.waitForNone(until: deadline)
+            }
         }
         for entry in entries.reversed() {
             state.withLock { state in
@@ -231,9 +236,7 @@ final class Registry: @unchecked Sendable {
         slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, .zero))
         slot.mailbox.holdCalls()
         slot.mailbox.resume()
-        while CallTable.shared.openCount(of: slot) > 0 && ContinuousClock.now < deadline {
-            usleep(1_000)
-        }
+        _ = slot.openCalls.waitForNone(until: deadline)
         let idle = slot.mailbox.pause(timeout: max(deadline - ContinuousClock.now, lastChance))
         defer {
             for call in CallTable.shared.takeAll(of: slot) {

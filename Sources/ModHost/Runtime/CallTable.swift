@@ -21,7 +21,7 @@ final class CallTable: Sendable {
 
     /// Registers a call about to be handed to a plugin and returns its token (never 0).
     func insert(_ call: Call) -> UInt64 {
-        call.slot.openCalls.add(1, ordering: .relaxed)
+        call.slot.openCalls.opened()
         return state.withLock { state in
             state.earliestDeadline = min(state.earliestDeadline, call.deadline)
             return state.calls.insert(call)
@@ -31,7 +31,7 @@ final class CallTable: Sendable {
     /// Removes and returns the call if it is still open.
     func take(_ token: UInt64) -> Call? {
         let call = state.withLock { $0.calls.remove(token) }
-        call?.slot.openCalls.subtract(1, ordering: .relaxed)
+        call?.slot.openCalls.closed()
         return call
     }
 
@@ -60,12 +60,12 @@ final class CallTable: Sendable {
 
     /// How many calls of `slot` are open (in a handle, or pending).
     func openCount(of slot: ModuleSlot) -> Int {
-        slot.openCalls.load(ordering: .relaxed)
+        slot.openCalls.count
     }
 
     /// Counts calls taken out of the table as no longer open in their module.
     private func closing(_ calls: [Call]) -> [Call] {
-        for call in calls { call.slot.openCalls.subtract(1, ordering: .relaxed) }
+        for call in calls { call.slot.openCalls.closed() }
         return calls
     }
 }

@@ -28,6 +28,8 @@ final class Mailbox: @unchecked Sendable {
     private var paused = false
     private var closed = false
     private var running = 0
+    /// Threads in `waitUntilIdle`: a worker that leaves the mailbox idle wakes them.
+    private var idleWaiters = 0
     private var workers = 0
     private var idleWorkers = 0
     private var concurrent: Bool
@@ -202,6 +204,21 @@ final class Mailbox: @unchecked Sendable {
         return queue.isEmpty && held.isEmpty && running == 0
     }
 
+    /// Waits until nothing is queued, parked or running, or `deadline` passes; returns whether
+    /// the mailbox is idle. Woken by the worker that finishes the last job, not by polling.
+    func waitUntilIdle(until deadline: ContinuousClock.Instant) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        idleWaiters += 1
+        defer { idleWaiters -= 1 }
+        while !(queue.isEmpty && held.isEmpty && running == 0) {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return false }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: left.seconds))
+        }
+        return true
+    }
+
     /// Wakes an idle worker or starts one, up to the limit. Must hold `condition`.
     private func wakeWorker() {
         guard !paused else { return }
@@ -253,7 +270,7 @@ final class Mailbox: @unchecked Sendable {
             if next < batch.count {
                 queue.insert(contentsOf: batch[next...], at: 0)
             }
-            if running == 0 && paused { condition.broadcast() }
+            if running == 0 && (paused || (idleWaiters > 0 && queue.isEmpty && held.isEmpty)) { condition.broadcast() }
         }
         workers -= 1
         // Closed while jobs were put back: refuse them like everything else queued.

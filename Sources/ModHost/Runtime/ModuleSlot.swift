@@ -6,7 +6,7 @@ final class ModuleSlot: Sendable {
     let id: String
     let mailbox: Mailbox
     /// Calls of this module handed to a plugin and not completed yet (kept by the call table).
-    let openCalls = Atomic<Int>(0)
+    let openCalls = OpenCallCount()
     /// The largest result a call may be answered with (`--max-result-bytes`).
     let maxResultBytes: Int
     private let current: Mutex<ModuleInstance?>

@@ -39,6 +39,15 @@ import Testing
         #expect(PluginError(code: 7, "m", data: RawJSON("[1]")).data?.text == "[1]")
     }
 
+    @Test func aReasonAndItsFieldsTravelAsTheErrorData() throws {
+        let error = PluginError.reason("no_target_available", "all cooling down", ["retryAfterMs": 1200, "reason": "ignored"])
+        #expect(error.code == .failed)
+        #expect(error.message == "all cooling down")
+        let data = try JSONDecoder().decode([String: JSONValue].self, from: Data(try #require(error.data).text.utf8))
+        #expect(data == ["reason": "no_target_available", "retryAfterMs": 1200])
+        #expect(PluginError.reason("bad_window", "no", code: .invalidParams).code == .invalidParams)
+    }
+
     @Test func everyCallIsCompletedExactlyOnce() {
         for method in ["reject", "crash", "nan", "ping"] {
             let (status, call) = harness.call(method)

@@ -83,9 +83,12 @@ extern "C" {
 #define MH_EXPIRED (-2)  /* respond/fail on a call that was already completed or timed out */
 
 /* Codes a plugin may pass to fail(). -32602, -32603 and -32601 reach the caller
- * as they are (with data {"module":id,"details":data}); any other code is the
- * plugin's own and reaches the caller as -32000 "module error" with data
- * {"module":id,"code":code,"details":data}. */
+ * as they are; any other code is the plugin's own and reaches the caller as
+ * -32000 "module error". Either way the caller's data is {"module":id,"code":code}
+ * with the members of the plugin's data object lifted beside them
+ * ({"reason":"no_target_available","retryAfterMs":1200} reads as data.reason):
+ * the host's two fields win a clash, and a clashing member stays under
+ * data.details; data that is not an object is data.details whole. */
 #define MH_ERR_INVALID_PARAMS (-32602)
 #define MH_ERR_INTERNAL (-32603)
 

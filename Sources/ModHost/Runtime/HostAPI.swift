@@ -192,20 +192,35 @@ enum HostAPI {
 
     /// Maps a plugin's `fail` to the JSON-RPC error the caller sees: invalid params and internal
     /// errors keep their code; anything else becomes `-32000` with the module and its own code.
+    ///
+    /// `data` is `{"module": id, "code": the module's code}` with the fields of the module's own
+    /// data object lifted beside them (`{"reason": "no_target_available", "retryAfterMs": 1200}`
+    /// reads as `data.reason`, `data.retryAfterMs`): the host's two fields win a clash, and a
+    /// clashing module field stays under `data.details`; data that is not an object is
+    /// `data.details` whole. Lifted fields come in name order.
     static func moduleError(module: String, code: Int32, message: String, data: [UInt8]?) -> RPCError {
-        switch code {
-        case RPCError.invalidParamsCode, RPCError.internalErrorCode, RPCError.methodNotFoundCode:
-            var object = JSONObject()
-            object.add("module", module)
-            if let data { object.add("details", json: data) }
-            return RPCError(code: code, message: message, data: object.result)
-        default:
-            var object = JSONObject()
-            object.add("module", module)
-            object.add("code", code)
-            if let data { object.add("details", json: data) }
-            return RPCError(code: RPCError.moduleErrorCode, message: message, data: object.result)
+        let kept = [RPCError.invalidParamsCode, RPCError.internalErrorCode, RPCError.methodNotFoundCode].contains(code)
+        var object = JSONObject()
+        object.add("module", module)
+        object.add("code", code)
+        if let data {
+            if let fields = JSONMembers.raw(data) {
+                var clashing = JSONObject()
+                var clashed = false
+                for name in fields.keys.sorted() {
+                    if name == "module" || name == "code" {
+                        clashing.add(name, json: fields[name]!)
+                        clashed = true
+                    } else {
+                        object.add(name, json: fields[name]!)
+                    }
+                }
+                if clashed { object.add("details", json: clashing.result) }
+            } else {
+                object.add("details", json: data)
+            }
         }
+        return RPCError(code: kept ? code : RPCError.moduleErrorCode, message: message, data: object.result)
     }
 
     /// The -32603 a call gets instead of a result (or error) over `--max-result-bytes`.

@@ -22,6 +22,8 @@
  *     (v must be a JSON string; its raw bytes are stored; no escapes in k or v);
  *   last_event -> topic of the last event received (subscribed to "probe.in.*"), or null;
  *   config -> the config section init received;
+ *   fail_with {"code":n,"data":…} -> fails with that code, message "failed on purpose" and that
+ *     data (raw; absent: none);
  *   blob [n] -> a JSON string of n 'x' characters (n + 2 bytes of result);
  *   burst [n, size] -> n, after publishing n events "probe.burst", each a string of size 'y's
  *     (logs "burst done" once they are published).
@@ -299,6 +301,12 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
         }
         return respond_int(self, call, a[0]);
     }
+    if (strcmp(method, "fail_with") == 0) {
+        const char *code = field(params, "code"), *data = field(params, "data"), *end = data ? skip_value(data) : NULL;
+        if (!code || (data && !end)) return fail(self, call, MH_ERR_INVALID_PARAMS, "expected {\"code\":n, \"data\":…}");
+        self->host->fail(call, (int32_t)strtol(code, NULL, 10), "failed on purpose", 17, data, data ? (size_t)(end - data) : 0);
+        return MH_OK;
+    }
     if (strcmp(method, "blob") == 0 || strcmp(method, "burst") == 0) {
         int burst = strcmp(method, "burst") == 0;
         char *text;
@@ -409,7 +417,7 @@ static void probe_destroy(void *instance) {
 
 static const char *const probe_methods[] = {
     "ping", "whoami", "version", "sleep", "seq", "never", "call", "timer", "now",
-    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", NULL,
+    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", NULL,
 };
 static const char *const probe_subscriptions[] = { "probe.in.*", NULL };
 #ifdef PROBE_REQUIRES

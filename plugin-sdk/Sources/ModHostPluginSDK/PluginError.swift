@@ -69,6 +69,23 @@ public struct PluginError: Error, Sendable, Hashable, CustomStringConvertible {
         PluginError(code: .failed, message)
     }
 
+    /// A failure of the module's own that scripts can act on: a snake_case `reason` and more
+    /// fields, which the host lifts into the caller's error `data` beside `module` and `code`
+    /// (MODULES.md's contract for module errors):
+    ///
+    ///     throw PluginError.reason("no_target_available", "every key of pool main is cooling down",
+    ///                              ["retryAfterMs": 1200])
+    ///     // the caller: -32000, data {"module": "routing", "code": 1,
+    ///     //                            "reason": "no_target_available", "retryAfterMs": 1200}
+    ///
+    /// `reason` wins over a `"reason"` in `fields`; `code` defaults to `.failed`.
+    public static func reason(_ reason: String, _ message: String, _ fields: [String: JSONValue] = [:],
+                              code: Code = .failed) -> PluginError {
+        var object = fields
+        object["reason"] = .string(reason)
+        return PluginError(code: code, message, data: JSONValue.object(object))
+    }
+
     public var description: String {
         "\(message) (code \(code.rawValue))"
     }

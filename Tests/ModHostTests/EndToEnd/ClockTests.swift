@@ -101,6 +101,31 @@ import Testing
         #expect(try host.nextEvent(topic: "probe.timer")["data"]["now"].int == Self.start + 11_000)
     }
 
+    /// A jump weeks ahead is cheap: a 1 s repeating timer fires once for it, not once per
+    /// second it skipped (1,209,600 of them).
+    @Test func clockSetWeeksAheadFiresARepeatingTimerOnce() throws {
+        let host = try startHost()
+        let ticker = try host.call("probe.timer", [1000, 1000])
+        let target = Self.start + 14 * 86_400_000 + 500
+        let started = Date()
+        try host.call("clock.set", ["ms": .int(target)])
+        #expect(Date().timeIntervalSince(started) < 5, "the jump took \(Date().timeIntervalSince(started)) s")
+        #expect(try host.nextEvent(topic: "probe.timer")["data"] == ["id": ticker, "now": .int(target)])
+        #expect(try host.call("probe.fired") == 1)
+    }
+
+    /// `clock.advance` is time passing, once per period crossed, up to 100,000 periods per
+    /// timer; the rest counts as a jump (DESIGN.md, Time).
+    @Test func clockAdvanceFiresAtMost100000PeriodsPerTimer() throws {
+        let host = try startHost()
+        try host.call("events.unsubscribe", ["topics": ["probe.timer"]])  // 100,000 events: count them in the module
+        try host.call("probe.timer", [1, 1])
+        try host.advanceClock(by: 150_000)
+        #expect(try host.call("probe.fired") == 100_000)
+        try host.advanceClock(by: 3)
+        #expect(try host.call("probe.fired") == 100_003, "the timer keeps its 1 ms cadence after the cap")
+    }
+
     // MARK: The clock's range
 
     /// Valid clock values are 1970-01-01 to 9999-12-31: beyond, `clock.set` and `clock.advance`

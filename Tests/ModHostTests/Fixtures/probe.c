@@ -16,7 +16,7 @@
  *     a failure with the error's code and message);
  *   timer [delay_ms, repeat_ms] -> timer id; each firing publishes "probe.timer"
  *     with {"id":timer_id,"now":now_ms};
- *   now -> host->now_ms;
+ *   now -> host->now_ms; fired -> how many timer callbacks have run;
  *   store_put {"key":k,"value":v} -> true; store_get {"key":k} -> v or null;
  *   store_delete {"key":k} -> true; store_list {"prefix":p} -> [{"key":k,"value":v},…]
  *     (v must be a JSON string; its raw bytes are stored; no escapes in k or v);
@@ -57,6 +57,7 @@ typedef struct probe {
     char last_event[256]; /* "" until an event arrives; entries are serialized */
     char *config;         /* the config section init received, NUL-terminated */
     size_t config_len;
+    long long fired;      /* timer callbacks run (entries are serialized) */
 } probe;
 
 /* ---- A growable output buffer ------------------------------------------ */
@@ -215,6 +216,7 @@ static int32_t forward(probe *self, mh_call *call, const char *params) {
 static void on_timer(void *user, uint64_t timer_id) {
     probe *self = user;
     char data[64];
+    self->fired++;
     int n = snprintf(data, sizeof data, "{\"id\":%llu,\"now\":%lld}", (unsigned long long)timer_id,
                      (long long)self->host->now_ms(self->ctx));
     self->host->publish(self->ctx, "probe.timer", 11, data, (size_t)n);
@@ -276,6 +278,7 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
     if (strcmp(method, "version") == 0) return self->host->respond(call, "\"" PROBE_VERSION "\"", strlen(PROBE_VERSION) + 2);
     if (strcmp(method, "config") == 0) return self->host->respond(call, self->config, self->config_len);
     if (strcmp(method, "now") == 0) return respond_int(self, call, (long long)self->host->now_ms(self->ctx));
+    if (strcmp(method, "fired") == 0) return respond_int(self, call, self->fired);
     if (strcmp(method, "never") == 0) return MH_PENDING; /* the host fails it with -32004 at its deadline */
     if (strcmp(method, "call") == 0) return forward(self, call, params);
     if (strncmp(method, "store_", 6) == 0) return store(self, call, method, params);
@@ -417,7 +420,7 @@ static void probe_destroy(void *instance) {
 
 static const char *const probe_methods[] = {
     "ping", "whoami", "version", "sleep", "seq", "never", "call", "timer", "now",
-    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", NULL,
+    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", "fired", NULL,
 };
 static const char *const probe_subscriptions[] = { "probe.in.*", NULL };
 #ifdef PROBE_REQUIRES

@@ -1,6 +1,35 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// A product module, in a room of its own (`Plugins/README.md`): its rules in
+/// `Plugins/<Name>/Core` (pure Swift, time passed in), the dynamic library the host loads in
+/// `Plugins/<Name>/Plugin` (glue on the SDK), unit tests in `Tests/<Name>CoreTests` and end-to-end
+/// tests through the real binary in `Tests/<Name>Tests`. Adding a module is one line in `modules`.
+struct Module {
+    let name: String
+    /// Extra dependencies of the core, the plugin and the end-to-end tests.
+    var core: [Target.Dependency] = []
+    var plugin: [Target.Dependency] = []
+    var tests: [Target.Dependency] = []
+
+    var products: [Product] { [.library(name: name, type: .dynamic, targets: [name])] }
+
+    var targets: [Target] {
+        [
+            .target(name: "\(name)Core", dependencies: ["ModHostSupport"] + core, path: "Plugins/\(name)/Core"),
+            .target(name: name, dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModHostPluginSDK"] + plugin,
+                    path: "Plugins/\(name)/Plugin"),
+            .testTarget(name: "\(name)CoreTests", dependencies: [.target(name: "\(name)Core"), "ModHostSupport"]),
+            .testTarget(name: "\(name)Tests", dependencies: ["ModHostTestKit"] + tests),
+        ]
+    }
+}
+
+/// The product modules.
+let modules = [
+    Module(name: "Health", tests: ["ModHost"]),  // its restore tests fill a store file directly
+]
+
 /// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI
 /// (`plugin-sdk/include/modhost.h`) and is scripted over JSON-RPC 2.0 on stdin/stdout.
 let package = Package(
@@ -14,8 +43,7 @@ let package = Package(
         // Plugins: each a dynamic library the host dlopens. Built next to the executable,
         // which is where `modhost` looks for plugins by default.
         .library(name: "Calc", type: .dynamic, targets: ["Calc"]),
-        .library(name: "Health", type: .dynamic, targets: ["Health"]),
-    ],
+    ] + modules.flatMap(\.products),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -67,17 +95,12 @@ let package = Package(
         // Example plugins.
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
 
-        // The health module: pure rules (unit-tested) and the plugin around them.
-        .target(name: "HealthCore", dependencies: ["ModHostSupport"], path: "Plugins/Health/Core"),
-        .target(name: "Health", dependencies: ["HealthCore", "ModHostSupport", "ModHostPluginSDK"], path: "Plugins/Health/Plugin"),
-
         // Benchmarks (release mode): `swift build -c release && .build/release/modhost-bench`.
         .executableTarget(name: "modhost-bench", dependencies: ["ModHost", "ModHostTestKit", "CModHost"]),
 
         .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"], exclude: ["Fixtures"]),
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
-        .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "ModHostSupport"]),
         .testTarget(name: "ModHostSupportTests", dependencies: ["ModHostSupport"]),
-    ],
+    ] + modules.flatMap(\.targets),
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,17 @@
 import Foundation
 
-/// Builds C plugins with the system C compiler, for tests.
+/// Builds C plugins with the system C compiler, and finds the Swift ones SwiftPM built, for tests.
 public enum PluginBuilder {
+    /// Copies a plugin SwiftPM built (e.g. `libHealth.so`, next to the `modhost` executable) into
+    /// `directory`, as `name` (default: the same file name); returns the copy's path.
+    @discardableResult
+    public static func copyBuilt(_ file: String, into directory: String, name: String? = nil) throws -> String {
+        let source = try HostProcess.buildDirectory().appendingPathComponent(file).path
+        let output = "\(directory)/\(name ?? file)"
+        try FileManager.default.copyItem(atPath: source, toPath: output)
+        return output
+    }
+
     /// The repository's `plugin-sdk/include`, found from this file's location.
     public static var includeDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

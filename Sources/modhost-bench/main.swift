@@ -17,53 +17,73 @@
 import Foundation
 import ModHostTestKit
 
+/// What every suite may need: the build, its `modhost`, the repository, the options.
+struct BenchContext {
+    let build: URL
+    let modhost: URL
+    let repository: URL
+    let calls: Int
+    let latencyCalls: Int
+    let baseline: URL?
+
+    /// The C example `echo.c`, built -O2 into a fresh directory.
+    func echoLibrary(prefix: String) throws -> String {
+        let output = try TemporaryDirectory.make(prefix: prefix) + "/libecho.so"
+        try PluginBuilder.buildC(source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: output, optimize: true)
+        return output
+    }
+}
+
+/// The suites, in the order they run; a new module's benchmark is one more line.
+let table: [(name: String, run: (BenchContext) throws -> Void)] = [
+    ("channel", { context in
+        let echo = try context.echoLibrary(prefix: "modhost-bench-plugins")
+        let plugins = (echo as NSString).deletingLastPathComponent
+        let calc = context.build.appendingPathComponent("libCalc.so").path
+        if FileManager.default.fileExists(atPath: calc) { try FileManager.default.copyItem(atPath: calc, toPath: "\(plugins)/libCalc.so") }
+        try ChannelBench(calls: context.calls, latencyCalls: context.latencyCalls, plugins: plugins, modhost: context.modhost,
+                         baseline: context.baseline).run()
+    }),
+    ("swap", { context in
+        let kvSource = context.repository.appendingPathComponent("Tests/ModHostTests/Fixtures/kv.c").path
+        try SwapBench(modhost: context.modhost, kvSource: kvSource, latencyCalls: context.latencyCalls).run()
+    }),
+    ("ffi", { context in try FFIBench(echoLibrary: try context.echoLibrary(prefix: "modhost-bench-ffi")).run() }),
+    ("health", { context in
+        try HealthModuleBench(modhost: context.modhost, healthLibrary: context.build.appendingPathComponent("libHealth.so").path).run()
+    }),
+]
+
 var calls = 400_000
 var latencyCalls = 20_000
-var suites: Set<String> = []
+var chosen: [String] = []
 var baseline: URL?
 var arguments = CommandLine.arguments.dropFirst()
+let names = table.map(\.name)
 while let argument = arguments.popFirst() {
     switch argument {
     case "--calls": calls = Int(arguments.popFirst() ?? "") ?? calls
     case "--latency-calls": latencyCalls = Int(arguments.popFirst() ?? "") ?? latencyCalls
     case "--baseline": baseline = arguments.popFirst().map { URL(fileURLWithPath: $0) }
-    case "channel", "swap", "ffi", "health": suites.insert(argument)
-    case "all": suites.formUnion(["channel", "swap", "ffi", "health"])
+    case "all": chosen = names
+    case _ where names.contains(argument): chosen.append(argument)
     default:
-        FileHandle.standardError.write(Data("usage: modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N] [--baseline MODHOST]\n".utf8))
+        let usage = "usage: modhost-bench [\((names + ["all"]).joined(separator: "|"))] [--calls N] [--latency-calls N] [--baseline MODHOST]\n"
+        FileHandle.standardError.write(Data(usage.utf8))
         exit(2)
     }
 }
-if suites.isEmpty { suites = ["channel", "swap", "ffi", "health"] }
+if chosen.isEmpty { chosen = names }
 
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 do {
     let build = try HostProcess.buildDirectory()
-    let modhost = build.appendingPathComponent("modhost")
-    if suites.contains("channel") {
-        let plugins = try TemporaryDirectory.make(prefix: "modhost-bench-plugins")
-        try PluginBuilder.buildC(
-            source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: "\(plugins)/libecho.so", optimize: true)
-        let calc = build.appendingPathComponent("libCalc.so").path
-        if FileManager.default.fileExists(atPath: calc) {
-            try FileManager.default.copyItem(atPath: calc, toPath: "\(plugins)/libCalc.so")
-        }
-        try ChannelBench(calls: calls, latencyCalls: latencyCalls, plugins: plugins, modhost: modhost, baseline: baseline).run()
-    }
-    if suites.contains("swap") {
-        if suites.contains("channel") { print("") }
-        let kvSource = repository.appendingPathComponent("Tests/ModHostTests/Fixtures/kv.c").path
-        try SwapBench(modhost: modhost, kvSource: kvSource, latencyCalls: latencyCalls).run()
-    }
-    if suites.contains("ffi") {
-        if suites.count > 1 { print("") }
-        let echo = try TemporaryDirectory.make(prefix: "modhost-bench-ffi") + "/libecho.so"
-        try PluginBuilder.buildC(source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: echo, optimize: true)
-        try FFIBench(echoLibrary: echo).run()
-    }
-    if suites.contains("health") {
-        if suites.count > 1 { print("") }
-        try HealthModuleBench(modhost: modhost, healthLibrary: build.appendingPathComponent("libHealth.so").path).run()
+    let context = BenchContext(
+        build: build, modhost: build.appendingPathComponent("modhost"),
+        repository: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent(),
+        calls: calls, latencyCalls: latencyCalls, baseline: baseline)
+    for (index, suite) in table.enumerated() where chosen.contains(suite.name) {
+        if index > 0 && chosen.first != suite.name { print("") }
+        try suite.run(context)
     }
 } catch {
     FileHandle.standardError.write(Data("modhost-bench: \(error)\n".utf8))

@@ -74,7 +74,7 @@ struct BrokenPlugin: Sendable, CustomTestStringConvertible {
     private func expectRefused(
         _ path: String, phrases: [String], running: Set<String> = ["echo"], sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let error = try host.expectFailure("modules.load", ["path": .string(path)], sourceLocation: sourceLocation)
+        let error = try host.expectFailure("modules.load", ["path": .string(path)])
         #expect(error["code"] == -32003, "\(error)", sourceLocation: sourceLocation)
         let message = error["message"].string ?? ""
         let reason = error["data"]["reason"].string ?? ""

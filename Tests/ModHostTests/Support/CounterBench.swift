@@ -22,7 +22,7 @@ struct CounterBench {
 
     /// A swap that must fail; returns the error object.
     func failedSwap(to path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSON {
-        try host.expectFailure("modules.swap", ["id": "counter", "path": .string(path)], sourceLocation: sourceLocation)
+        try host.expectFailure("modules.swap", ["id": "counter", "path": .string(path)])
     }
 
     @discardableResult

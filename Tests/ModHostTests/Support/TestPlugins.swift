@@ -89,9 +89,6 @@ enum TestPlugins {
     /// (default: the same file name).
     @discardableResult
     static func swiftPlugin(_ file: String, into directory: String, name: String? = nil) throws -> String {
-        let source = try HostProcess.buildDirectory().appendingPathComponent(file).path
-        let output = "\(directory)/\(name ?? file)"
-        try FileManager.default.copyItem(atPath: source, toPath: output)
-        return output
+        try PluginBuilder.copyBuilt(file, into: directory, name: name)
     }
 }

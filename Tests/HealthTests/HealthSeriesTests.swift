@@ -114,7 +114,7 @@ import Testing
         try bench.report("claude.k1", ["errorClass": "series_quota", "retryAfter": 600])
         try bench.report("gemini.k1", ["status": 429, "retryAfter": 900])  // 1 of 2 out: tripped by share
         let before = try bench.snapshot()
-        let copy = try TestPlugins.swiftPlugin("libHealth.so", into: TestPlugins.directory(), name: "libHealth-b.so")
+        let copy = try PluginBuilder.copyBuilt("libHealth.so", into: TemporaryDirectory.make(prefix: "modhost-plugins"), name: "libHealth-b.so")
         try bench.host.call("modules.swap", ["id": "health", "path": .string(copy)])
         #expect(try bench.snapshot() == before)
         #expect(try bench.available(["claude.k2", "gemini.k2"])["available"] == [])

@@ -111,8 +111,8 @@ import Testing
         let before = try bench.allStatuses()
         let snapshotBefore = try bench.snapshot()
 
-        let builds = try TestPlugins.directory()
-        let copy = try TestPlugins.swiftPlugin("libHealth.so", into: builds, name: "libHealth-b.so")
+        let builds = try TemporaryDirectory.make(prefix: "modhost-plugins")
+        let copy = try PluginBuilder.copyBuilt("libHealth.so", into: builds, name: "libHealth-b.so")
         let swapped = try bench.host.call("modules.swap", ["id": "health", "path": .string(copy)])
         #expect(swapped["id"] == "health" && swapped["generation"] == 2, "\(swapped)")
 
@@ -143,7 +143,7 @@ import Testing
     @Test func entriesWrittenAfterASwapSurviveAKilledHost() throws {
         let bench = try HealthBench()
         try bench.report("before", ["status": 429, "retryAfter": 600])
-        let copy = try TestPlugins.swiftPlugin("libHealth.so", into: TestPlugins.directory(), name: "libHealth-b.so")
+        let copy = try PluginBuilder.copyBuilt("libHealth.so", into: TemporaryDirectory.make(prefix: "modhost-plugins"), name: "libHealth-b.so")
         try bench.host.call("modules.swap", ["id": "health", "path": .string(copy)])
         try bench.report("after", ["status": 429, "retryAfter": 900])
 
@@ -156,8 +156,8 @@ import Testing
     @Test func swappedModuleStillConsumesAndPublishesEvents() throws {
         let bench = try HealthBench()
         try bench.host.call("events.subscribe", ["topics": ["health.*"]])
-        let builds = try TestPlugins.directory()
-        let copy = try TestPlugins.swiftPlugin("libHealth.so", into: builds, name: "libHealth-b.so")
+        let builds = try TemporaryDirectory.make(prefix: "modhost-plugins")
+        let copy = try PluginBuilder.copyBuilt("libHealth.so", into: builds, name: "libHealth-b.so")
         try bench.host.call("modules.swap", ["id": "health", "path": .string(copy)])
 
         let published = try bench.host.call("events.publish", ["topic": "token.reauth_required", "data": ["providerKey": "a"]])

@@ -2,22 +2,21 @@ import Foundation
 import ModHostTestKit
 import Testing
 
-/// A host serving only the health module (a copy of `libHealth.so` in a private plugin directory)
-/// on a manual clock that starts at 2026-01-01T00:00:00Z, in `TZ=UTC` unless told otherwise, so
-/// every deadline, including "the next local midnight", is a fixed number. Shared by the health
-/// suites; nothing in them sleeps.
+/// A host serving only the health module (`ModuleHarness` with a copy of `libHealth.so`) on a
+/// manual clock that starts at 2026-01-01T00:00:00Z, in `TZ=UTC` unless told otherwise, so every
+/// deadline, including "the next local midnight", is a fixed number; and the health calls and
+/// checks its suites share. Nothing in them sleeps.
 struct HealthBench {
     /// 2026-01-01T00:00:00Z, a Thursday.
-    static let start: Int64 = 1_767_225_600_000
+    static let start: Int64 = ModuleHarness.defaultStart
     static let second: Int64 = 1000
     static let minute: Int64 = 60_000
     static let hour: Int64 = 3_600_000
     static let day: Int64 = 86_400_000
 
-    let host: HostProcess
-    let plugins: String
-    let configFile: String?
-    let timeZone: String
+    let harness: ModuleHarness
+    var host: HostProcess { harness.host }
+    var plugins: String { harness.plugins }
 
     /// - Parameters:
     ///   - config: the `health` section of the host's `--config` file; nil: no file (defaults).
@@ -25,41 +24,26 @@ struct HealthBench {
     ///   - clockStart: the manual clock's start, in ms since the epoch.
     ///   - timeZone: the host's `TZ`.
     init(config: JSON? = nil, state: String? = nil, clockStart: Int64 = start, timeZone: String = "UTC") throws {
-        let plugins = try TestPlugins.directory()
-        try TestPlugins.swiftPlugin("libHealth.so", into: plugins)
-        var configFile: String?
-        if let config {
-            let path = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/modhost.json"
-            try Data(JSON.object(["health": config]).text.utf8).write(to: URL(fileURLWithPath: path))
-            configFile = path
-        }
-        try self.init(plugins: plugins, configFile: configFile, state: state, clockStart: clockStart, timeZone: timeZone)
+        harness = try ModuleHarness(modules: ["libHealth.so"], config: config.map { ["health": $0] } ?? [:], state: state,
+                                    clockStart: clockStart, timeZone: timeZone)
     }
 
-    private init(plugins: String, configFile: String?, state: String?, clockStart: Int64, timeZone: String) throws {
-        self.plugins = plugins
-        self.configFile = configFile
-        self.timeZone = timeZone
-        var arguments = ["--manual-clock", "--clock-start", String(clockStart)]
-        if let configFile { arguments += ["--config", configFile] }
-        host = try HostProcess(plugins: plugins, state: state, extraArguments: arguments, environment: ["TZ": timeZone])
+    private init(_ harness: ModuleHarness) {
+        self.harness = harness
     }
 
     /// Kills the host with SIGKILL (no shutdown, no flush) and starts a new one on the same state
     /// directory, plugin and config, its clock starting at `clockStart`.
-    func killAndRestart(clockStart: Int64, sourceLocation: SourceLocation = #_sourceLocation) throws -> HealthBench {
-        host.signal(SIGKILL)
-        #expect(try host.waitForExit() == SIGKILL, "the host should have died of SIGKILL", sourceLocation: sourceLocation)
-        return try HealthBench(
-            plugins: plugins, configFile: configFile, state: host.stateDirectory, clockStart: clockStart, timeZone: timeZone)
+    func killAndRestart(clockStart: Int64) throws -> HealthBench {
+        HealthBench(try harness.killAndRestart(clockStart: clockStart))
     }
 
     // MARK: Clock
 
-    /// Sets the manual clock to `ms` (forward only).
+    /// Sets the manual clock to `ms` (`clock.set`).
     @discardableResult
     func at(_ ms: Int64) throws -> Int64 {
-        try host.call("clock.set", ["ms": .int(ms)])["nowMs"].int ?? -1
+        try harness.at(ms)
     }
 
     // MARK: Methods
@@ -147,7 +131,7 @@ struct HealthBench {
     func expectInvalid(
         _ method: String, _ params: JSON, naming field: String, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> JSON {
-        let error = try host.expectFailure(method, params, sourceLocation: sourceLocation)
+        let error = try host.expectFailure(method, params)
         #expect(error["code"] == -32602, "\(method) \(params): \(error)", sourceLocation: sourceLocation)
         let text = (error["message"].string ?? "") + " " + error["data"].text
         #expect(text.contains(field), "\(method) \(params): the error should name \"\(field)\": \(error)", sourceLocation: sourceLocation)

@@ -7,7 +7,8 @@ import PackageDescription
 /// tests through the real binary in `Tests/<Name>Tests`. Adding a module is one line in `modules`.
 struct Module {
     let name: String
-    /// Extra dependencies of the core, the plugin and the end-to-end tests.
+    /// Extra dependencies of the core (it has `ModHostSupport` and `ModuleSupport`), the plugin
+    /// and the end-to-end tests.
     var core: [Target.Dependency] = []
     var plugin: [Target.Dependency] = []
     var tests: [Target.Dependency] = []
@@ -16,10 +17,10 @@ struct Module {
 
     var targets: [Target] {
         [
-            .target(name: "\(name)Core", dependencies: ["ModHostSupport"] + core, path: "Plugins/\(name)/Core"),
+            .target(name: "\(name)Core", dependencies: ["ModHostSupport", "ModuleSupport"] + core, path: "Plugins/\(name)/Core"),
             .target(name: name, dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModHostPluginSDK"] + plugin,
                     path: "Plugins/\(name)/Plugin"),
-            .testTarget(name: "\(name)CoreTests", dependencies: [.target(name: "\(name)Core"), "ModHostSupport"]),
+            .testTarget(name: "\(name)CoreTests", dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModuleSupport"]),
             .testTarget(name: "\(name)Tests", dependencies: ["ModHostTestKit"] + tests),
         ]
     }
@@ -101,6 +102,11 @@ let package = Package(
         .testTarget(name: "ModHostTests", dependencies: ["ModHost", "ModHostTestKit", "CModHost"], exclude: ["Fixtures"]),
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
         .testTarget(name: "ModHostSupportTests", dependencies: ["ModHostSupport"]),
+
+        // What the product modules share: text and time parsers (durations, HTTP dates,
+        // ISO-8601, civil time, byte scanning).
+        .target(name: "ModuleSupport", dependencies: ["ModHostSupport"], path: "Plugins/ModuleSupport"),
+        .testTarget(name: "ModuleSupportTests", dependencies: ["ModuleSupport"]),
     ] + modules.flatMap(\.targets),
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@ import Foundation
 @testable import HealthCore
 import ModHostSupport
 import Testing
+import ModuleSupport
 
 /// The engine at the edges of time: near the epoch, near 9999-12-31 (the end of the clock's
 /// range), and across jumps of ±2^63 ms. Nothing may trap (a trap in a plugin is the host's

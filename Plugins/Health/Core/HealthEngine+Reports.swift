@@ -1,5 +1,6 @@
 import Foundation
 import ModHostSupport
+import ModuleSupport
 
 extension HealthEngine {
     /// `health.report` / `provider.error`: checks the report, then applies its rule.

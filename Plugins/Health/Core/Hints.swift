@@ -1,5 +1,6 @@
 import Foundation
 import ModHostSupport
+import ModuleSupport
 
 /// Where a cooldown's deadline came from.
 public enum HintSource: String, Sendable, Codable {

@@ -22,7 +22,7 @@ public enum DurationText {
 
     /// Reads a duration at the scanner's position, leaving it after the duration; nil (and
     /// the position unchanged) when there is none, or when it overflows 64-bit milliseconds.
-    static func read(_ scan: inout TextScan) -> Int64? {
+    public static func read(_ scan: inout TextScan) -> Int64? {
         let start = scan.position
         var total: Int64 = 0
         var components = 0
@@ -63,7 +63,7 @@ public enum DurationText {
 
 extension StringProtocol {
     /// Without leading and trailing ASCII white space.
-    var trimmingASCIISpaces: Substring {
+    public var trimmingASCIISpaces: Substring {
         let text = Substring(self)
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) })

@@ -7,7 +7,7 @@ public enum CivilTime {
     static let msPerDay: Int64 = 86_400_000
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-    static func days(year: Int, month: Int, day: Int) -> Int64 {
+    public static func days(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -17,11 +17,11 @@ public enum CivilTime {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func isLeap(_ year: Int) -> Bool {
+    public static func isLeap(_ year: Int) -> Bool {
         year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -30,7 +30,7 @@ public enum CivilTime {
     }
 
     /// Epoch ms of a UTC date and time, or nil if a field is out of range.
-    static func utcMs(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, ms: Int = 0) -> Int64? {
+    public static func utcMs(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, ms: Int = 0) -> Int64? {
         guard (1...9999).contains(year), (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
             (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second), (0...999).contains(ms)
         else { return nil }
@@ -56,7 +56,7 @@ public enum CivilTime {
     }
 
     /// Epoch ms of a local date and time in `timeZone` (a time skipped by DST moves forward).
-    static func localMs(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, ms: Int,
+    public static func localMs(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, ms: Int,
                         in timeZone: TimeZone) -> Int64? {
         guard utcMs(year: year, month: month, day: day, hour: hour, minute: minute, second: second, ms: ms) != nil
         else { return nil }
@@ -67,7 +67,7 @@ public enum CivilTime {
 
     /// The first time strictly after `nowMs` whose local time of day in `timeZone` is
     /// hour:minute:second (a daily reset time).
-    static func nextLocalTime(hour: Int, minute: Int, second: Int, after nowMs: Int64, in timeZone: TimeZone) -> Int64? {
+    public static func nextLocalTime(hour: Int, minute: Int, second: Int, after nowMs: Int64, in timeZone: TimeZone) -> Int64? {
         guard (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second) else { return nil }
         let now = Date(timeIntervalSince1970: Double(nowMs) / 1000)
         let wanted = DateComponents(hour: hour, minute: minute, second: second)
@@ -76,7 +76,7 @@ public enum CivilTime {
     }
 
     /// The first time strictly after `nowMs` whose UTC time of day is `offsetMs` past midnight.
-    static func nextUTCTime(ofDayMs offsetMs: Int64, after nowMs: Int64) -> Int64 {
+    public static func nextUTCTime(ofDayMs offsetMs: Int64, after nowMs: Int64) -> Int64 {
         let midnight = floorDiv(nowMs, msPerDay) * msPerDay
         let today = midnight.addingSaturating(offsetMs)
         return today > nowMs ? today : today.addingSaturating(msPerDay)
@@ -84,13 +84,13 @@ public enum CivilTime {
 
     /// A `Date`'s epoch ms, or nil when it is not a finite time Int64 can hold (a `Date` far
     /// from now, which `Int64(_:)` would trap on).
-    static func epochMs(_ date: Date) -> Int64? {
+    public static func epochMs(_ date: Date) -> Int64? {
         let ms = (date.timeIntervalSince1970 * 1000).rounded()
         guard ms.isFinite, ms > -9.2e18, ms < 9.2e18 else { return nil }
         return Int64(ms)
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let quotient = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? quotient - 1 : quotient
     }

@@ -1,33 +1,34 @@
-/// Small byte-level readers for the hint parsers: ASCII only, no allocation per character.
-struct TextScan {
-    let bytes: [UInt8]
-    var position: Int
+/// Small byte-level readers for text parsers (durations, dates, hints in bodies): ASCII only,
+/// no allocation per character.
+public struct TextScan {
+    public let bytes: [UInt8]
+    public var position: Int
 
-    init(_ bytes: [UInt8], at position: Int = 0) {
+    public init(_ bytes: [UInt8], at position: Int = 0) {
         self.bytes = bytes
         self.position = position
     }
 
-    init(_ text: some StringProtocol) {
+    public init(_ text: some StringProtocol) {
         self.init(Array(text.utf8))
     }
 
-    var atEnd: Bool { position >= bytes.count }
-    var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
+    public var atEnd: Bool { position >= bytes.count }
+    public var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
 
-    mutating func skipSpaces() {
+    public mutating func skipSpaces() {
         while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { position += 1 }
     }
 
     /// Consumes `byte` if it is next.
-    mutating func take(_ byte: UInt8) -> Bool {
+    public mutating func take(_ byte: UInt8) -> Bool {
         guard peek == byte else { return false }
         position += 1
         return true
     }
 
     /// Reads exactly `count` decimal digits.
-    mutating func digits(_ count: Int) -> Int? {
+    public mutating func digits(_ count: Int) -> Int? {
         guard position + count <= bytes.count else { return nil }
         var value = 0
         for offset in 0..<count {
@@ -41,7 +42,7 @@ struct TextScan {
 
     /// Reads 1 to 18 digits, returning the value and how many were read; nil (position
     /// unchanged) when there are none or more.
-    mutating func number() -> (value: Int64, count: Int)? {
+    public mutating func number() -> (value: Int64, count: Int)? {
         let start = position
         var value: Int64 = 0
         var count = 0
@@ -59,7 +60,7 @@ struct TextScan {
 
     /// Reads a non-negative decimal like `12`, `1.5`, `.25`, as thousandths (rounded up), so
     /// seconds become milliseconds exactly.
-    mutating func decimalThousandths() -> Int64? {
+    public mutating func decimalThousandths() -> Int64? {
         let start = position
         if peek?.isDigit == true, number() == nil { return nil }  // too many digits
         position = start
@@ -87,7 +88,7 @@ struct TextScan {
     }
 
     /// Reads a run of ASCII letters, lowercased.
-    mutating func word() -> String {
+    public mutating func word() -> String {
         let start = position
         while let byte = peek, byte.isLetter { position += 1 }
         return String(decoding: bytes[start..<position].lazy.map(\.lowercased), as: UTF8.self)
@@ -95,15 +96,15 @@ struct TextScan {
 }
 
 extension UInt8 {
-    var isDigit: Bool { self >= 0x30 && self <= 0x39 }
-    var isLetter: Bool { (self | 0x20) >= 0x61 && (self | 0x20) <= 0x7A }
-    var lowercased: UInt8 { self >= 0x41 && self <= 0x5A ? self | 0x20 : self }
+    public var isDigit: Bool { self >= 0x30 && self <= 0x39 }
+    public var isLetter: Bool { (self | 0x20) >= 0x61 && (self | 0x20) <= 0x7A }
+    public var lowercased: UInt8 { self >= 0x41 && self <= 0x5A ? self | 0x20 : self }
 }
 
 extension Array where Element == UInt8 {
     /// The first index at or after `start` where `needle` (lowercase ASCII) occurs in these
     /// lowercased bytes.
-    func firstIndex(of needle: [UInt8], from start: Int = 0) -> Int? {
+    public func firstIndex(of needle: [UInt8], from start: Int = 0) -> Int? {
         guard !needle.isEmpty, count >= needle.count else { return nil }
         var index = start
         let last = count - needle.count

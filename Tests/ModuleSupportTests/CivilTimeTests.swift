@@ -1,9 +1,10 @@
 import Foundation
-@testable import HealthCore
+@testable import ModuleSupport
 import Testing
+import ModuleSupport
 
 /// "The next local midnight" in a given time zone, never the process's.
-@Suite struct LocalTimeTests {
+@Suite struct CivilTimeTests {
     @Test(arguments: [
         ("UTC", t0 + 10 * hour, t0 + day),
         ("UTC", t0, t0 + day),  // at midnight: the next one

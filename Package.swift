@@ -8,7 +8,7 @@ import PackageDescription
 struct Module {
     let name: String
     /// Extra dependencies of the core (it has `ModHostSupport` and `ModuleSupport`), the plugin
-    /// and the end-to-end tests.
+    /// (it has its core, those, the SDK and `ModuleContracts`) and the end-to-end tests.
     var core: [Target.Dependency] = []
     var plugin: [Target.Dependency] = []
     var tests: [Target.Dependency] = []
@@ -18,7 +18,7 @@ struct Module {
     var targets: [Target] {
         [
             .target(name: "\(name)Core", dependencies: ["ModHostSupport", "ModuleSupport"] + core, path: "Plugins/\(name)/Core"),
-            .target(name: name, dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModHostPluginSDK"] + plugin,
+            .target(name: name, dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModHostPluginSDK", "ModuleContracts"] + plugin,
                     path: "Plugins/\(name)/Plugin"),
             .testTarget(name: "\(name)CoreTests", dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModuleSupport"]),
             .testTarget(name: "\(name)Tests", dependencies: ["ModHostTestKit"] + tests),
@@ -106,6 +106,10 @@ let package = Package(
         // What the product modules share: text and time parsers (durations, HTTP dates,
         // ISO-8601, civil time, byte scanning).
         .target(name: "ModuleSupport", dependencies: ["ModHostSupport"], path: "Plugins/ModuleSupport"),
+        // The payloads and topics modules exchange (token events, provider events, health's
+        // answers): one type for the producer and every consumer.
+        .target(name: "ModuleContracts", path: "Plugins/ModuleContracts"),
+        .testTarget(name: "ModuleContractsTests", dependencies: ["ModuleContracts"]),
         .testTarget(name: "ModuleSupportTests", dependencies: ["ModuleSupport"]),
     ] + modules.flatMap(\.targets),
     swiftLanguageModes: [.v6]

@@ -111,6 +111,20 @@ import Testing
         try bench.expect("a", "healthy", until: nil)
     }
 
+    /// Token events name every key the token serves (MODULES.md): each is blocked, each lifted.
+    @Test func tokenEventsActOnEachOfTheirProviderKeys() throws {
+        let bench = try benchSubscribed()
+        let token: JSON = ["id": "openai-oauth-1-main", "provider": "openai", "alias": "main", "seq": 1,
+                           "providerKeys": ["openai.main", "openai.1"]]
+        try publish(bench, "token.reauth_required", token)
+        try bench.expect("openai.main", "blacklisted", until: nil)
+        try bench.expect("openai.1", "blacklisted", until: nil)
+        try bench.expect("openai.other", "healthy", until: nil)
+        try publish(bench, "token.refreshed", token)
+        try bench.expect("openai.main", "healthy", until: nil)
+        try bench.expect("openai.1", "healthy", until: nil)
+    }
+
     /// A 401 blacklist is the same blacklist: token.refreshed lifts it.
     @Test func tokenRefreshedLiftsA401Blacklist() throws {
         let bench = try benchSubscribed()

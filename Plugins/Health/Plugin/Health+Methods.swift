@@ -1,9 +1,10 @@
 import HealthCore
 import ModHostPluginSDK
+import ModuleContracts
 
 extension Health {
     static func register(_ methods: inout Methods<Health>) {
-        methods.add("report") { (health, params: ReportParams) in
+        methods.add("report") { (health, params: ProviderError) in
             try health.perform { engine, now, effects throws(HealthInputError) in
                 try engine.report(params.input, at: now, effects: &effects)
             }

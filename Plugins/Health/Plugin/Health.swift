@@ -9,6 +9,7 @@
 import Foundation
 import HealthCore
 import ModHostPluginSDK
+import ModuleContracts
 import ModHostSupport
 import Synchronization
 
@@ -16,7 +17,7 @@ final class Health: StatefulPlugin, Sendable {
     static let id = "health"
     static let version = "1.0.0"
     static let description = "Provider-key health: cooldowns, blacklists, circuit breaking, series trips"
-    static let subscriptions = ["provider.error", "provider.success", "token.reauth_required", "token.refreshed"]
+    static let subscriptions = [Topic.providerError, Topic.providerSuccess, Topic.tokenReauthRequired, Topic.tokenRefreshed]
 
     /// What the lock guards.
     struct Runtime {
@@ -96,28 +97,26 @@ final class Health: StatefulPlugin, Sendable {
     func onEvent(topic: String, data: RawJSON) {
         do {
             switch topic {
-            case "provider.error":
-                let params = try data.decode(ReportParams.self)
+            case Topic.providerError:
+                let params = try data.decode(ProviderError.self)
                 _ = try perform { engine, now, effects throws(HealthInputError) in
                     try engine.report(params.input, at: now, effects: &effects)
                 }
-            case "provider.success":
-                let params = try data.decode(KeyParams.self)
+            case Topic.providerSuccess:
+                let params = try data.decode(ProviderSuccess.self)
                 _ = try perform { engine, now, effects throws(HealthInputError) in
                     try engine.reportSuccess(params.providerKey, at: now, effects: &effects)
                 }
-            case "token.reauth_required":
-                let params = try data.decode(KeyParams.self)
+            case Topic.tokenReauthRequired:
+                // Every key the token serves is out until its refresh.
+                let event = try data.decode(TokenEvent.self)
                 _ = try perform { engine, now, effects throws(HealthInputError) in
-                    try engine.reauthRequired(params.providerKey, at: now, effects: &effects)
+                    for key in event.providerKeys { _ = try engine.reauthRequired(key, at: now, effects: &effects) }
                 }
-            case "token.refreshed":
-                let params = try data.decode(RefreshedParams.self)
-                guard let key = params.providerKey ?? params.id else {
-                    throw PluginError.invalidParams("providerKey (or id) is missing")
-                }
+            case Topic.tokenRefreshed:
+                let event = try data.decode(TokenEvent.self)
                 _ = try perform { engine, now, effects throws(HealthInputError) in
-                    try engine.tokenRefreshed(key, at: now, effects: &effects)
+                    for key in event.providerKeys { _ = try engine.tokenRefreshed(key, at: now, effects: &effects) }
                 }
             default:
                 break

@@ -110,6 +110,22 @@ import Testing
         #expect(answer["available"] == ["openai.k2"], "\(answer)")
     }
 
+    /// `peek: true` (routing's pool queries and dry runs) reports a halfOpen key with a free
+    /// probe as usable without handing the probe out: only a plain call takes it.
+    @Test func aPeekDoesNotSpendTheProbe() throws {
+        let bench = try HealthBench()
+        let key = "openai.k1"
+        try bench.report(key, status: 500, times: 3)
+        try bench.at(t0 + 30 * B.second)
+        for _ in 0..<3 {
+            let peeked = try bench.host.call("health.available", ["providerKeys": [.string(key)], "peek": true])
+            #expect(peeked["available"] == [.string(key)], "\(peeked)")
+        }
+        try expectProbeAdmittedOnce(bench, key)
+        let afterward = try bench.host.call("health.available", ["providerKeys": [.string(key)], "peek": true])
+        #expect(afterward["available"] == [], "the probe is out: a peek sees it taken \(afterward)")
+    }
+
     /// At the timeout the key is halfOpen; the first `health.available` asking for it gets it,
     /// the second does not (one probe), and `health.status` does not take the probe.
     private func expectProbeAdmittedOnce(

@@ -100,9 +100,16 @@ public struct Circuit: Codable, Sendable, Equatable {
     /// recorded or `timeoutMs` passed without one.
     public mutating func admitProbe(at nowMs: Int64, timeoutMs: Int64) -> Bool {
         guard phase == .halfOpen else { return phase == .closed }
-        if let given = probeAtMs, HostTime.elapsed(from: given, to: nowMs) < timeoutMs { return false }
+        guard probeFree(at: nowMs, timeoutMs: timeoutMs) else { return false }
         probeAtMs = nowMs
         return true
+    }
+
+    /// Whether `admitProbe` would hand the probe out now (without handing it out).
+    public func probeFree(at nowMs: Int64, timeoutMs: Int64) -> Bool {
+        guard phase == .halfOpen else { return phase == .closed }
+        guard let given = probeAtMs else { return true }
+        return HostTime.elapsed(from: given, to: nowMs) >= timeoutMs
     }
 
     /// When an unanswered probe may be handed out again.

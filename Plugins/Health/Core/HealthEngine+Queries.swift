@@ -32,8 +32,10 @@ extension HealthEngine {
 
     /// `health.available`: the usable keys in the order given; for the others their state and
     /// deadline, and the earliest deadline among them. Unknown keys are healthy. A halfOpen key
-    /// is handed out once (its probe), then refused until the probe's result or its timeout.
-    public mutating func available(_ keys: [String], at nowMs: Int64, effects: inout Effects) -> AvailableResult {
+    /// is handed out once (its probe), then refused until the probe's result or its timeout;
+    /// with `peek` a halfOpen key whose probe is free is reported usable and the probe is not
+    /// handed out (routing's pool queries and dry runs), so only a plain call spends it.
+    public mutating func available(_ keys: [String], at nowMs: Int64, peek: Bool = false, effects: inout Effects) -> AvailableResult {
         advance(to: nowMs, effects: &effects)
         var result = AvailableResult()
         result.available.reserveCapacity(keys.count)
@@ -46,8 +48,9 @@ extension HealthEngine {
                     result.available.append(key)
                     continue
                 }
-                if state == .halfOpen,
-                    entries[key]?.circuit.admitProbe(at: nowMs, timeoutMs: config.probeTimeoutMs) == true
+                if state == .halfOpen, let circuit = entries[key]?.circuit,
+                    peek ? circuit.probeFree(at: nowMs, timeoutMs: config.probeTimeoutMs)
+                        : entries[key]!.circuit.admitProbe(at: nowMs, timeoutMs: config.probeTimeoutMs)
                 {
                     result.available.append(key)
                     continue

@@ -14,7 +14,7 @@ extension Health {
                 try engine.reportSuccess(params.providerKey, at: now, effects: &effects)
             }
         }
-        methods.add("available") { (health, params: AvailableParams) throws -> AvailableResult in
+        methods.add("available") { (health, params: AvailableRequest) throws -> AvailableResult in
             for (index, key) in params.providerKeys.enumerated() {
                 do throws(HealthInputError) {
                     try ReportInput.check(providerKey: key, field: "providerKeys[\(index)]")
@@ -23,7 +23,7 @@ extension Health {
                 }
             }
             return try health.perform { engine, now, effects in
-                engine.available(params.providerKeys, at: now, effects: &effects)
+                engine.available(params.providerKeys, at: now, peek: params.peek ?? false, effects: &effects)
             }
         }
         methods.add("status") { (health, params: OptionalKeyParams) in

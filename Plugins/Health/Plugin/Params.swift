@@ -26,11 +26,6 @@ struct OptionalKeyParams: Decodable, Sendable {
     let providerKey: String?
 }
 
-/// `{providerKeys: [string]}`: available.
-struct AvailableParams: Decodable, Sendable {
-    let providerKeys: [String]
-}
-
 /// `health.status`: one key, or `{entries}` without one.
 enum StatusAnswer: Encodable, Sendable {
     case one(KeyStatus)

@@ -102,8 +102,8 @@ import Testing
         #expect(exports.count == 23)
         #expect(exports.first { $0["name"] == "subtract" } == ["name": "subtract", "signature": "i64(i64, i64)", "params": ["minuend", "subtrahend"]])
         #expect(exports.first { $0["name"] == "length" }?["signature"] == "u64(bytes)")
-        #expect(description["abiVersion"] == "1.1")
-        #expect(try host.call("host.status")["abiVersion"] == "1.1")
+        #expect(description["abiVersion"] == "1.2")
+        #expect(try host.call("host.status")["abiVersion"] == "1.2")
     }
 
     @Test func theCExampleExportsCallableFunctions() throws {

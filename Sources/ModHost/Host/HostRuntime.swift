@@ -21,6 +21,8 @@ final class HostRuntime: @unchecked Sendable {
     let control = DispatchQueue(label: "modhost.control")
     /// `--call-timeout-ms`: the deadline of a client's call, and of a module's without its own.
     let callTimeoutMilliseconds: UInt64
+    /// The same in nanoseconds (saturating), for the call path.
+    private let callTimeoutNanoseconds: UInt64
     // Set once in init; the registry needs `self`.
     private(set) var registry: Registry!
 
@@ -40,6 +42,8 @@ final class HostRuntime: @unchecked Sendable {
         events = EventBus(channel: client, clock: clock)
         let (seconds, attoseconds) = configuration.callTimeout.components
         callTimeoutMilliseconds = UInt64(max(0, seconds)) * 1000 + UInt64(max(0, attoseconds) / 1_000_000_000_000_000)
+        let (nanoseconds, overflow) = callTimeoutMilliseconds.multipliedReportingOverflow(by: 1_000_000)
+        callTimeoutNanoseconds = overflow ? .max : nanoseconds
         clients.add(client)
         let loader = try PluginLoader(maxFileBytes: configuration.maxPluginBytes)
         for stale in loader.images.removedStale {
@@ -93,7 +97,7 @@ final class HostRuntime: @unchecked Sendable {
     /// The deadline of a call read now without one of its own: `--call-timeout-ms`.
     @inline(__always)
     func defaultDeadline() -> CallDeadline {
-        .after(milliseconds: callTimeoutMilliseconds)
+        .after(nanoseconds: callTimeoutNanoseconds, milliseconds: callTimeoutMilliseconds)
     }
 
     /// `mh_host_api.call` and `call_v2`: a module calls another module's method.

@@ -37,9 +37,8 @@ final class Call: @unchecked Sendable {
     /// When the caller stops waiting: the call then fails with -32004 wherever it is (queued,
     /// inside the plugin's `handle`, or pending).
     let timeout: CallDeadline
-    /// The control-channel client the call came from (`call_client`): its id, or 0 for a call
-    /// a module or the host made.
-    let clientID: UInt64
+    /// The client a mirrored call reports (see `init`); nil: `reply`'s.
+    private let mirroredClient: UInt64?
     /// 0 while queued; whoever moves it on first (the worker starting it, the timeout, a closing
     /// mailbox) owns finishing it. See `claim()`.
     private let claimed = Atomic<Bool>(false)
@@ -60,7 +59,7 @@ final class Call: @unchecked Sendable {
          deadline: CallDeadline, clientID: UInt64? = nil) {
         self.method = method
         self.timeout = deadline
-        self.clientID = clientID ?? reply.client?.id ?? 0
+        self.mirroredClient = clientID
         self.slot = slot
         self.reply = reply
         let idCount = id?.count ?? 0
@@ -73,6 +72,10 @@ final class Call: @unchecked Sendable {
         self.storage = storage
         self.idCount = idCount
     }
+
+    /// The control-channel client the call came from (`call_client`): its id, or 0 for a call
+    /// a module or the host made. Worked out when asked: plugins rarely do.
+    var clientID: UInt64 { mirroredClient ?? reply.client?.id ?? 0 }
 
     /// The deadline on the monotonic clock (`DispatchTime.uptimeNanoseconds`).
     @inline(__always)

@@ -17,9 +17,16 @@ struct CallDeadline: Sendable {
 
     /// The deadline `milliseconds` from now.
     static func after(milliseconds: UInt64, fromCaller: Bool = false) -> CallDeadline {
-        let (timeout, overflowMs) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
-        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(timeout)
-        return CallDeadline(nanoseconds: overflow || overflowMs ? .max : sum, milliseconds: milliseconds, fromCaller: fromCaller)
+        let (timeout, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+        return after(nanoseconds: overflow ? .max : timeout, milliseconds: milliseconds, fromCaller: fromCaller)
+    }
+
+    /// The deadline `nanoseconds` (the same time as `milliseconds`) from now: the call path's
+    /// form, with the multiplication done once.
+    @inline(__always)
+    static func after(nanoseconds: UInt64, milliseconds: UInt64, fromCaller: Bool = false) -> CallDeadline {
+        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(nanoseconds)
+        return CallDeadline(nanoseconds: overflow ? .max : sum, milliseconds: milliseconds, fromCaller: fromCaller)
     }
 
     /// The milliseconds left at the monotonic reading `now` (0 once due).

@@ -257,9 +257,8 @@ typedef struct mh_host_api {
      * on the instance's queue like its other entries. Timers of an instance are
      * cancelled when it is stopped. timer_cancel returns MH_OK, or MH_ERROR if
      * the id is unknown; once it returns, fn is not called for that timer again
-     * (called from the instance's own entries of a serial instance, it cannot be
-     * running either; with MH_FLAG_CONCURRENT a firing already under way may still
-     * be finishing on another thread). */
+     * and is not running (a firing under way on another thread, possible with
+     * MH_FLAG_CONCURRENT, is waited for; from inside fn itself it returns at once). */
     uint64_t (*timer_start)(mh_context *ctx, uint64_t delay_ms, uint64_t repeat_ms, mh_timer_fn fn, void *user);
     int32_t (*timer_cancel)(mh_context *ctx, uint64_t timer_id);
 

@@ -89,7 +89,7 @@ let package = Package(
         ),
 
         // Swift SDK for plugin authors: entry-point glue, params decoding, replies, state.
-        .target(name: "ModHostPluginSDK", dependencies: ["CModHost"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
+        .target(name: "ModHostPluginSDK", dependencies: ["CModHost", "ModHostSupport"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
         // Drives the real modhost binary from tests (yours and plugin authors').
         .target(name: "ModHostTestKit"),
 

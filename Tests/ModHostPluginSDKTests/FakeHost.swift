@@ -11,6 +11,8 @@ final class FakeHost: @unchecked Sendable {
     struct PendingReply: @unchecked Sendable {
         let method: String
         let params: String?
+        /// The deadline given with `call_v2`; nil for `call`.
+        var deadlineMs: UInt64? = nil
         let fn: mh_reply_fn
         let user: UnsafeMutableRawPointer?
     }
@@ -33,14 +35,25 @@ final class FakeHost: @unchecked Sendable {
         var firedTimers: [UInt64: Timer] = [:]
         var nextTimer: UInt64 = 1
         var nowMs: Int64 = 1_700_000_000_123
+        /// What `notify_client` sent: (client, topic, data).
+        var notified: [(client: UInt64, topic: String, data: String?)] = []
     }
 
     let state = Mutex(State())
     let api: UnsafeMutablePointer<mh_host_api>
 
-    init() {
+    /// The client ids `notify_client` knows.
+    static let connectedClients: Set<UInt64> = [1]
+
+    /// A host of ABI 1.`minor`: its table's `struct_size` ends where that minor's functions end
+    /// (1.1: after `timer_cancel`), or is `tableSize` when given.
+    init(minor: Int = Int(MH_ABI_MINOR), tableSize: Int? = nil) {
         api = .allocate(capacity: 1)
-        api.initialize(to: Self.table())
+        var table = Self.table()
+        table.abi_version = (UInt32(MH_ABI_MAJOR) << 16) | UInt32(minor)
+        table.struct_size = UInt32(tableSize ?? (minor >= 2 ? MemoryLayout<mh_host_api>.size
+                                                 : MemoryLayout<mh_host_api>.offset(of: \mh_host_api.call_v2)!))
+        api.initialize(to: table)
     }
 
     deinit {
@@ -123,6 +136,29 @@ final class FakeHost: @unchecked Sendable {
             FakeHost.host(context).state.withLock { $0.replies.append(pending) }
             return MH_OK
         }
+        api.call_v2 = { context, method, methodLength, params, paramsLength, deadlineMs, fn, user in
+            guard let fn, methodLength > 0, deadlineMs <= MH_MAX_DEADLINE_MS else { return MH_ERROR }
+            var pending = PendingReply(method: FakeHost.text(method, methodLength),
+                                       params: params == nil ? nil : FakeHost.text(params, paramsLength), fn: fn, user: user)
+            pending.deadlineMs = deadlineMs
+            FakeHost.host(context).state.withLock { $0.replies.append(pending) }
+            return MH_OK
+        }
+        api.call_remaining_ms = { call in
+            let call = FakeCall.from(call)
+            return call.outcome == nil ? call.remainingMs : Int64(MH_EXPIRED)
+        }
+        api.call_client = { call in
+            let call = FakeCall.from(call)
+            return call.outcome == nil ? Int64(call.clientID) : Int64(MH_EXPIRED)
+        }
+        api.notify_client = { context, client, topic, topicLength, data, dataLength in
+            guard topicLength > 0 else { return MH_ERROR }
+            guard FakeHost.connectedClients.contains(client) else { return MH_NO_CLIENT }
+            let sent = (client, FakeHost.text(topic, topicLength), data == nil ? nil : FakeHost.text(data, dataLength))
+            FakeHost.host(context).state.withLock { $0.notified.append(sent) }
+            return MH_OK
+        }
         api.store_get = { context, key, keyLength, onValue, user in
             let key = FakeHost.text(key, keyLength)
             guard let value = FakeHost.host(context).state.withLock({ $0.store[key] }) else { return 0 }
@@ -177,6 +213,14 @@ final class FakeCall: Sendable {
     }
 
     private let state = Mutex<(outcome: Outcome?, completions: Int)>((nil, 0))
+    /// What `call_client` and `call_remaining_ms` answer while the call is open.
+    let clientID: UInt64
+    let remainingMs: Int64
+
+    init(clientID: UInt64 = 1, remainingMs: Int64 = 1234) {
+        self.clientID = clientID
+        self.remainingMs = remainingMs
+    }
 
     var pointer: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 

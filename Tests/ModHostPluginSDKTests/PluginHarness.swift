@@ -4,7 +4,7 @@ import Foundation
 /// Loads a plugin the way modhost does, minus dlopen: takes the descriptor its entry returns
 /// and calls the descriptor's C functions with a `FakeHost`.
 final class PluginHarness {
-    let host = FakeHost()
+    let host: FakeHost
     let descriptor: UnsafePointer<mh_plugin>
     private(set) var instance: UnsafeMutableRawPointer?
     /// What `init` wrote to its error sink.
@@ -12,7 +12,13 @@ final class PluginHarness {
     /// Strings `init` borrows until `destroy`.
     private let strings: [UnsafeMutablePointer<CChar>]
 
-    init(entry: UnsafeRawPointer, config: String = "{}", moduleID: String? = nil) {
+    /// - Parameters:
+    ///   - host: the fake host (of ABI 1.2 unless made otherwise).
+    ///   - infoSize: the `mh_init_info` `struct_size` passed to `init` (a 1.1 host's is smaller).
+    ///   - infoFlags: `mh_init_info.flags` (`MH_INIT_SHADOW`).
+    init(entry: UnsafeRawPointer, config: String = "{}", moduleID: String? = nil, host: FakeHost = FakeHost(),
+         infoSize: Int = MemoryLayout<mh_init_info>.size, infoFlags: UInt64 = 0) {
+        self.host = host
         let descriptor = entry.assumingMemoryBound(to: mh_plugin.self)
         self.descriptor = descriptor
         let id = strdup(moduleID ?? String(cString: descriptor.pointee.id))!
@@ -23,8 +29,9 @@ final class PluginHarness {
         let fakeHost = host
         instance = config.withCString { configJSON in
             var info = mh_init_info()
-            info.abi_version = (UInt32(MH_ABI_MAJOR) << 16) | UInt32(MH_ABI_MINOR)
-            info.struct_size = UInt32(MemoryLayout<mh_init_info>.size)
+            info.abi_version = fakeHost.api.pointee.abi_version
+            info.struct_size = UInt32(infoSize)
+            info.flags = infoFlags
             info.host = UnsafePointer(fakeHost.api)
             info.ctx = fakeHost.context
             info.config_json = configJSON

@@ -31,6 +31,8 @@ final class ChannelClient: Sendable {
         var eventDropBytes = 16 << 20
     }
 
+    /// The client's id (`ClientTable`): what `call_client` reports and `notify_client` takes.
+    let id: UInt64
     let output: OutputWriter
     let limits: Limits
     private let logger: Logger
@@ -44,8 +46,10 @@ final class ChannelClient: Sendable {
     private let gate: ReaderGate
 
     /// - Parameter onBroken: called once when the client's end of the output goes away.
-    init(fd: Int32, limits: Limits = Limits(), logger: Logger, onBroken: @escaping @Sendable () -> Void) {
+    init(fd: Int32, id: UInt64 = ClientTable.stdioID, limits: Limits = Limits(), logger: Logger,
+         onBroken: @escaping @Sendable () -> Void) {
         let gate = ReaderGate()
+        self.id = id
         self.gate = gate
         self.limits = limits
         self.logger = logger

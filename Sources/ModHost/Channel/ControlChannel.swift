@@ -158,7 +158,7 @@ final class ControlChannel: @unchecked Sendable {
             switch runtime.route(request.method) {
             case .success(let target):
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,
-                                deadline: Call.deadline(after: runtime.callTimeoutNanoseconds))
+                                deadline: runtime.defaultDeadline())
                 client.callStarted()
                 call.resolved = target.resolved
                 let mailbox = target.slot.mailbox

@@ -94,19 +94,29 @@ final class EventBus: Sendable {
         for target in targets {
             switch target {
             case .channel:
-                channel.writeEvent { out in
-                    out.append(contentsOf: #"{"jsonrpc":"2.0","method":"event","params":{"topic":"#.utf8)
-                    JSONText.appendString(topic, to: &out)
-                    out.append(contentsOf: #","data":"#.utf8)
-                    out.append(contentsOf: event.json)
-                    out.append(contentsOf: #","ts":"#.utf8)
-                    out.append(contentsOf: String(event.timestampMs).utf8)
-                    out.append(contentsOf: "}}".utf8)
-                }
+                channel.writeEvent { out in Self.appendNotification(event, to: &out) }
             case .module(let context):
                 context.slot.mailbox.post(.callback(context, .event(event)))
             }
         }
         return targets.count
+    }
+
+    /// Sends `data` (valid single-line JSON) under `topic` to `client` alone, subscribed or not
+    /// (`notify_client`); dropped and counted like any event if the client is too far behind.
+    func notify(_ client: ChannelClient, topic: String, data: [UInt8]) {
+        let event = Event(topic: topic, json: data, timestampMs: clock.nowMs)
+        client.writeEvent { out in Self.appendNotification(event, to: &out) }
+    }
+
+    /// The `event` notification line for `event`.
+    private static func appendNotification(_ event: Event, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"jsonrpc":"2.0","method":"event","params":{"topic":"#.utf8)
+        JSONText.appendString(event.topic, to: &out)
+        out.append(contentsOf: #","data":"#.utf8)
+        out.append(contentsOf: event.json)
+        out.append(contentsOf: #","ts":"#.utf8)
+        out.append(contentsOf: String(event.timestampMs).utf8)
+        out.append(contentsOf: "}}".utf8)
     }
 }

@@ -18,7 +18,8 @@ import CFFI
 /// - Important: Thread safety: `call` may run on any thread, and on several at once: the
 ///   prepared interface is only read, per-call state lives on the caller's stack. Whether the C
 ///   function itself tolerates that is the plugin's business: the host calls the exports of one
-///   module one at a time, as `modhost.h` promises.
+///   module one at a time with its other entries, unless it set `MH_FLAG_CONCURRENT`, as
+///   `modhost.h` promises (the module's mailbox decides).
 public final class TypedExport: @unchecked Sendable {
     /// The export's name, as the plugin declared it (`[A-Za-z_][A-Za-z0-9_]*`, checked by the loader).
     public let name: String
@@ -27,6 +28,9 @@ public final class TypedExport: @unchecked Sendable {
     /// The names arguments may be passed by in a JSON object, one per parameter; nil when the
     /// export takes positional arguments only.
     public var parameterNames: [String]? { names }
+    /// Whether the C function takes the module instance as an extra first parameter
+    /// (`MH_EXPORT_INSTANCE`, ABI 1.2), not written in the signature.
+    public let takesInstance: Bool
 
     let signature: FFISignature
     /// `signature.result`, read on every call.
@@ -47,8 +51,10 @@ public final class TypedExport: @unchecked Sendable {
     private let cif: UnsafeMutablePointer<ffi_cif>
     /// The parameter types `cif` points at: allocated for as long as `cif` lives.
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
-    /// C parameters (`bytes` takes two).
+    /// C parameters (`bytes` takes two, the instance one).
     private let cParameterCount: Int
+    /// The C parameter of the first signature parameter: 1 after the instance, else 0.
+    private let firstArgumentSlot: Int
     /// Parameters of type `str`: each needs one arena byte more than its JSON text, for the NUL.
     private let stringParameterCount: Int
     /// Whether any parameter is `str` or `bytes`, which need arena space.
@@ -63,11 +69,13 @@ public final class TypedExport: @unchecked Sendable {
     ///   - parameterNames: one distinct name per parameter, or nil for positional arguments only.
     ///   - release: called with each non-NULL `str` result once it is copied; nil when results
     ///     are static or thread-local. Ignored for other result types.
+    ///   - takesInstance: the function's first C parameter is `void *instance`, before those of
+    ///     the signature; `call` passes the instance there.
     /// - Throws: `FFISignatureError` for a malformed signature; `TypedExportError` when the names
     ///   do not fit the parameters or libffi refuses the interface.
     public init(
         name: String, function: UnsafeRawPointer, signature: String, parameterNames: [String]?,
-        release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+        release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?, takesInstance: Bool = false
     ) throws {
         let parsed = try FFISignature(parsing: signature)
         let parameters = parsed.parameters
@@ -82,10 +90,14 @@ public final class TypedExport: @unchecked Sendable {
                 throw TypedExportError("param_names repeats \"\(parameterName)\"")
             }
         }
-        let cCount = parsed.cParameterCount
+        let cCount = parsed.cParameterCount + (takesInstance ? 1 : 0)
         let cif = UnsafeMutablePointer<ffi_cif>.allocate(capacity: 1)
         let argumentTypes = UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>.allocate(capacity: max(cCount, 1))
         var next = 0
+        if takesInstance {
+            argumentTypes[0] = mh_ffi_type_pointer()
+            next = 1
+        }
         for type in parameters.flatMap(\.parameterTypes) {
             argumentTypes[next] = type
             next += 1
@@ -122,6 +134,8 @@ public final class TypedExport: @unchecked Sendable {
         self.cif = cif
         self.argumentTypes = argumentTypes
         self.cParameterCount = cCount
+        self.takesInstance = takesInstance
+        self.firstArgumentSlot = takesInstance ? 1 : 0
         self.stringParameterCount = parameters.count { $0 == .str }
         self.needsArena = parameters.contains { $0 == .str || $0 == .bytes }
     }
@@ -136,20 +150,22 @@ public final class TypedExport: @unchecked Sendable {
 
     /// Calls the function with the arguments in `params` and returns its result as JSON text.
     ///
-    /// - Parameter params: the raw JSON of the request's `params`: an array (positional) or an
-    ///   object (by `parameterNames`); nil when the request had none, meaning no arguments.
+    /// - Parameters:
+    ///   - params: the raw JSON of the request's `params`: an array (positional) or an object
+    ///     (by `parameterNames`); nil when the request had none, meaning no arguments.
+    ///   - instance: the module instance, passed first when `takesInstance`; ignored otherwise.
     /// - Returns: the result as JSON: `null` for void, `true`/`false`, a number, a string, or
     ///   `null` for a NULL `str`.
     /// - Throws: `-32602` (`RPCError.invalidParams`) naming the parameter when an argument is
     ///   missing, unknown, of the wrong type, out of range or malformed, or the arity is wrong:
     ///   the function is then not called. `-32603` when the result is a non-finite float or a
     ///   `str` that is not UTF-8 (a `str` result is released all the same).
-    public func call(params: UnsafeBufferPointer<UInt8>?) throws(RPCError) -> [UInt8] {
-        guard parameterCount > 0 else {
+    public func call(params: UnsafeBufferPointer<UInt8>?, instance: UnsafeMutableRawPointer? = nil) throws(RPCError) -> [UInt8] {
+        guard parameterCount > 0 || takesInstance else {
             try locateArguments(params, into: nil)
             return try result(invoke(arguments: nil))
         }
-        return try invokeWithArguments(params)
+        return try invokeWithArguments(params, instance: instance)
     }
 
     /// Encodes what the function returned; for `str`, copies the string and releases it.
@@ -169,7 +185,7 @@ public final class TypedExport: @unchecked Sendable {
     /// Converts the arguments into scratch space on the stack, then calls the function with
     /// libffi's argument array (one pointer per C parameter) and encodes its result while that
     /// space is alive.
-    private func invokeWithArguments(_ params: UnsafeBufferPointer<UInt8>?) throws(RPCError) -> [UInt8] {
+    private func invokeWithArguments(_ params: UnsafeBufferPointer<UInt8>?, instance: UnsafeMutableRawPointer?) throws(RPCError) -> [UInt8] {
         let count = parameterCount
         let stride = FFIValueDecoder.slotStride
         // Layout: C argument slots, libffi's pointers to them, each parameter's value range, arena.
@@ -185,10 +201,11 @@ public final class TypedExport: @unchecked Sendable {
             let ranges = (slots + slotsBytes + pointersBytes).bindMemory(to: Int.self, capacity: 2 * count)
             let arena = (slots + slotsBytes + pointersBytes + rangesBytes).bindMemory(to: UInt8.self, capacity: arenaBytes)
             try locateArguments(params, into: ranges)
-            // Non-empty parameters: locateArguments refused a missing params.
-            let json = params!
+            if takesInstance { slots.storeBytes(of: instance, as: UnsafeMutableRawPointer?.self) }
+            // With parameters, locateArguments refused a missing params.
+            let json = params ?? UnsafeBufferPointer(start: nil, count: 0)
             var used = 0
-            var slot = 0
+            var slot = firstArgumentSlot
             for index in 0..<count {
                 let type = parameterTypes[index]
                 let value = UnsafeBufferPointer(rebasing: json[ranges[2 * index]..<ranges[2 * index + 1]])

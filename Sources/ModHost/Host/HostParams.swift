@@ -135,11 +135,14 @@ struct ExportDescription: Encodable {
     let name: String
     let signature: String
     let params: [String]?
+    /// `true` when the C function takes the instance first (`MH_EXPORT_INSTANCE`); absent otherwise.
+    let instance: Bool?
 
     init(_ export: TypedExport) {
         name = export.name
         signature = export.signatureText
         params = export.parameterNames
+        instance = export.takesInstance ? true : nil
     }
 }
 

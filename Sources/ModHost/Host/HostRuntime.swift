@@ -8,6 +8,8 @@ final class HostRuntime: @unchecked Sendable {
     let logger: Logger
     /// The stdio client of the control channel.
     let client: ChannelClient
+    /// Every client by id, for `call_client` and `notify_client`.
+    let clients = ClientTable()
     var output: OutputWriter { client.output }
     let clock: any HostClock
     let timers: TimerService
@@ -17,7 +19,10 @@ final class HostRuntime: @unchecked Sendable {
     /// Where lifecycle changes run, one at a time: `modules.load/unload/swap/rollback`, clock
     /// moves, and what the plugin directory watcher decides.
     let control = DispatchQueue(label: "modhost.control")
-    let callTimeoutNanoseconds: UInt64
+    /// `--call-timeout-ms`: the deadline of a client's call, and of a module's without its own.
+    let callTimeoutMilliseconds: UInt64
+    /// The same in nanoseconds (saturating), for the call path.
+    private let callTimeoutNanoseconds: UInt64
     // Set once in init; the registry needs `self`.
     private(set) var registry: Registry!
 
@@ -36,7 +41,10 @@ final class HostRuntime: @unchecked Sendable {
         timers = TimerService(clock: clock)
         events = EventBus(channel: client, clock: clock)
         let (seconds, attoseconds) = configuration.callTimeout.components
-        callTimeoutNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        callTimeoutMilliseconds = UInt64(max(0, seconds)) * 1000 + UInt64(max(0, attoseconds) / 1_000_000_000_000_000)
+        let (nanoseconds, overflow) = callTimeoutMilliseconds.multipliedReportingOverflow(by: 1_000_000)
+        callTimeoutNanoseconds = overflow ? .max : nanoseconds
+        clients.add(client)
         let loader = try PluginLoader(maxFileBytes: configuration.maxPluginBytes)
         for stale in loader.images.removedStale {
             logger.info("removed \(stale), left by a host that is gone")
@@ -86,13 +94,23 @@ final class HostRuntime: @unchecked Sendable {
         let resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)?
     }
 
-    /// `mh_host_api.call`: a module calls another module's method.
-    func callFromModule(method: String, params: [UInt8]?, reply: ModuleReply) {
+    /// The deadline of a call read now without one of its own: `--call-timeout-ms`.
+    @inline(__always)
+    func defaultDeadline() -> CallDeadline {
+        .after(nanoseconds: callTimeoutNanoseconds, milliseconds: callTimeoutMilliseconds)
+    }
+
+    /// `mh_host_api.call` and `call_v2`: a module calls another module's method.
+    ///
+    /// - Parameter deadlineMs: the callee's deadline from now (`call_v2`); 0 or nil for
+    ///   `--call-timeout-ms`.
+    func callFromModule(method: String, params: [UInt8]?, reply: ModuleReply, deadlineMs: UInt64? = nil) {
         switch route(method) {
         case .failure(let error):
             reply.deliver(code: error.code, json: error.json)
         case .success(let target):
-            let deadline = Call.deadline(after: callTimeoutNanoseconds)
+            let deadline = deadlineMs.flatMap { $0 == 0 ? nil : CallDeadline.after(milliseconds: $0, fromCaller: true) }
+                ?? defaultDeadline()
             let call: Call
             if let params {
                 call = params.withUnsafeBufferPointer {

@@ -78,7 +78,6 @@ public enum ModHost {
 
         let sweeper = DispatchSource.makeTimerSource(queue: .global())
         sweeper.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
-        let timeoutMs = Int64(configuration.callTimeout.seconds * 1000)
         sweeper.setEventHandler {
             // Calls past their deadline fail wherever they are: queued, inside handle, or pending.
             let now = DispatchTime.now().uptimeNanoseconds
@@ -86,12 +85,7 @@ public enum ModHost {
             for entry in runtime.registry.entries {
                 expired += entry.slot.mailbox.takeCalls(dueBy: now)
             }
-            for call in expired {
-                call.finish(error: RPCError(
-                    code: RPCError.timedOutCode,
-                    message: "Call timed out: \(call.slot.id).\(call.method) was not completed within \(timeoutMs) ms (--call-timeout-ms)",
-                    data: JSONObject.module(call.slot.id)))
-            }
+            for call in expired { call.finish(error: call.timedOut) }
         }
         sweeper.resume()
 

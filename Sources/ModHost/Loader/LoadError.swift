@@ -13,7 +13,8 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
     case missingEntry
     case nullDescriptor
     case abiMismatch(plugin: String, host: String)
-    case structTooSmall(size: Int, minimum: Int)
+    /// A plugin struct whose `struct_size` does not cover a field the host needs.
+    case structTooSmall(StructTooSmall)
     case badDescriptor(String)
     case duplicateID(String)
     case unmetRequirement(module: String, String)
@@ -35,8 +36,7 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
         case .missingEntry: "it does not export mh_plugin_entry: not a modhost plugin"
         case .nullDescriptor: "mh_plugin_entry returned NULL"
         case .abiMismatch(let plugin, let host): "built for modhost ABI \(plugin), this host speaks ABI \(host)"
-        case .structTooSmall(let size, let minimum):
-            "descriptor struct_size \(size) is smaller than ABI 1.0's mh_plugin (\(minimum) bytes)"
+        case .structTooSmall(let details): details.description
         case .badDescriptor(let why): "bad descriptor: \(why)"
         case .duplicateID(let id): "a module with id \"\(id)\" is already loaded"
         case .unmetRequirement(let module, let why): "module \(module) requires \(why)"
@@ -45,5 +45,26 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
         case .startFailed(let module, let message): "module \(module): start failed: \(message)"
         case .disabled(let what, let option): "\(what) is disabled by --disable \(option); restart without that option to load it"
         }
+    }
+}
+
+/// What a `struct_size` too small for the host's needs is refused with: the struct, its size,
+/// the first field it does not cover, and both sides' ABI versions.
+public struct StructTooSmall: Sendable, CustomStringConvertible {
+    /// Where the struct is: `"descriptor"`, `"module x: exports_v2[1]"`.
+    let what: String
+    let structName: String
+    let size: Int
+    let field: String
+    /// The `struct_size` that would cover `field`.
+    let needed: Int
+    /// Why the field must be there, e.g. "every ABI 1.x mh_plugin has the 128 bytes of ABI 1.0".
+    let rule: String
+    let pluginABI: String
+    let hostABI: String
+
+    public var description: String {
+        "\(what) (\(structName)) has struct_size \(size), too small for its field \(field) (\(needed) bytes needed; \(rule)); "
+            + "the plugin says ABI \(pluginABI), this host speaks ABI \(hostABI): rebuild the plugin against modhost.h"
     }
 }

@@ -1,5 +1,6 @@
 import CModHost
 import Foundation
+import ModHostSupport
 
 /// A plugin's `mh_plugin` descriptor, validated and copied into Swift values at load.
 ///
@@ -36,24 +37,31 @@ struct PluginDescriptor: @unchecked Sendable {
 
     var isConcurrent: Bool { flags & UInt64(MH_FLAG_CONCURRENT) != 0 }
     var isUnloadable: Bool { flags & UInt64(MH_FLAG_UNLOADABLE) != 0 }
-    var abiVersionString: String { "\(abiVersion >> 16).\(abiVersion & 0xFFFF)" }
+    var abiVersionString: String { VersionedStruct.versionText(abiVersion) }
 
     /// Ids the host keeps for its own methods (`host.status`, `modules.load`, …).
     static let reservedIDs: Set<String> = ["host", "modules", "events", "clock", "rpc"]
 
     /// Reads and validates a descriptor. Every refusal names what is wrong.
+    ///
+    /// The descriptor is read through `VersionedStruct`: only its own `struct_size` bytes, so a
+    /// 1.0 descriptor that ends right before an unmapped page is read safely, fields of a later
+    /// minor are absent (zero), and fields of a minor newer than the host's are ignored.
     init(reading pointer: UnsafePointer<mh_plugin>) throws(LoadError) {
-        let header = UnsafeRawPointer(pointer).load(as: (UInt32, UInt32).self)
-        let (abi, size) = header
-        let hostABI = MH_ABI_VERSION
-        guard abi >> 16 == hostABI >> 16 else {
-            throw .abiMismatch(plugin: "\(abi >> 16).\(abi & 0xFFFF)", host: "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)")
+        let header = VersionedStruct.header(at: pointer)
+        let abi = header.abiVersion
+        guard abi >> 16 == MH_ABI_VERSION >> 16 else {
+            throw .abiMismatch(plugin: header.versionText, host: Self.hostVersion)
         }
-        // Every field of ABI 1.0 must be there; later minors only append, and their fields are
-        // read only when struct_size covers them.
-        let minimum = Self.abi10Size
-        guard Int(size) >= minimum else { throw .structTooSmall(size: Int(size), minimum: minimum) }
-        let plugin = pointer.pointee
+        // Every 1.x descriptor has the fields of ABI 1.0; later minors only append, and their
+        // fields are read only when struct_size covers them.
+        if let missing = Self.abi10Fields.first(where: { $0.end > header.size }) {
+            throw .structTooSmall(StructTooSmall(
+                what: "descriptor", structName: "mh_plugin", size: header.size, field: missing.name, needed: missing.end,
+                rule: "every ABI 1.x mh_plugin has the \(Self.abi10Size) bytes of ABI 1.0",
+                pluginABI: header.versionText, hostABI: Self.hostVersion))
+        }
+        let plugin = VersionedStruct.copy(mh_plugin.self, from: pointer, size: header.size)
 
         guard let idPointer = plugin.id else { throw .badDescriptor("id is missing") }
         let id = String(cString: idPointer)
@@ -91,7 +99,7 @@ struct PluginDescriptor: @unchecked Sendable {
         if !methods.isEmpty && plugin.handle == nil {
             throw .badDescriptor("module \(id): it lists methods but has no handle function")
         }
-        let (exports, exportNames) = try Self.readExports(plugin, size: Int(size), module: id, methods: methods)
+        let (exports, exportNames) = try Self.readExports(plugin, header: header, module: id, methods: methods)
 
         self.abiVersion = abi
         self.id = id
@@ -114,60 +122,26 @@ struct PluginDescriptor: @unchecked Sendable {
         self.importState = plugin.import_state
     }
 
+    /// The host's ABI, `"1.2"`.
+    static let hostVersion = "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)"
+
     /// The size of ABI 1.0's `mh_plugin`: everything before the fields 1.1 appended.
     static let abi10Size = MemoryLayout<mh_plugin>.offset(of: \mh_plugin.exports)!
 
-    /// Reads the typed exports of an ABI 1.1 descriptor (none when `size` does not cover them)
-    /// and prepares each call interface; a bad one fails the load naming the export.
-    private static func readExports(_ plugin: mh_plugin, size: Int, module id: String, methods: [String: MethodName])
-        throws(LoadError) -> ([String: TypedExport], [String])
-    {
-        let end = MemoryLayout<mh_plugin>.offset(of: \mh_plugin.export_count)! + MemoryLayout<Int>.size
-        guard size >= end, plugin.export_count > 0 else { return ([:], []) }
-        guard let list = plugin.exports else {
-            throw .badDescriptor("module \(id): export_count is \(plugin.export_count) but exports is NULL")
-        }
-        guard plugin.export_count <= 4096 else { throw .badDescriptor("module \(id): export_count \(plugin.export_count) is absurd") }
-        var exports: [String: TypedExport] = [:]
-        var names: [String] = []
-        for index in 0..<plugin.export_count {
-            let entry = list[index]
-            guard let namePointer = entry.name else { throw .badDescriptor("module \(id): export #\(index + 1) has no name") }
-            let name = String(cString: namePointer)
-            let where_ = "module \(id): export \(name)"
-            guard entry.struct_size >= UInt32(MemoryLayout<mh_export>.size), entry.abi_version >> 16 == MH_ABI_VERSION >> 16 else {
-                throw .badDescriptor("\(where_): mh_export struct_size \(entry.struct_size) or abi_version is wrong")
-            }
-            guard isValidExportName(name) else { throw .badDescriptor("\(where_): the name must match [A-Za-z_][A-Za-z0-9_]*") }
-            guard methods[name] == nil, exports[name] == nil else {
-                throw .badDescriptor("\(where_): the name is already used by a method or another export")
-            }
-            guard let function = entry.fn else { throw .badDescriptor("\(where_): fn is NULL") }
-            guard let signature = entry.signature.map({ String(cString: $0) }) else {
-                throw .badDescriptor("\(where_): signature is NULL")
-            }
-            let parameterNames = entry.param_names.map { Self.strings($0) }
-            do {
-                exports[name] = try TypedExport(
-                    name: name, function: unsafeBitCast(function, to: UnsafeRawPointer.self), signature: signature,
-                    parameterNames: parameterNames, release: entry.release)
-            } catch {
-                throw .badDescriptor("\(where_): signature \"\(signature)\": \(error)")
-            }
-            names.append(name)
-        }
-        return (exports, names)
-    }
-
-    private static func isValidExportName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, first == UInt8(ascii: "_") || (first | 0x20 >= UInt8(ascii: "a") && first | 0x20 <= UInt8(ascii: "z")) else {
-            return false
-        }
-        return name.utf8.allSatisfy { byte in
-            byte == UInt8(ascii: "_") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
-        }
-    }
+    /// The fields of ABI 1.0's `mh_plugin` after the header, each with the `struct_size` that
+    /// covers it: the first one a descriptor does not cover is the one its refusal names.
+    static let abi10Fields: [(name: String, end: Int)] = [
+        ("id", VersionedStruct.end(of: \mh_plugin.id)), ("version", VersionedStruct.end(of: \mh_plugin.version)),
+        ("description", VersionedStruct.end(of: \mh_plugin.description)),
+        ("requires", VersionedStruct.end(of: \mh_plugin.requires)),
+        ("subscriptions", VersionedStruct.end(of: \mh_plugin.subscriptions)),
+        ("methods", VersionedStruct.end(of: \mh_plugin.methods)), ("flags", VersionedStruct.end(of: \mh_plugin.flags)),
+        ("init", VersionedStruct.end(of: \mh_plugin.`init`)), ("start", VersionedStruct.end(of: \mh_plugin.start)),
+        ("stop", VersionedStruct.end(of: \mh_plugin.stop)), ("destroy", VersionedStruct.end(of: \mh_plugin.destroy)),
+        ("handle", VersionedStruct.end(of: \mh_plugin.handle)), ("on_event", VersionedStruct.end(of: \mh_plugin.on_event)),
+        ("export_state", VersionedStruct.end(of: \mh_plugin.export_state)),
+        ("import_state", VersionedStruct.end(of: \mh_plugin.import_state)),
+    ]
 
     static func isValidID(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
@@ -180,7 +154,7 @@ struct PluginDescriptor: @unchecked Sendable {
         }
     }
 
-    private static func strings(_ list: UnsafePointer<UnsafePointer<CChar>?>?) -> [String] {
+    static func strings(_ list: UnsafePointer<UnsafePointer<CChar>?>?) -> [String] {
         guard let list else { return [] }
         var result: [String] = []
         var index = 0

@@ -11,7 +11,7 @@ enum ReplyTarget: Sendable {
     case batch(BatchCollector)
     /// A call made by another module through `mh_host_api.call`.
     case module(ModuleReply)
-    /// A call the host itself made (scheduled jobs, tests of the runtime).
+    /// A call the host itself made (shadow mirroring, scheduled jobs, tests of the runtime).
     case handler(@Sendable (CallOutcome) -> Void)
 
     /// The control-channel client the call came from, told when it is done (backpressure).
@@ -34,9 +34,11 @@ enum CallOutcome: Sendable {
 /// calls handed to a plugin.
 final class Call: @unchecked Sendable {
     let method: String
-    /// When the caller stops waiting, on the monotonic clock (ns): the call then fails with
-    /// -32004 wherever it is (queued, inside the plugin's `handle`, or pending).
-    let deadline: UInt64
+    /// When the caller stops waiting: the call then fails with -32004 wherever it is (queued,
+    /// inside the plugin's `handle`, or pending).
+    let timeout: CallDeadline
+    /// The client a mirrored call reports (see `init`); nil: `reply`'s.
+    private let mirroredClient: UInt64?
     /// 0 while queued; whoever moves it on first (the worker starting it, the timeout, a closing
     /// mailbox) owns finishing it. See `claim()`.
     private let claimed = Atomic<Bool>(false)
@@ -51,10 +53,13 @@ final class Call: @unchecked Sendable {
     /// is handed to the plugin.
     var observer: (@Sendable (CallOutcome) -> Void)?
 
+    /// - Parameter clientID: the client to report (`call_client`) when it is not `reply`'s, as
+    ///   for a mirrored call of a shadow.
     init(method: String, slot: ModuleSlot, reply: ReplyTarget, id: UnsafeBufferPointer<UInt8>?, params: UnsafeBufferPointer<UInt8>?,
-         deadline: UInt64) {
+         deadline: CallDeadline, clientID: UInt64? = nil) {
         self.method = method
-        self.deadline = deadline
+        self.timeout = deadline
+        self.mirroredClient = clientID
         self.slot = slot
         self.reply = reply
         let idCount = id?.count ?? 0
@@ -68,10 +73,20 @@ final class Call: @unchecked Sendable {
         self.idCount = idCount
     }
 
-    /// The deadline `timeout` nanoseconds from now on the monotonic clock (saturating).
-    static func deadline(after timeout: UInt64) -> UInt64 {
-        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(timeout)
-        return overflow ? .max : sum
+    /// The control-channel client the call came from (`call_client`): its id, or 0 for a call
+    /// a module or the host made. Worked out when asked: plugins rarely do.
+    var clientID: UInt64 { mirroredClient ?? reply.client?.id ?? 0 }
+
+    /// The deadline on the monotonic clock (`DispatchTime.uptimeNanoseconds`).
+    @inline(__always)
+    var deadline: UInt64 { timeout.nanoseconds }
+
+    /// The -32004 the call fails with once its deadline passed.
+    var timedOut: RPCError {
+        RPCError(
+            code: RPCError.timedOutCode,
+            message: "Call timed out: \(slot.id).\(method) was not completed within \(timeout.milliseconds) ms (\(timeout.origin))",
+            data: JSONObject.module(slot.id))
     }
 
     /// Takes the queued call for the caller: true exactly once. A worker claims a call before

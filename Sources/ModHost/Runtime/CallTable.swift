@@ -28,6 +28,11 @@ final class CallTable: Sendable {
         }
     }
 
+    /// The call if it is still open, left open (`call_remaining_ms`, `call_client`).
+    func open(_ token: UInt64) -> Call? {
+        state.withLock { $0.calls.value(token) }
+    }
+
     /// Removes and returns the call if it is still open.
     func take(_ token: UInt64) -> Call? {
         let call = state.withLock { $0.calls.remove(token) }

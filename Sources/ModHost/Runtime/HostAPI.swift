@@ -1,6 +1,7 @@
 import CModHost
 import Foundation
 import Logging
+import ModHostSupport
 
 /// The `mh_host_api` table every plugin receives in `init`: the host's services as C functions.
 ///
@@ -86,25 +87,7 @@ enum HostAPI {
             return MH_OK
         }
         table.pointee.call = { ctx, method, methodLength, params, paramsLength, onReply, user in
-            guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
-            guard let method = HostAPI.string(method, methodLength), let onReply else { return MH_ERROR }
-            let paramsBytes: [UInt8]?
-            if params == nil || paramsLength == 0 {
-                paramsBytes = nil
-            } else {
-                guard let valid = HostAPI.json(params, paramsLength), valid.first == UInt8(ascii: "[") || valid.first == UInt8(ascii: "{") else {
-                    return MH_ERROR
-                }
-                paramsBytes = valid
-            }
-            let reply = ModuleReply(context: context, fn: onReply, user: user)
-            guard !context.isShadow else {
-                let refusal = RPCError.moduleUnavailable(method, "a shadow instance does not call other modules")
-                reply.deliver(code: refusal.code, json: refusal.json)
-                return MH_OK
-            }
-            context.runtime.callFromModule(method: method, params: paramsBytes, reply: reply)
-            return MH_OK
+            HostAPI.call(ctx, method, methodLength, params, paramsLength, deadlineMs: nil, onReply, user)
         }
         table.pointee.store_get = { ctx, key, keyLength, onValue, user in
             guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
@@ -187,8 +170,38 @@ enum HostAPI {
             guard let context = ModuleContext.from(ctx) else { return HostAPI.missing(ctx) }
             return context.runtime.timers.cancel(id, of: context) ? MH_OK : MH_ERROR
         }
+        HostAPI.installV2(in: table)
         return table
     }()
+
+    /// `call` and `call_v2`: checks the arguments, then routes the call (a shadow's is refused
+    /// through its reply: it must not reach other modules).
+    static func call(_ ctx: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ methodLength: Int, _ params: UnsafePointer<CChar>?,
+                     _ paramsLength: Int, deadlineMs: UInt64?, _ onReply: mh_reply_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
+        guard let context = ModuleContext.from(ctx) else { return missing(ctx) }
+        guard let name = string(method, methodLength), let onReply else { return MH_ERROR }
+        if let deadlineMs, deadlineMs > MH_MAX_DEADLINE_MS {
+            context.logger.error("call_v2 \(LogText.quote(name)): deadline_ms \(deadlineMs) is over the limit of \(MH_MAX_DEADLINE_MS) (24 h); the call was not made")
+            return MH_ERROR
+        }
+        let paramsBytes: [UInt8]?
+        if params == nil || paramsLength == 0 {
+            paramsBytes = nil
+        } else {
+            guard let valid = json(params, paramsLength), valid.first == UInt8(ascii: "[") || valid.first == UInt8(ascii: "{") else {
+                return MH_ERROR
+            }
+            paramsBytes = valid
+        }
+        let reply = ModuleReply(context: context, fn: onReply, user: user)
+        guard !context.isShadow else {
+            let refusal = RPCError.moduleUnavailable(name, "a shadow instance does not call other modules")
+            reply.deliver(code: refusal.code, json: refusal.json)
+            return MH_OK
+        }
+        context.runtime.callFromModule(method: name, params: paramsBytes, reply: reply, deadlineMs: deadlineMs)
+        return MH_OK
+    }
 
     /// Maps a plugin's `fail` to the JSON-RPC error the caller sees: invalid params and internal
     /// errors keep their code; anything else becomes `-32000` with the module and its own code.

@@ -7,8 +7,10 @@ import CModHost
 /// The work queue of one module: calls, events, timer firings and replies run through it.
 ///
 /// Each mailbox has its own worker threads (one for a serial module, so its jobs run one at a
-/// time in the order posted; a few for a module that set `MH_FLAG_CONCURRENT`). A plugin that
-/// blocks in `handle` therefore holds up only its own module.
+/// time in the order posted; up to `concurrentWorkers` for a module that set
+/// `MH_FLAG_CONCURRENT`, each taking the next job as soon as it is free, so calls, events,
+/// timers, replies and typed exports of such a module overlap, as `modhost.h` says). A plugin
+/// that blocks in `handle` therefore holds up only its own module.
 ///
 /// Lifecycle changes use two brakes: `pause()` holds every job back and waits until none is
 /// running; `holdCalls()` parks calls only (in order) while replies, timers and events keep
@@ -35,6 +37,9 @@ final class Mailbox: @unchecked Sendable {
     private var concurrent: Bool
     /// A serial worker's current batch (see `work`).
     private var inHand: [Job] = []
+    /// Set when a call with a deadline of its own (`call_v2`) was posted, and cleared by a sweep
+    /// that finds none waiting: only then can a call behind another have the earlier deadline.
+    private var callerDeadlines = false
     /// Mirrors `paused || closed`, checked by a worker between the jobs of a batch.
     private let stopFlag = Atomic<Bool>(false)
     private let name: String
@@ -58,6 +63,7 @@ final class Mailbox: @unchecked Sendable {
             refuse(job)
             return
         }
+        if case .call(let call) = job, call.timeout.fromCaller { callerDeadlines = true }
         if holding, case .call = job {
             held.append(job)
         } else {
@@ -161,19 +167,29 @@ final class Mailbox: @unchecked Sendable {
     }
 
     /// Claims and returns the waiting calls (queued, parked, or taken by a worker and not
-    /// started yet) whose deadline is at or before `now` (monotonic nanoseconds). Calls arrive in
-    /// order with the same timeout, so only the front of each list is looked at: a call whose
-    /// deadline has not passed ends the sweep of its list.
+    /// started yet) whose deadline is at or before `now` (monotonic nanoseconds).
+    ///
+    /// Calls with the host's timeout arrive in the order of their deadlines, so usually only the
+    /// front of each list is looked at: a call whose deadline has not passed ends the sweep of
+    /// its list. While a call with a deadline of its own (`call_v2`, maybe shorter) may be
+    /// waiting, every call is looked at.
     func takeCalls(dueBy now: UInt64) -> [Call] {
         condition.lock()
         defer { condition.unlock() }
         var expired: [Call] = []
+        let everyCall = callerDeadlines
+        var callerDeadlineLeft = false
         func sweep(_ jobs: inout Deque<Job>) {
             var kept: [Job] = []
             while let job = jobs.first {
                 if case .call(let call) = job {
-                    guard call.deadline <= now else { break }
-                    if call.claim() { expired.append(call) }
+                    if call.deadline > now {
+                        guard everyCall else { break }
+                        callerDeadlineLeft = callerDeadlineLeft || call.timeout.fromCaller
+                        kept.append(job)
+                    } else if call.claim() {
+                        expired.append(call)
+                    }
                 } else {
                     kept.append(job)
                 }
@@ -186,9 +202,14 @@ final class Mailbox: @unchecked Sendable {
         // A worker's batch: calls it has not started are claimed here and skipped by it.
         for job in inHand {
             guard case .call(let call) = job else { continue }
-            guard call.deadline <= now else { break }
-            if call.claim() { expired.append(call) }
+            if call.deadline > now {
+                guard everyCall else { break }
+                callerDeadlineLeft = callerDeadlineLeft || call.timeout.fromCaller
+            } else if call.claim() {
+                expired.append(call)
+            }
         }
+        if everyCall && !callerDeadlineLeft { callerDeadlines = false }
         return expired
     }
 
@@ -251,6 +272,9 @@ final class Mailbox: @unchecked Sendable {
             let batch: [Job]
             if concurrent {
                 batch = [queue.removeFirst()]
+                // One wake-up may have posted several jobs (a chunk's calls): hand the next one
+                // to another worker rather than leave it queued behind this one.
+                if !queue.isEmpty { wakeWorker() }
             } else {
                 batch = Array(queue)
                 queue.removeAll(keepingCapacity: true)

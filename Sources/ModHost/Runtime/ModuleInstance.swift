@@ -54,6 +54,7 @@ final class ModuleInstance: @unchecked Sendable {
             info.data_dir = UnsafePointer(context.cDataDirectory)
             info.server_id = UnsafePointer(context.cServerID)
             info.module_id = UnsafePointer(context.cModuleID)
+            info.flags = context.isShadow ? UInt64(MH_INIT_SHADOW) : 0
             return entering("init") { ByteSink.collect(into: &message) { sink in descriptor.initialize(&info, sink) } }
         }
         guard let created else {
@@ -172,7 +173,7 @@ final class ModuleInstance: @unchecked Sendable {
             return call.method.withCString { name in
                 Result { () throws(RPCError) in
                     try CrashReport.call(image.crashEntry, name, call.method.utf8.count) { () throws(RPCError) in
-                        try export.call(params: arguments)
+                        try export.call(params: arguments, instance: pointer)
                     }
                 }
             }

@@ -49,7 +49,7 @@ final class Shadow: Sendable {
         call.observer = { comparison.record(serving: $0) }
         let copy = call.paramsBytes.withUnsafeBufferPointer { params in
             Call(method: call.method, slot: slot, reply: .handler({ comparison.record(shadow: $0) }), id: nil, params: params,
-                 deadline: call.deadline)
+                 deadline: call.timeout, clientID: call.clientID)
         }
         counts.withLock { $0.mirrored += 1 }
         slot.mailbox.post(.call(copy))

@@ -102,8 +102,8 @@ import Testing
         #expect(exports.count == 23)
         #expect(exports.first { $0["name"] == "subtract" } == ["name": "subtract", "signature": "i64(i64, i64)", "params": ["minuend", "subtrahend"]])
         #expect(exports.first { $0["name"] == "length" }?["signature"] == "u64(bytes)")
-        #expect(description["abiVersion"] == "1.1")
-        #expect(try host.call("host.status")["abiVersion"] == "1.1")
+        #expect(description["abiVersion"] == "1.2")
+        #expect(try host.call("host.status")["abiVersion"] == "1.2")
     }
 
     @Test func theCExampleExportsCallableFunctions() throws {
@@ -113,6 +113,22 @@ import Testing
         #expect(try host.call("echo.greeting", ["name": "modhost"]) == "Hello, modhost!")
         #expect(try host.call("echo.fnv1a", [.string(Data("hello".utf8).base64EncodedString())]) == 1_335_831_723)
         #expect(try host.call("echo.ping") == "pong", "methods and exports live side by side")
+        // `calls` takes the instance (MH_EXPORT_INSTANCE): the ping above, and these two.
+        #expect(try host.call("echo.echo", [1]) == [1])
+        #expect(try host.call("echo.ping") == "pong")
+        #expect(try host.call("echo.calls") == 3)
+    }
+
+    /// echo.c refuses work its caller would not wait for (call_remaining_ms, ABI 1.2).
+    @Test func theCExampleReadsTheRemainingDeadline() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.echo(into: plugins)
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--call-timeout-ms", "5000"])
+        let error = try host.expectFailure("echo.later", [60_000])
+        #expect(error["code"] == -32602)
+        #expect(error["message"] == "later: the caller's deadline comes before ms")
+        #expect(try host.call("echo.later", [1]) == "later")
+        #expect(try host.shutdown() == 0)
     }
 
     @Test func otherModulesReachExportsThroughTheRegistry() throws {

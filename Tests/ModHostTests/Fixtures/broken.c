@@ -14,6 +14,10 @@
  *   -DMH_FIXTURE_INIT_FAILS='"msg"'  init starts a timer and subscribes to "*" (left behind
  *                                    on purpose), writes msg to the error sink, returns NULL
  *   -DMH_FIXTURE_START_FAILS='"msg"' start writes msg to the error sink, returns MH_ERROR
+ *   -DMH_FIXTURE_EXPORT_SIZE=56      one typed export "one" in the frozen exports array, its
+ *                                    struct_size 56 (anything but sizeof(mh_export) is wrong)
+ *   -DMH_FIXTURE_EXPORT_V2_SIZE=40   one typed export "one" in exports_v2, its struct_size 40
+ *                                    (less than sizeof(mh_export_v2) is too small)
  *
  * It logs "destroyed <id>" from destroy, so a test can check that an instance whose
  * start failed is still destroyed.
@@ -98,6 +102,21 @@ static const char *const fixture_requires[] = { MH_FIXTURE_REQUIRES, NULL };
 #define fixture_requires NULL
 #endif
 
+#if defined(MH_FIXTURE_EXPORT_SIZE) || defined(MH_FIXTURE_EXPORT_V2_SIZE)
+static int64_t fixture_one(void) { return 1; }
+#endif
+#ifdef MH_FIXTURE_EXPORT_SIZE
+static const mh_export fixture_exports[] = {
+    { MH_ABI_VERSION, (uint32_t)(MH_FIXTURE_EXPORT_SIZE), "one", (void (*)(void))fixture_one, "i64()", NULL, NULL },
+};
+#endif
+#ifdef MH_FIXTURE_EXPORT_V2_SIZE
+static const mh_export_v2 fixture_export_v2 = {
+    MH_ABI_VERSION, (uint32_t)(MH_FIXTURE_EXPORT_V2_SIZE), "one", (void (*)(void))fixture_one, "i64()", NULL, NULL, 0,
+};
+static const mh_export_v2 *const fixture_exports_v2[] = { &fixture_export_v2 };
+#endif
+
 /* The descriptor, followed by zeroed bytes so that a struct_size larger than this
  * build's mh_plugin (a plugin from a newer minor) is still backed by memory. */
 static const struct {
@@ -116,6 +135,12 @@ static const struct {
     .start = fixture_start,
     .destroy = fixture_destroy,
     .handle = fixture_handle,
+#ifdef MH_FIXTURE_EXPORT_SIZE
+    .exports = fixture_exports, .export_count = 1,
+#endif
+#ifdef MH_FIXTURE_EXPORT_V2_SIZE
+    .exports_v2 = fixture_exports_v2, .exports_v2_count = 1,
+#endif
 } };
 
 #if defined(MH_FIXTURE_NO_ENTRY)

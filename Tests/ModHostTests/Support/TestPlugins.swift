@@ -77,6 +77,42 @@ enum TestPlugins {
         return output
     }
 
+    /// Builds `Fixtures/legacy.c`: a genuine ABI 1.0 (`minor: 0`, module `legacy10`) or 1.1
+    /// (`minor: 1`, module `legacy11`, with typed exports) descriptor ending at a guard page.
+    @discardableResult
+    static func legacy(into directory: String, minor: Int) throws -> String {
+        let output = "\(directory)/liblegacy1\(minor).so"
+        try PluginBuilder.buildC(
+            source: fixtures.appendingPathComponent("legacy.c").path, output: output, defines: ["-DLEGACY_MINOR=\(minor)"])
+        return output
+    }
+
+    /// Builds `Fixtures/future.c`: module `future`, built against an invented ABI 1.3.
+    @discardableResult
+    static func future(into directory: String) throws -> String {
+        let output = "\(directory)/libfuture.so"
+        try PluginBuilder.buildC(source: fixtures.appendingPathComponent("future.c").path, output: output)
+        return output
+    }
+
+    /// Builds `Fixtures/concurrent.c`: module `conc`, with `MH_FLAG_CONCURRENT` unless `serial`.
+    @discardableResult
+    static func concurrent(into directory: String, serial: Bool = false) throws -> String {
+        let output = "\(directory)/libconc\(serial ? "-serial" : "").so"
+        try PluginBuilder.buildC(
+            source: fixtures.appendingPathComponent("concurrent.c").path, output: output, defines: serial ? ["-DCONC_FLAGS=0"] : [])
+        return output
+    }
+
+    /// Builds `Fixtures/services.c`: module `svc`, using the services of ABI 1.2, as `version`.
+    @discardableResult
+    static func services(into directory: String, version: String = "1.0.0", name: String? = nil) throws -> String {
+        let output = "\(directory)/\(name ?? "libsvc.so")"
+        try PluginBuilder.buildC(
+            source: fixtures.appendingPathComponent("services.c").path, output: output, defines: ["-DSVC_VERSION=\"\(version)\""])
+        return output
+    }
+
     /// Builds `Fixtures/fakeclock.c`, the `LD_PRELOAD` library that adds the offset in `offsetFile`
     /// (a 64-bit count of ms, rewritten with `FakeWallClock.set`) to the wall clock only.
     static func fakeClock(into directory: String) throws -> String {

@@ -1,4 +1,5 @@
 import CModHost
+import ModHostSupport
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -9,8 +10,9 @@ import Foundation
 /// pointers cannot be): `init` finds the plugin type in `PluginRegistry` by module id, the
 /// others reach it through the instance pointer (an `AnyInstance`).
 ///
-/// Threads: whatever thread the host uses; the host serializes them per instance (except
-/// `handle` for concurrent plugins), and so does everything they call.
+/// Threads: whatever thread the host uses. The host runs them one at a time per instance, or,
+/// for a plugin that `isConcurrent`, all but the lifecycle entries possibly at once
+/// (modhost.h, "Threading"); nothing here adds a lock or an order of its own.
 enum EntryPoints {
     static func install(in plugin: inout mh_plugin, stateful: Bool) {
         plugin.`init` = { info, error in EntryPoints.initInstance(info, error) }
@@ -78,26 +80,38 @@ enum EntryPoints {
     }
 
     /// `init`: checks the host's ABI, finds the plugin type, creates the instance.
-    static func initInstance(_ info: UnsafePointer<mh_init_info>?, _ error: OpaquePointer?) -> UnsafeMutableRawPointer? {
-        guard let info, let api = info.pointee.host else { return nil }
-        let hostMajor = api.pointee.abi_version >> 16
-        guard hostMajor == UInt32(MH_ABI_MAJOR),
-            info.pointee.struct_size >= MemoryLayout<mh_init_info>.size,
-            api.pointee.struct_size >= MemoryLayout<mh_host_api>.size
+    ///
+    /// The minor-version policy of modhost.h, as the host applies it to plugins: any host of
+    /// the same major will do. `mh_init_info` and the host table are read through
+    /// `VersionedStruct` (only their own `struct_size` bytes, the rest zero), and they must hold
+    /// what every 1.x host has (the fields of ABI 1.0); the services a later minor added are
+    /// checked for one by one when used, so they fail clearly on an older host.
+    static func initInstance(_ pointer: UnsafePointer<mh_init_info>?, _ error: OpaquePointer?) -> UnsafeMutableRawPointer? {
+        guard let pointer else { return nil }
+        let infoSize = VersionedStruct.header(at: pointer).size
+        let info = VersionedStruct.copy(mh_init_info.self, from: pointer, size: infoSize)
+        guard VersionedStruct.covers(\mh_init_info.host, size: infoSize), let api = info.host else { return nil }
+        let table = VersionedStruct.header(at: api)
+        guard table.abiVersion >> 16 == UInt32(MH_ABI_MAJOR),
+            VersionedStruct.covers(\mh_init_info.module_id, size: infoSize),
+            VersionedStruct.covers(\mh_host_api.timer_cancel, size: table.size)
         else {
-            let hostVersion = "\(hostMajor).\(api.pointee.abi_version & 0xffff)"
-            write("host ABI \(hostVersion) (init info \(info.pointee.struct_size) bytes, host table "
-                    + "\(api.pointee.struct_size) bytes) is incompatible with the plugin's ABI "
-                    + "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)", to: error, api: api)
+            // Only the 1.0 part of the table can be trusted here, and only when it is there.
+            let write = table.abiVersion >> 16 == UInt32(MH_ABI_MAJOR) && VersionedStruct.covers(\mh_host_api.out_write, size: table.size)
+            if write {
+                Self.write("host ABI \(table.versionText) (init info \(infoSize) bytes, host table \(table.size) bytes) lacks "
+                        + "what every ABI 1.x host has; the plugin is built against ABI \(MH_ABI_MAJOR).\(MH_ABI_MINOR)",
+                        to: error, api: api)
+            }
             return nil
         }
-        let moduleID = info.pointee.module_id.map { String(cString: $0) }
+        let moduleID = info.module_id.map { String(cString: $0) }
         guard let runtime = PluginRegistry.shared.runtime(moduleID: moduleID) else {
             write("no Swift plugin type with id \"\(moduleID ?? "")\" in this library "
                     + "(mh_plugin_entry must return YourPlugin.pluginEntry())", to: error, api: api)
             return nil
         }
-        return runtime.makeInstance(info.pointee, api: api, error: error)
+        return runtime.makeInstance(info, api: api, tableSize: table.size, error: error)
     }
 
     /// Writes `message` to a lifecycle sink (an error message for the host).

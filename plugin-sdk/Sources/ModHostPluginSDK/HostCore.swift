@@ -11,6 +11,8 @@ final class HostCore: Sendable {
     let moduleID: String
     let serverID: String
     let dataDirectory: String
+    /// Whether the host made this instance a shadow (`MH_INIT_SHADOW`; false on a 1.1 host).
+    let isShadow: Bool
     let gate = HostGate()
     let timers = TimerRegistry()
     let replies = ReplyRegistry()
@@ -19,11 +21,16 @@ final class HostCore: Sendable {
     let encoder = JSONEncoder()
     let decoder = JSONDecoder()
 
-    init(table: HostTable, moduleID: String, serverID: String, dataDirectory: String) {
+    init(table: HostTable, moduleID: String, serverID: String, dataDirectory: String, isShadow: Bool = false) {
         self.table = table
         self.moduleID = moduleID
         self.serverID = serverID
         self.dataDirectory = dataDirectory
+        self.isShadow = isShadow
+    }
+
+    deinit {
+        table.release()
     }
 
     /// Runs `body` with the host table unless the instance was destroyed; then `closed`.

@@ -33,7 +33,10 @@ final class Instance<P: Plugin>: AnyInstance {
             let name = String(cBytes: method, count: length)
             return context.fail(PluginError(code: -32601, "method not found: \(name)"))
         }
-        return handler.invoke(plugin, context)
+        // The handler (and the task of an async one, which inherits it) can read CallInfo.current.
+        return CallInfo.$current.withValue(CallInfo(call: PendingCall(call: call), core: core)) {
+            handler.invoke(plugin, context)
+        }
     }
 
     override func onEvent(topic: String, data: RawJSON) {

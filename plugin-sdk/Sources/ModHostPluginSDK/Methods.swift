@@ -16,8 +16,9 @@ import Foundation
 ///
 /// Each handler receives the instance and its decoded params and returns an `Encodable`
 /// result (or nothing: the result is `null`). What it throws fails the call as described on
-/// `PluginError`. Handlers run on the host's thread for the instance, one at a time unless
-/// the plugin `isConcurrent`.
+/// `PluginError`. Handlers run on the host's thread for the instance, one at a time with its
+/// other entries unless the plugin `isConcurrent`. `CallInfo.current` tells a handler which
+/// client asked and how long its caller waits.
 ///
 /// **Params.** Named params (a JSON object) decode into the handler's `Decodable` type
 /// directly. If the method declares `params:` names, positional params (a JSON array) are

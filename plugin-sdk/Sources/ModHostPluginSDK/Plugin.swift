@@ -16,10 +16,13 @@
 ///     @c(mh_plugin_entry) public func mhPluginEntry() -> UnsafeRawPointer { Greeter.pluginEntry() }
 ///
 /// Threads: the host calls an instance from one thread at a time (initializer, `start`,
-/// `stop`, sync method handlers, `onEvent`), so state only these touch needs no lock. Unless
-/// `isConcurrent` is `true`: then handlers may run on several threads at once and the type
-/// must protect its state itself. Async handlers, timer closures and reply closures are
-/// `@Sendable`; what they share with the instance must be `Sendable` (a `Mutex`, an actor).
+/// `stop`, sync method handlers, `onEvent`, timer and reply closures, state export and
+/// import), so state only these touch needs no lock. Unless `isConcurrent` is `true`: then
+/// method handlers, `onEvent`, timer and reply closures may run on several threads at once,
+/// overlapping each other in no set order, and the type must protect its state itself; the
+/// lifecycle (initializer, `start`, `stop`, state export and import, destruction) still runs
+/// alone. Async handlers are tasks that run alongside everything else either way. What
+/// `@Sendable` closures share with the instance must be `Sendable` (a `Mutex`, an actor).
 /// Never hop to the main actor: the host's main thread is not yours.
 public protocol Plugin: AnyObject, SendableMetatype {
     /// The module id, `[a-z][a-z0-9_-]{0,63}`; methods are reached as `"<id>.<method>"`.
@@ -33,8 +36,9 @@ public protocol Plugin: AnyObject, SendableMetatype {
     static var requires: [String] { get }
     /// Event topic patterns delivered to `onEvent` (`'*'` wildcard). Default: none.
     static var subscriptions: [String] { get }
-    /// Whether handlers may run on several threads at once (`MH_FLAG_CONCURRENT`). Default:
-    /// `false`. Only set it for a type whose state is thread-safe.
+    /// Whether method handlers, `onEvent`, timer and reply closures may run on several threads
+    /// at once (`MH_FLAG_CONCURRENT`, see the type's notes on threads). Default: `false`. Only
+    /// set it for a type whose state is thread-safe.
     static var isConcurrent: Bool { get }
 
     /// Declares the methods, once per process: `methods.add("name") { (plugin, params: P) in … }`.

@@ -5,9 +5,9 @@ extension PluginHost {
     /// one is given, until cancelled or the instance stops (the host cancels an instance's
     /// timers when it stops).
     ///
-    /// `fire` runs serialized with the instance's other entries (calls, events, other timers),
-    /// on a host thread. It is `@Sendable`: keep state it touches `Sendable` (a `Mutex`, or
-    /// an actor you message).
+    /// `fire` runs on a host thread, one at a time with the instance's other entries (calls,
+    /// events, other timers) unless the plugin `isConcurrent`. It is `@Sendable`: keep state it
+    /// touches `Sendable` (a `Mutex`, or an actor you message).
     ///
     /// - Throws: `PluginError` if the host refuses the timer.
     @discardableResult

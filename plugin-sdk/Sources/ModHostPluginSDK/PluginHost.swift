@@ -32,6 +32,14 @@ public struct PluginHost: Sendable {
     public var dataDirectory: String { core.dataDirectory }
     /// The module's persistent store.
     public var store: Store { Store(core: core) }
+    /// Whether this instance is a shadow (`modules.swap` with mode `"shadow"`): its calls are
+    /// mirrored ones whose results are only compared, so it must cause no outside effect (no
+    /// HTTP, no files, no dispatch). The host already keeps its store writes in an overlay and
+    /// drops its events and calls. Always `false` on a host older than ABI 1.2.
+    public var isShadow: Bool { core.isShadow }
+    /// The ABI version of the host running the instance, `"1.2"`. Services a minor added
+    /// throw on an older host, naming both versions.
+    public var hostABIVersion: String { core.table.versionText }
 
     // MARK: - Logging
 

@@ -9,7 +9,11 @@ import Foundation
 protocol AnyPluginRuntime: AnyObject, Sendable {
     /// Creates an instance for the host's `init`; returns the retained opaque pointer, or
     /// `nil` after writing the reason to `error`.
-    func makeInstance(_ info: mh_init_info, api: UnsafePointer<mh_host_api>,
+    ///
+    /// - Parameters:
+    ///   - info: the host's `mh_init_info`, copied to its `struct_size` (newer fields zero).
+    ///   - tableSize: the host table's `struct_size`.
+    func makeInstance(_ info: mh_init_info, api: UnsafePointer<mh_host_api>, tableSize: Int,
                       error: OpaquePointer?) -> UnsafeMutableRawPointer?
 }
 
@@ -36,17 +40,18 @@ final class PluginRuntime<P: Plugin>: AnyPluginRuntime {
         handlersByAddress[Int(bitPattern: method)] ?? handlers[String(cBytes: method, count: length)]
     }
 
-    func makeInstance(_ info: mh_init_info, api: UnsafePointer<mh_host_api>,
+    func makeInstance(_ info: mh_init_info, api: UnsafePointer<mh_host_api>, tableSize: Int,
                       error sink: OpaquePointer?) -> UnsafeMutableRawPointer? {
         guard let context = info.ctx else {
             EntryPoints.write("init: the host passed no context", to: sink, api: api)
             return nil
         }
         let core = HostCore(
-            table: HostTable(api: api, context: context),
+            table: HostTable(copying: api, size: tableSize, context: context),
             moduleID: info.module_id.map { String(cString: $0) } ?? P.id,
             serverID: info.server_id.map { String(cString: $0) } ?? "",
-            dataDirectory: info.data_dir.map { String(cString: $0) } ?? "")
+            dataDirectory: info.data_dir.map { String(cString: $0) } ?? "",
+            isShadow: info.flags & UInt64(MH_INIT_SHADOW) != 0)
         let config = info.config_json == nil || info.config_len == 0
             ? RawJSON("{}") : RawJSON(Data(cBytes: info.config_json, count: info.config_len))
         do {

@@ -1,5 +1,6 @@
 /*
- * echo.c: the reference modhost plugin in plain C (ABI 1.1, see modhost.h).
+ * echo.c: the reference modhost plugin in plain C (ABI 1.2, see modhost.h; it also runs
+ * on a 1.0 or 1.1 host, which simply has no typed exports or deadlines to offer).
  * Build with `make`: cc alone, -fvisibility=hidden; only mh_plugin_entry is exported.
  *
  * Methods (reached as "echo.<method>"):
@@ -8,12 +9,14 @@
  *   add   [a, b]     -> a + b (64-bit integers)
  *   count            -> increments "count" in the persistent store, returns it
  *   get_count        -> the stored "count" (0 if absent)
- *   later [ms]       -> "later", completed by a worker thread ~ms later (real time)
+ *   later [ms]       -> "later", completed by a worker thread ~ms later (real time); fails
+ *                       at once when the caller would stop waiting sooner (call_remaining_ms)
  *   announce <any>   -> publishes the params as event "echo.announced", returns true
  *   noisy            -> prints to stdout, returns "ok" (see handle_noisy)
  * Typed exports (plain C functions; the host converts JSON through libffi):
  *   sum      i64(i64 a, i64 b)       mean  f64(f64 a, f64 b)
  *   greeting str(str name)           fnv1a u32(bytes data: base64 in JSON)
+ *   calls    u64()                   the ping/echo count: takes the instance (MH_EXPORT_INSTANCE)
  * Events: "echo.ping.*" is answered by publishing "echo.pong" with the same data.
  * Hot swap: the number of ping/echo calls is carried over as {"schema":1,"count":N}.
  */
@@ -155,12 +158,17 @@ static int32_t handle_count(echo *self, mh_call *call, int increment) {
  * short delay the worker may complete the call before handle has returned; the
  * host must accept either order, since no plugin can avoid that race. Real time
  * is used on purpose: this stands for outside work (a network reply), not a
- * schedule. Scheduled work would use host->timer_start and the host clock. */
+ * schedule. Scheduled work would use host->timer_start and the host clock.
+ * Every call has a deadline; a 1.2 host tells how much of it is left, so work
+ * that cannot finish in time is refused instead of started (on an older host
+ * MH_HAS is false and the call just times out). */
 static int32_t handle_later(echo *self, mh_call *call, const char *params) {
     long long ms;
     later_job *job, **at;
     if (!parse_ints(params, &ms, 1) || ms < 0 || ms > 86400000)
         return fail(self, call, MH_ERR_INVALID_PARAMS, "later expects [ms], at most a day");
+    if (MH_HAS(self->host, call_remaining_ms) && self->host->call_remaining_ms(call) < ms)
+        return fail(self, call, MH_ERR_INVALID_PARAMS, "later: the caller's deadline comes before ms");
     if (!self->running || !(job = malloc(sizeof *job)))
         return fail(self, call, MH_ERR_INTERNAL, "later is unavailable");
     job->call = call;
@@ -235,8 +243,9 @@ static void echo_on_event(void *instance, const char *topic, size_t topic_len, c
 /* ---- Lifecycle ---------------------------------------------------------- */
 
 static void *echo_init(const mh_init_info *info, mh_out *error) {
-    /* A 1.x host always fills every 1.0 field of info and host; only fields added
-     * by a later minor would need a struct_size check before use. */
+    /* A 1.x host always fills every 1.0 field of info and host; a field or function
+     * added by a later minor is used only when MH_HAS(info, field) or
+     * MH_HAS(info->host, function) says the host's struct covers it. */
     echo *self = calloc(1, sizeof *self);
     pthread_condattr_t attr;
     if (!self) {
@@ -349,14 +358,25 @@ static uint32_t fnv1a(const uint8_t *data, size_t length) {
     return hash;
 }
 
+/* MH_EXPORT_INSTANCE: the host passes the instance first, so no global is needed. */
+static uint64_t calls(void *instance) { return ((echo *)instance)->calls; }
+
+/* exports_v2 (ABI 1.2) lists pointers to entries that carry their own size, so they
+ * can grow; a 1.1 host does not read it (the 1.1 exports array, of frozen mh_export
+ * entries, is for plugins that must offer typed exports to a 1.1 host too). */
 static const char *const two_numbers[] = { "a", "b", NULL };
 static const char *const one_name[] = { "name", NULL };
 static const char *const one_data[] = { "data", NULL };
-static const mh_export echo_exports[] = {
-    { MH_ABI_VERSION, sizeof(mh_export), "sum", (void (*)(void))sum, "i64(i64,i64)", two_numbers, NULL },
-    { MH_ABI_VERSION, sizeof(mh_export), "mean", (void (*)(void))mean, "f64(f64,f64)", two_numbers, NULL },
-    { MH_ABI_VERSION, sizeof(mh_export), "greeting", (void (*)(void))greeting, "str(str)", one_name, NULL },
-    { MH_ABI_VERSION, sizeof(mh_export), "fnv1a", (void (*)(void))fnv1a, "u32(bytes)", one_data, NULL },
+#define ECHO_EXPORT(fn, signature, params, flags)                                                      \
+    static const mh_export_v2 export_##fn = { MH_ABI_VERSION, sizeof(mh_export_v2), #fn, (void (*)(void))fn, \
+                                              signature, params, NULL, flags }
+ECHO_EXPORT(sum, "i64(i64,i64)", two_numbers, 0);
+ECHO_EXPORT(mean, "f64(f64,f64)", two_numbers, 0);
+ECHO_EXPORT(greeting, "str(str)", one_name, 0);
+ECHO_EXPORT(fnv1a, "u32(bytes)", one_data, 0);
+ECHO_EXPORT(calls, "u64()", NULL, MH_EXPORT_INSTANCE);
+static const mh_export_v2 *const echo_exports[] = {
+    &export_sum, &export_mean, &export_greeting, &export_fnv1a, &export_calls,
 };
 
 static const char *const echo_methods[] = {
@@ -373,7 +393,7 @@ static const mh_plugin echo_plugin = {
     .init = echo_init, .start = echo_start, .stop = echo_stop, .destroy = echo_destroy,
     .handle = echo_handle, .on_event = echo_on_event,
     .export_state = echo_export_state, .import_state = echo_import_state,
-    .exports = echo_exports, .export_count = sizeof echo_exports / sizeof echo_exports[0],
+    .exports_v2 = echo_exports, .exports_v2_count = sizeof echo_exports / sizeof echo_exports[0],
 };
 
 MH_EXPORT const mh_plugin *mh_plugin_entry(void) { return &echo_plugin; }

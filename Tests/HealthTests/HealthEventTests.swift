@@ -125,6 +125,14 @@ import Testing
         try bench.expect("openai.1", "healthy", until: nil)
     }
 
+    /// A token event with one malformed key is refused whole: no key of it changes.
+    @Test func aTokenEventWithABadKeyChangesNothing() throws {
+        let bench = try benchSubscribed()
+        try publish(bench, "token.reauth_required", ["providerKeys": ["openai.main", ""]])
+        try bench.host.waitForStderr(containing: "ignoring token.reauth_required event")
+        try bench.expect("openai.main", "healthy", until: nil)
+    }
+
     /// A 401 blacklist is the same blacklist: token.refreshed lifts it.
     @Test func tokenRefreshedLiftsA401Blacklist() throws {
         let bench = try benchSubscribed()

@@ -108,13 +108,16 @@ final class Health: StatefulPlugin, Sendable {
                     try engine.reportSuccess(params.providerKey, at: now, effects: &effects)
                 }
             case Topic.tokenReauthRequired:
-                // Every key the token serves is out until its refresh.
+                // Every key the token serves is out until its refresh (all of them or, when one
+                // is malformed, none: the event is then refused whole).
                 let event = try data.decode(TokenEvent.self)
+                try Self.check(event.providerKeys)
                 _ = try perform { engine, now, effects throws(HealthInputError) in
                     for key in event.providerKeys { _ = try engine.reauthRequired(key, at: now, effects: &effects) }
                 }
             case Topic.tokenRefreshed:
                 let event = try data.decode(TokenEvent.self)
+                try Self.check(event.providerKeys)
                 _ = try perform { engine, now, effects throws(HealthInputError) in
                     for key in event.providerKeys { _ = try engine.tokenRefreshed(key, at: now, effects: &effects) }
                 }
@@ -125,6 +128,19 @@ final class Health: StatefulPlugin, Sendable {
             host.log(.warning, "ignoring \(topic) event: \(error.message)")
         } catch {
             host.log(.warning, "ignoring \(topic) event: \(error)")
+        }
+    }
+}
+
+extension Health {
+    /// Refuses a token event whose keys are not all valid provider keys.
+    static func check(_ keys: [String]) throws(PluginError) {
+        for (index, key) in keys.enumerated() {
+            do throws(HealthInputError) {
+                try ReportInput.check(providerKey: key, field: "providerKeys[\(index)]")
+            } catch {
+                throw PluginError.invalidParams(error.message)
+            }
         }
     }
 }

@@ -73,7 +73,9 @@ final class TimerService: @unchecked Sendable {
     private var timers: [UInt64: Timer] = [:]
     private var nextID: UInt64 = 1
     /// Timers whose callback is running now, and the thread running it.
-    private var firing: [UInt64: pthread_t] = [:]
+    /// (A concurrent module may run two firings of one repeating timer at once: every thread
+    /// running one is listed, and `cancel` waits for all but its own.)
+    private var firing: [UInt64: [pthread_t]] = [:]
     private var stopped = false
     /// The due time the real-clock thread sleeps for (`.max`: none, or not sleeping).
     private var wakeAt: Int64 = .max
@@ -114,7 +116,7 @@ final class TimerService: @unchecked Sendable {
         defer { condition.unlock() }
         guard let timer = timers[id], timer.context === context else { return false }
         timers[id] = nil
-        while let thread = firing[id], pthread_equal(thread, pthread_self()) == 0 {
+        while firing[id]?.contains(where: { pthread_equal($0, pthread_self()) == 0 }) == true {
             condition.wait()
         }
         return true
@@ -135,11 +137,14 @@ final class TimerService: @unchecked Sendable {
             return
         }
         if timer.fired { timers[firing.id] = nil }
-        self.firing[firing.id] = pthread_self()
+        self.firing[firing.id, default: []].append(pthread_self())
         condition.unlock()
         firing.fn(firing.user, firing.id)
         condition.lock()
-        self.firing[firing.id] = nil
+        if let index = self.firing[firing.id]?.firstIndex(where: { pthread_equal($0, pthread_self()) != 0 }) {
+            self.firing[firing.id]!.remove(at: index)
+            if self.firing[firing.id]!.isEmpty { self.firing[firing.id] = nil }
+        }
         condition.broadcast()
         condition.unlock()
     }

@@ -209,8 +209,9 @@ enum HostAPI {
     /// `data` is `{"module": id, "code": the module's code}` with the fields of the module's own
     /// data object lifted beside them (`{"reason": "no_target_available", "retryAfterMs": 1200}`
     /// reads as `data.reason`, `data.retryAfterMs`): the host's two fields win a clash, and a
-    /// clashing module field stays under `data.details`; data that is not an object is
-    /// `data.details` whole. Lifted fields come in name order.
+    /// clashing module field stays under `data.details` (with the module's own `details`, if it
+    /// has one); data that is not an object is `data.details` whole. Lifted fields come in name
+    /// order.
     static func moduleError(module: String, code: Int32, message: String, data: [UInt8]?) -> RPCError {
         let kept = [RPCError.invalidParamsCode, RPCError.internalErrorCode, RPCError.methodNotFoundCode].contains(code)
         var object = JSONObject()
@@ -218,17 +219,19 @@ enum HostAPI {
         object.add("code", code)
         if let data {
             if let fields = JSONMembers.raw(data) {
+                // On a clash `details` holds the clashing members, so the module's own
+                // `details` (if any) goes in there too rather than twice into `data`.
+                let clashes = fields["module"] != nil || fields["code"] != nil
+                let nested: Set<String> = clashes ? ["module", "code", "details"] : []
                 var clashing = JSONObject()
-                var clashed = false
                 for name in fields.keys.sorted() {
-                    if name == "module" || name == "code" {
+                    if nested.contains(name) {
                         clashing.add(name, json: fields[name]!)
-                        clashed = true
                     } else {
                         object.add(name, json: fields[name]!)
                     }
                 }
-                if clashed { object.add("details", json: clashing.result) }
+                if clashes { object.add("details", json: clashing.result) }
             } else {
                 object.add("details", json: data)
             }

@@ -37,9 +37,10 @@ final class Mailbox: @unchecked Sendable {
     private var concurrent: Bool
     /// A serial worker's current batch (see `work`).
     private var inHand: [Job] = []
-    /// Set when a call with a deadline of its own (`call_v2`) was posted, and cleared by a sweep
-    /// that finds none waiting: only then can a call behind another have the earlier deadline.
-    private var callerDeadlines = false
+    /// No waiting call with a deadline of its own (`call_v2`) is due before this (monotonic ns;
+    /// a lower bound, lowered when one is posted, recomputed by a full sweep): only such a call
+    /// can be due behind one that is not, so the sweep looks past the front only once it is.
+    private var earliestCallerDeadline = UInt64.max
     /// Mirrors `paused || closed`, checked by a worker between the jobs of a batch.
     private let stopFlag = Atomic<Bool>(false)
     private let name: String
@@ -63,7 +64,7 @@ final class Mailbox: @unchecked Sendable {
             refuse(job)
             return
         }
-        if case .call(let call) = job, call.timeout.fromCaller { callerDeadlines = true }
+        if case .call(let call) = job, call.timeout.fromCaller { earliestCallerDeadline = min(earliestCallerDeadline, call.deadline) }
         if holding, case .call = job {
             held.append(job)
         } else {
@@ -171,21 +172,21 @@ final class Mailbox: @unchecked Sendable {
     ///
     /// Calls with the host's timeout arrive in the order of their deadlines, so usually only the
     /// front of each list is looked at: a call whose deadline has not passed ends the sweep of
-    /// its list. While a call with a deadline of its own (`call_v2`, maybe shorter) may be
-    /// waiting, every call is looked at.
+    /// its list. Once a call with a deadline of its own (`call_v2`, maybe shorter) is due, every
+    /// call is looked at, and the next such deadline noted.
     func takeCalls(dueBy now: UInt64) -> [Call] {
         condition.lock()
         defer { condition.unlock() }
         var expired: [Call] = []
-        let everyCall = callerDeadlines
-        var callerDeadlineLeft = false
+        let everyCall = earliestCallerDeadline <= now
+        var nextCallerDeadline = UInt64.max
         func sweep(_ jobs: inout Deque<Job>) {
             var kept: [Job] = []
             while let job = jobs.first {
                 if case .call(let call) = job {
                     if call.deadline > now {
                         guard everyCall else { break }
-                        callerDeadlineLeft = callerDeadlineLeft || call.timeout.fromCaller
+                        if call.timeout.fromCaller { nextCallerDeadline = min(nextCallerDeadline, call.deadline) }
                         kept.append(job)
                     } else if call.claim() {
                         expired.append(call)
@@ -204,12 +205,12 @@ final class Mailbox: @unchecked Sendable {
             guard case .call(let call) = job else { continue }
             if call.deadline > now {
                 guard everyCall else { break }
-                callerDeadlineLeft = callerDeadlineLeft || call.timeout.fromCaller
+                if call.timeout.fromCaller { nextCallerDeadline = min(nextCallerDeadline, call.deadline) }
             } else if call.claim() {
                 expired.append(call)
             }
         }
-        if everyCall && !callerDeadlineLeft { callerDeadlines = false }
+        if everyCall { earliestCallerDeadline = nextCallerDeadline }
         return expired
     }
 
@@ -244,7 +245,9 @@ final class Mailbox: @unchecked Sendable {
     private func wakeWorker() {
         guard !paused else { return }
         if idleWorkers > 0 {
-            condition.signal()
+            // A shutdown's `waitUntilIdle` sleeps on this condition too: a signal could wake it
+            // instead of a worker, so broadcast while one waits.
+            if idleWaiters > 0 { condition.broadcast() } else { condition.signal() }
         } else if workers < (concurrent ? Self.concurrentWorkers : 1) {
             workers += 1
             let thread = Thread { [self] in

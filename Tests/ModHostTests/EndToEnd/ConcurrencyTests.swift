@@ -52,6 +52,17 @@ import Testing
         #expect(try host.nextEvent(topic: "conc.met")["data"] == ["entry": "reply", "most": 2])
     }
 
+    /// Two firings of one repeating timer may run at once in a concurrent module: once
+    /// `timer_cancel` returns, neither is still running (modhost.h: "fn is not called for that
+    /// timer again" and a firing under way elsewhere is waited for).
+    @Test func timerCancelWaitsForEveryFiringUnderWay() throws {
+        for _ in 0..<5 {
+            let answer = try host.call("conc.cancel_busy", [2, .int(Self.patienceMs)])
+            #expect(answer[0].int ?? 0 >= 2, "the firings did not overlap: \(answer)")
+            #expect(answer[1] == 0, "timer_cancel returned while a firing was still running: \(answer)")
+        }
+    }
+
     /// Start, stop, export_state and destroy run alone: an unload waits for the entries inside.
     @Test func lifecycleEntriesNeverOverlap() throws {
         let meet: JSON = [3, 1500]  // two entries that cannot meet a third: they leave after 1.5 s

@@ -35,4 +35,19 @@ import Testing
         // (the 50 ms timeout sweep) account for a few dozen.
         #expect(switches < 300, "\(switches) context switches while the swap drained for about a second")
     }
+
+    @Test func anUnloadWaitingForAPendingCallDoesNotPoll() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins, id: "p1")
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--drain-timeout-ms", "1500"])
+        // A call that stays pending: the unload waits the whole drain timeout for it.
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"pending","method":"p1.never"}"#)
+        try host.waitUntilRunning("p1")
+        let before = contextSwitches(host)
+        try host.call("modules.unload", ["id": "p1"])
+        let switches = contextSwitches(host) - before
+        #expect(try host.response(id: "pending")["error"]["code"] == -32001)
+        // Polling every millisecond would switch about 1,500 times in the drain.
+        #expect(switches < 300, "\(switches) context switches while the unload drained for 1.5 s")
+    }
 }

@@ -31,6 +31,19 @@ import Testing
         #expect(error["data"] == ["module": "p1", "code": 7, "reason": "x", "details": ["code": 99, "module": "spoofed"]])
     }
 
+    /// A module member named `details` is lifted like any other, unless a clash needs `details`
+    /// for the clashing members: then it goes in there too, never a second `details` key.
+    @Test func aModulesOwnDetailsIsNeverWrittenTwice() throws {
+        #expect(try failure(code: 7, data: ["details": 1, "reason": "x"])["data"] == ["module": "p1", "code": 7, "details": 1, "reason": "x"])
+        let clash = try host.request("p1.fail_with", ["code": 7, "data": ["details": 1, "code": 99]])
+        let line = try #require(host.stdoutLines.last { $0.contains(#""code":99"#) })
+        // One `details` in `data`, holding the clashing members and the module's own `details`.
+        let nested = #""details":{"code":99,"details":1}"#
+        #expect(line.contains(nested) && !line.replacingOccurrences(of: nested, with: "").contains(#""details":"#),
+                "details written twice: \(line)")
+        #expect(clash["error"]["data"] == ["module": "p1", "code": 7, "details": ["code": 99, "details": 1]])
+    }
+
     @Test func dataThatIsNotAnObjectIsDetailsWhole() throws {
         #expect(try failure(code: 7, data: [1, 2])["data"] == ["module": "p1", "code": 7, "details": [1, 2]])
         #expect(try failure(code: 7, data: nil)["data"] == ["module": "p1", "code": 7])

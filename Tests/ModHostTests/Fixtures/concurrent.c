@@ -18,6 +18,10 @@
  *   reply [n, ms]                 (handle) calls conc.ping; the reply callback meets ->
  *                                 "conc.met" {"entry":"reply","most":k}; answers true at once
  *   peak -> the most entries ever inside at once;  ping -> "pong"
+ *   cancel_busy [k, timeout_ms] (handle) starts a 1 ms repeating timer whose callback stays 30 ms,
+ *                                 waits until k firings run at once (or timeout_ms), cancels it,
+ *                                 and answers [firings that ran at once, firings still running
+ *                                 when timer_cancel returned] (the second must be 0)
  * start, stop, export_state and destroy log "<entry>: <k> entries inside" (k must be 0).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -37,6 +41,7 @@ typedef struct conc {
     pthread_cond_t cv;
     int inside, peak;
     unsigned round; /* counts meetings: a waiter returns once the round it entered in ends */
+    int ticking, ticking_peak; /* cancel_busy's firings running now, and at most */
 } conc;
 
 /* Waits, inside, until n entries are inside at once or timeout_ms passes; returns the most seen. */
@@ -99,6 +104,43 @@ static void on_reply(void *user, int32_t error_code, const char *json, size_t js
     free(p);
 }
 
+static void busy_tick(void *user, uint64_t timer_id) {
+    conc *self = user;
+    struct timespec stay = { 0, 30000000L };
+    (void)timer_id;
+    pthread_mutex_lock(&self->mu);
+    if (++self->ticking > self->ticking_peak) self->ticking_peak = self->ticking;
+    pthread_cond_broadcast(&self->cv);
+    pthread_mutex_unlock(&self->mu);
+    while (nanosleep(&stay, &stay) != 0) {}
+    pthread_mutex_lock(&self->mu);
+    self->ticking--;
+    pthread_mutex_unlock(&self->mu);
+}
+
+/* Overlapping firings of one timer, then timer_cancel: once it returns, none may be running. */
+static int32_t cancel_busy(conc *self, mh_call *call, long long k, long long timeout_ms) {
+    struct timespec due;
+    char out[64];
+    int overlapped, after, len;
+    uint64_t id = self->host->timer_start(self->ctx, 1, 1, busy_tick, self);
+    if (!id) return self->host->fail(call, MH_ERR_INTERNAL, "timer_start failed", 18, NULL, 0);
+    clock_gettime(CLOCK_MONOTONIC, &due);
+    due.tv_sec += (time_t)(timeout_ms / 1000);
+    due.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (due.tv_nsec >= 1000000000L) due.tv_sec++, due.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&self->mu);
+    while (self->ticking_peak < k && pthread_cond_timedwait(&self->cv, &self->mu, &due) == 0) {}
+    overlapped = self->ticking_peak;
+    pthread_mutex_unlock(&self->mu);
+    self->host->timer_cancel(self->ctx, id);
+    pthread_mutex_lock(&self->mu);
+    after = self->ticking;
+    pthread_mutex_unlock(&self->mu);
+    len = snprintf(out, sizeof out, "[%d,%d]", overlapped, after);
+    return self->host->respond(call, out, (size_t)len);
+}
+
 static int32_t respond_int(conc *self, mh_call *call, long long v) {
     fx_buf b = {0};
     int32_t rc;
@@ -123,6 +165,7 @@ static int32_t conc_handle(void *instance, mh_call *call, const char *method, si
     }
     if (!fx_ints(params, a, 2)) return self->host->fail(call, MH_ERR_INVALID_PARAMS, "expected [n, timeout_ms]", 24, NULL, 0);
     if (strcmp(method, "meet") == 0) return respond_int(self, call, meet(self, a[0], a[1]));
+    if (strcmp(method, "cancel_busy") == 0) return cancel_busy(self, call, a[0], a[1]);
     if (!(p = malloc(sizeof *p))) return self->host->fail(call, MH_ERR_INTERNAL, "out of memory", 13, NULL, 0);
     p->self = self;
     p->n = a[0];
@@ -192,7 +235,7 @@ static const mh_export_v2 meet_entry = {
     MH_EXPORT_INSTANCE,
 };
 static const mh_export_v2 *const conc_exports[] = { &meet_entry };
-static const char *const conc_methods[] = { "ping", "peak", "meet", "timer", "reply", NULL };
+static const char *const conc_methods[] = { "ping", "peak", "meet", "timer", "reply", "cancel_busy", NULL };
 static const char *const conc_subscriptions[] = { "conc.meet", NULL };
 
 static const mh_plugin conc_plugin = {

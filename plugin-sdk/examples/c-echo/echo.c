@@ -1,6 +1,8 @@
 /*
- * echo.c: the reference modhost plugin in plain C (ABI 1.2, see modhost.h; it also runs
- * on a 1.0 or 1.1 host, which simply has no typed exports or deadlines to offer).
+ * echo.c: the reference modhost plugin in plain C (ABI 1.2, see modhost.h). It also loads
+ * into a 1.0 or 1.1 host, without its typed exports there (they are all in exports_v2,
+ * which those hosts do not read; a plugin that must offer exports to a 1.1 host lists its
+ * instance-free ones in the frozen exports array instead) and without deadlines.
  * Build with `make`: cc alone, -fvisibility=hidden; only mh_plugin_entry is exported.
  *
  * Methods (reached as "echo.<method>"):

@@ -33,6 +33,10 @@ let package = Package(
         // What every module and the host share, dependency-free: saturating time arithmetic
         // within the clock's range, bounded quoting of outside text for log lines.
         .target(name: "ModHostSupport", path: "plugin-sdk/Sources/ModHostSupport"),
+        // The one JSON toolkit of host, SDK and test kit, dependency-free: a validating scanner
+        // with member and element visitors, the string unescaper, `JSONValue`, its decoder, the
+        // `DecodingError` renderer, an object writer. Linked into every Swift plugin.
+        .target(name: "ModHostJSON", path: "plugin-sdk/Sources/ModHostJSON"),
 
         // Host library: loader, registry, control channel, store, clock.
         .target(
@@ -40,6 +44,7 @@ let package = Package(
             dependencies: [
                 "CModHost",
                 "ModHostSupport",
+                "ModHostJSON",
                 "CFFI",
                 "CModHostShims",
                 .product(name: "Logging", package: "swift-log"),
@@ -60,15 +65,15 @@ let package = Package(
         ),
 
         // Swift SDK for plugin authors: entry-point glue, params decoding, replies, state.
-        .target(name: "ModHostPluginSDK", dependencies: ["CModHost"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
+        .target(name: "ModHostPluginSDK", dependencies: ["CModHost", "ModHostJSON"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
         // Drives the real modhost binary from tests (yours and plugin authors').
-        .target(name: "ModHostTestKit"),
+        .target(name: "ModHostTestKit", dependencies: ["ModHostJSON"]),
 
         // Example plugins.
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
 
         // The health module: pure rules (unit-tested) and the plugin around them.
-        .target(name: "HealthCore", dependencies: ["ModHostSupport"], path: "Plugins/Health/Core"),
+        .target(name: "HealthCore", dependencies: ["ModHostSupport", "ModHostJSON"], path: "Plugins/Health/Core"),
         .target(name: "Health", dependencies: ["HealthCore", "ModHostSupport", "ModHostPluginSDK"], path: "Plugins/Health/Plugin"),
 
         // Benchmarks (release mode): `swift build -c release && .build/release/modhost-bench`.
@@ -78,6 +83,7 @@ let package = Package(
         .testTarget(name: "ModHostPluginSDKTests", dependencies: ["ModHostPluginSDK", "CModHost"]),
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "ModHostSupport"]),
         .testTarget(name: "ModHostSupportTests", dependencies: ["ModHostSupport"]),
+        .testTarget(name: "ModHostJSONTests", dependencies: ["ModHostJSON"]),
     ],
     swiftLanguageModes: [.v6]
 )

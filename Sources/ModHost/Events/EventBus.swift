@@ -1,3 +1,4 @@
+import ModHostJSON
 import Synchronization
 
 /// One published event. `data` is JSON followed by a NUL, so it can be handed to C as is.
@@ -96,7 +97,7 @@ final class EventBus: Sendable {
             case .channel:
                 channel.writeEvent { out in
                     out.append(contentsOf: #"{"jsonrpc":"2.0","method":"event","params":{"topic":"#.utf8)
-                    JSONText.appendString(topic, to: &out)
+                    JSONString.append(topic, to: &out)
                     out.append(contentsOf: #","data":"#.utf8)
                     out.append(contentsOf: event.json)
                     out.append(contentsOf: #","ts":"#.utf8)

@@ -1,4 +1,4 @@
-@testable import ModHost
+import ModHostJSON
 import Testing
 
 /// The validating scanner against accept/reject cases in the style of JSONTestSuite
@@ -42,18 +42,18 @@ import Testing
 
     @Test func compactsPrettyPrintedJSONOntoOneLine() {
         let pretty = Array("{\n  \"a\" : [ 1, 2 ],\n  \"s\" : \"x y\\n\"\n}".utf8)
-        let compact = pretty.withUnsafeBufferPointer { JSONText.compacted($0) }
+        let compact = pretty.withUnsafeBufferPointer { JSONScanner.compacted($0) }
         #expect(String(decoding: compact, as: UTF8.self) == #"{"a":[1,2],"s":"x y\n"}"#)
     }
 
     @Test func decodesEscapedStrings() {
         let raw = Array(#"a\"b\\c\/\n\u00e9\ud83d\ude00"#.utf8)
-        #expect(raw.withUnsafeBufferPointer { JSONText.decodeString($0) } == "a\"b\\c/\né😀")
-        #expect(Array(#"bad\q"#.utf8).withUnsafeBufferPointer { JSONText.decodeString($0) } == nil)
+        #expect(raw.withUnsafeBufferPointer { JSONString.decode($0) } == "a\"b\\c/\né😀")
+        #expect(Array(#"bad\q"#.utf8).withUnsafeBufferPointer { JSONString.decode($0) } == nil)
     }
 
     @Test func quotesStringsAsValidJSON() {
-        let quoted = JSONText.quoted("line\nbreak \"quoted\" \u{1} tab\t")
+        let quoted = JSONString.quoted("line\nbreak \"quoted\" \u{1} tab\t")
         #expect(String(decoding: quoted, as: UTF8.self) == #""line\nbreak \"quoted\" \u0001 tab\t""#)
         #expect(Self.valid(quoted))
     }

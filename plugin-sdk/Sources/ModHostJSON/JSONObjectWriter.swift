@@ -14,7 +14,7 @@ public struct JSONObjectWriter: Sendable {
     public init() {}
 
     /// Writes `"name":`, after a comma unless it is the first member.
-    public mutating func key(_ name: some StringProtocol) {
+    private mutating func key(_ name: some StringProtocol) {
         if !isEmpty { bytes.append(UInt8(ascii: ",")) }
         isEmpty = false
         JSONString.append(name, to: &bytes)

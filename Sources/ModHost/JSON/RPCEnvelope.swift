@@ -72,14 +72,13 @@ enum RPCEnvelope {
         var params: Range<Int>?
         try scanner.visitObject { scanner, key in
             let value = try scanner.skipValueRange()
-            if scanner.string(key, equals: "method") {
-                method = value
-            } else if scanner.string(key, equals: "id") {
-                id = value
-            } else if scanner.string(key, equals: "params") {
-                params = value
-            } else if scanner.string(key, equals: "jsonrpc") {
-                version = value
+            // The last of duplicate members wins.
+            switch member(scanner, key) {
+            case .jsonrpc: version = value
+            case .method: method = value
+            case .id: id = value
+            case .params: params = value
+            case nil: break
             }
         }
         let line = scanner.bytes
@@ -102,6 +101,27 @@ enum RPCEnvelope {
             return .invalid(id: validID, message: "Invalid Request: \"params\" must be an array or an object")
         }
         return .request(RPCRequest(id: validID, method: name, params: params))
+    }
+
+    private enum Member { case jsonrpc, method, id, params }
+
+    /// The envelope member a key names, by its length first: plain keys are compared as bytes.
+    @inline(__always)
+    private static func member(_ scanner: JSONScanner, _ key: JSONScanner.StringToken) -> Member? {
+        switch key.hasEscapes ? -1 : key.contents.count {
+        case 2: return scanner.string(key, equals: "id") ? .id : nil
+        case 6: return scanner.string(key, equals: "method") ? .method : scanner.string(key, equals: "params") ? .params : nil
+        case 7: return scanner.string(key, equals: "jsonrpc") ? .jsonrpc : nil
+        case -1:
+            switch scanner.string(key) {
+            case "jsonrpc": return .jsonrpc
+            case "method": return .method
+            case "id": return .id
+            case "params": return .params
+            default: return nil
+            }
+        default: return nil
+        }
     }
 
     /// Whether a (valid) value is the string "2.0", compared as bytes when written plainly.

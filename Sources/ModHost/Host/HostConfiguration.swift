@@ -70,10 +70,10 @@ public struct HostConfiguration: Sendable {
             try scanner.visitObject { scanner, key in
                 let id = scanner.string(key)
                 guard scanner.next == UInt8(ascii: "{") else {
-                    throw ConfigurationError("config file \(path): section \"\(id)\" must be a JSON object")
+                    throw ConfigurationError("config file \(path): section \(JSONString.quotedText(id)) must be a JSON object")
                 }
                 guard configs[id] == nil else {
-                    throw ConfigurationError("config file \(path): section \"\(id)\" is given twice; merge them into one")
+                    throw ConfigurationError("config file \(path): section \(JSONString.quotedText(id)) is given twice; merge them into one")
                 }
                 let section = UnsafeBufferPointer(rebasing: bytes[try scanner.skipValueRange()])
                 configs[id] = JSONScanner.singleLine(section) ?? Array(section)

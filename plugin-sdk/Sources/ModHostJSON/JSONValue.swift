@@ -65,6 +65,17 @@ extension JSONValue {
         }
     }
 
+    /// False when a double anywhere in the value is NaN or infinite, which JSON cannot hold
+    /// (`write(to:)` writes `null` for it); a reply should refuse such a value, not send it.
+    public var isFinite: Bool {
+        switch self {
+        case .double(let value): value.isFinite
+        case .array(let elements): elements.allSatisfy(\.isFinite)
+        case .object(let members): members.values.allSatisfy(\.isFinite)
+        default: true
+        }
+    }
+
     /// "a string", "an object", …: what a value is, for error messages.
     public var kindDescription: String {
         switch self {

@@ -52,6 +52,12 @@ import Testing
         #expect(Set<JSONValue>([.int(1), .double(1), .uint(1)]).count == 1)
     }
 
+    @Test func finiteUnlessADoubleIsNot() {
+        #expect((["a": [1, 2.5, "x", nil]] as JSONValue).isFinite)
+        #expect(!(["a": [1, .double(.nan)]] as JSONValue).isFinite)
+        #expect(!JSONValue.array([.object(["x": .double(-.infinity)])]).isFinite)
+    }
+
     @Test func literalsBuildValues() {
         let value: JSONValue = ["a": [1, 2.5, "s", true, nil], "b": ["c": -3]]
         #expect(value == .object(["a": .array([.int(1), .double(2.5), .string("s"), .bool(true), .null]), "b": .object(["c": .int(-3)])]))

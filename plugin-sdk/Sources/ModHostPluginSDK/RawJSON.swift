@@ -31,9 +31,15 @@ public struct RawJSON: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// Whether the JSON is the literal `null`.
+    /// Whether the JSON is the literal `null` (white space around it allowed); read without
+    /// parsing the rest of a longer text.
     public var isNull: Bool {
-        data.withUnsafeBytes { (try? JSONValue(parsing: $0.assumingMemoryBound(to: UInt8.self))) == .null }
+        data.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw.assumingMemoryBound(to: UInt8.self))
+            scanner.skipWhitespace()
+            guard scanner.next == UInt8(ascii: "n"), (try? scanner.readLiteral()) == .null else { return false }
+            return (try? scanner.expectEnd()) != nil
+        }
     }
 
     /// Decodes the JSON into `type` (with `JSONValueDecoder`).

@@ -28,7 +28,7 @@ struct Module {
 
 /// The product modules.
 let modules = [
-    Module(name: "Health", tests: ["ModHost"]),  // its restore tests fill a store file directly
+    Module(name: "Health", core: ["ModHostJSON"], tests: ["ModHost"]),  // its restore tests fill a store file directly
 ]
 
 /// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI
@@ -62,6 +62,10 @@ let package = Package(
         // What every module and the host share, dependency-free: saturating time arithmetic
         // within the clock's range, bounded quoting of outside text for log lines.
         .target(name: "ModHostSupport", path: "plugin-sdk/Sources/ModHostSupport"),
+        // The one JSON toolkit of host, SDK and test kit, dependency-free: a validating scanner
+        // with member and element visitors, the string unescaper, `JSONValue`, its decoder, the
+        // `DecodingError` renderer, an object writer. Linked into every Swift plugin.
+        .target(name: "ModHostJSON", path: "plugin-sdk/Sources/ModHostJSON"),
 
         // Host library: loader, registry, control channel, store, clock.
         .target(
@@ -69,6 +73,7 @@ let package = Package(
             dependencies: [
                 "CModHost",
                 "ModHostSupport",
+                "ModHostJSON",
                 "CFFI",
                 "CModHostShims",
                 .product(name: "Logging", package: "swift-log"),
@@ -89,9 +94,9 @@ let package = Package(
         ),
 
         // Swift SDK for plugin authors: entry-point glue, params decoding, replies, state.
-        .target(name: "ModHostPluginSDK", dependencies: ["CModHost", "ModHostSupport"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
+        .target(name: "ModHostPluginSDK", dependencies: ["CModHost", "ModHostSupport", "ModHostJSON"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
         // Drives the real modhost binary from tests (yours and plugin authors').
-        .target(name: "ModHostTestKit"),
+        .target(name: "ModHostTestKit", dependencies: ["ModHostJSON"]),
 
         // Example plugins.
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),
@@ -111,6 +116,7 @@ let package = Package(
         .target(name: "ModuleContracts", path: "Plugins/ModuleContracts"),
         .testTarget(name: "ModuleContractsTests", dependencies: ["ModuleContracts"]),
         .testTarget(name: "ModuleSupportTests", dependencies: ["ModuleSupport"]),
+        .testTarget(name: "ModHostJSONTests", dependencies: ["ModHostJSON"]),
     ] + modules.flatMap(\.targets),
     swiftLanguageModes: [.v6]
 )

@@ -4,8 +4,16 @@ import Testing
 @Suite struct JSONScannerTests {
     private func elements(_ json: String) -> [String]? {
         let bytes = Array(json.utf8)
-        return bytes.withUnsafeBytes { buffer in
-            JSONScanner(bytes: buffer).arrayElements()?.map { String(decoding: buffer[$0], as: UTF8.self) }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            var ranges: [Range<Int>] = []
+            do {
+                try scanner.visitArray { scanner, _ in ranges.append(try scanner.skipValueRange()) }
+                try scanner.expectEnd()
+            } catch {
+                return nil
+            }
+            return ranges.map { String(decoding: buffer[$0], as: UTF8.self) }
         }
     }
 
@@ -25,8 +33,8 @@ import Testing
 
     @Test func findsObjectMembers() {
         let bytes = Array(#"{"schema": 3, "state": {"a": [1, "}"]}}"#.utf8)
-        let members = bytes.withUnsafeBytes { buffer in
-            JSONScanner(bytes: buffer).objectMembers()?.mapValues { String(decoding: buffer[$0], as: UTF8.self) }
+        let members = bytes.withUnsafeBufferPointer { buffer in
+            JSONMembers.ranges(buffer)?.mapValues { String(decoding: buffer[$0], as: UTF8.self) }
         }
         #expect(members == ["schema": "3", "state": #"{"a": [1, "}"]}"#])
     }

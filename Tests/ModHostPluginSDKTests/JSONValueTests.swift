@@ -8,7 +8,7 @@ import Testing
         let value = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
         #expect(value == [nil, true, 1.5, "x", [2], ["k": false]])
         #expect(value[3] == "x")
-        #expect(value[5]?["k"] == false)
+        #expect(value[5]["k"] == false)
         #expect(value[9] == nil)
     }
 

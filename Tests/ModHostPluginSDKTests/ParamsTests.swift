@@ -83,6 +83,16 @@ import Testing
             == .error(code: -32602, message: #"invalid params: missing field "minuend""#, data: nil))
     }
 
+    /// Host and SDK share one nesting limit (`JSONScanner.maximumDepth`, 512): params nested
+    /// that deep decode; deeper ones (which only another module can send, the host refuses such
+    /// lines) are -32602 naming the limit.
+    @Test func paramsNestUpToTheSharedLimit() throws {
+        let limit = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        #expect(harness.outcome("ignore", limit) == .result("null"))
+        #expect(harness.outcome("ignore", "[" + limit + "]")
+            == .error(code: -32602, message: "invalid params: nesting deeper than 512 levels (the limit) at byte 512", data: nil))
+    }
+
     @Test func methodsAreFoundByNameToo() {
         let (status, call) = harness.call("subtract", "[5, 3]", descriptorString: false)
         #expect(status == MH_OK)

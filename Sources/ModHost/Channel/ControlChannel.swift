@@ -128,6 +128,8 @@ final class ControlChannel: @unchecked Sendable {
             return
         case .parseError(let message):
             runtime.output.writeLine(RPCResponse.error(id: nil, RPCError(code: RPCError.parseErrorCode, message: message)))
+        case .tooDeep(let message):
+            runtime.output.writeLine(RPCResponse.error(id: nil, .invalidRequest(message)))
         case .single(let entry):
             dispatch(entry, line, batch: nil)
         case .batch(let entries):

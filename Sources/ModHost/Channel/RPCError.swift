@@ -1,3 +1,5 @@
+import ModHostJSON
+
 /// An error that crosses the control channel: it renders itself as a JSON-RPC error object.
 ///
 /// Codes follow JSON-RPC 2.0 and the host's range (-32000...-32099) documented in the README.
@@ -58,7 +60,7 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
         out.append(contentsOf: #"{"code":"#.utf8)
         out.append(contentsOf: String(code).utf8)
         out.append(contentsOf: #","message":"#.utf8)
-        JSONText.appendString(message, to: &out)
+        JSONString.append(message, to: &out)
         if let data {
             out.append(contentsOf: #","data":"#.utf8)
             out.append(contentsOf: data)
@@ -73,28 +75,13 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Builds a small JSON object by hand, for error data and events off the hot path.
-struct JSONObject {
-    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
-    private var empty = true
+/// The host's name for the toolkit's object writer (error data, events, results by hand).
+typealias JSONObject = JSONObjectWriter
 
-    init() {}
-
-    private mutating func key(_ name: String) {
-        if !empty { bytes.append(UInt8(ascii: ",")) }
-        empty = false
-        JSONText.appendString(name, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-    }
-    mutating func add(_ name: String, _ value: String) { key(name); JSONText.appendString(value, to: &bytes) }
-    mutating func add(_ name: String, _ value: some BinaryInteger) { key(name); bytes.append(contentsOf: String(value).utf8) }
-    /// Adds raw JSON text as the value.
-    mutating func add(_ name: String, json value: [UInt8]) { key(name); bytes.append(contentsOf: value) }
-
-    var result: [UInt8] { bytes + [UInt8(ascii: "}")] }
-
+extension JSONObjectWriter {
+    /// `{"module":"<id>"}`: the data of most errors about one module.
     static func module(_ id: String) -> [UInt8] {
-        var object = JSONObject()
+        var object = JSONObjectWriter()
         object.add("module", id)
         return object.result
     }

@@ -1,3 +1,4 @@
+import ModHostJSON
 import Synchronization
 
 /// One published event. `data` is JSON followed by a NUL, so it can be handed to C as is.
@@ -112,7 +113,7 @@ final class EventBus: Sendable {
     /// The `event` notification line for `event`.
     private static func appendNotification(_ event: Event, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"jsonrpc":"2.0","method":"event","params":{"topic":"#.utf8)
-        JSONText.appendString(event.topic, to: &out)
+        JSONString.append(event.topic, to: &out)
         out.append(contentsOf: #","data":"#.utf8)
         out.append(contentsOf: event.json)
         out.append(contentsOf: #","ts":"#.utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import ModHostJSON
 
 /// Turns the value a typed export returned into JSON text.
 ///
@@ -47,7 +48,7 @@ enum FFIResultEncoder {
         }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 2)
-        JSONText.appendString(text, to: &out)
+        JSONString.append(text, to: &out)
         return out
     }
 

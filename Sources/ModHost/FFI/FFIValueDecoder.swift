@@ -1,8 +1,10 @@
+import ModHostJSON
+
 /// Converts one JSON value of a call's params into the C argument of a typed export: exactly,
 /// or not at all.
 ///
 /// Values arrive already validated by `JSONScanner` (`TypedExport` locates each with
-/// `skipValue`), so only what the type demands is checked here: integers are read from their
+/// `skipValueRange`), so only what the type demands is checked here: integers are read from their
 /// decimal text (never through `Double`) and range-checked, floats must be finite in their type,
 /// `str` is decoded into NUL-terminated UTF-8 without embedded NUL, `bytes` is strict base64.
 /// A refusal says what is wrong with the value; the caller names the parameter and makes it `-32602`.
@@ -84,19 +86,9 @@ enum FFIValueDecoder {
     private static func storeInteger(
         _ type: FFIType, _ value: UnsafeBufferPointer<UInt8>, into slot: UnsafeMutableRawPointer
     ) throws(Refusal) {
-        let negative = value[0] == UInt8(ascii: "-")
-        var magnitude: UInt64 = 0
-        var overflow = false
-        for index in (negative ? 1 : 0)..<value.count {
-            let digit = value[index] &- UInt8(ascii: "0")
-            guard digit < 10 else {
-                throw Refusal("expected an integer for \(type.spelling), got \(shown(value))")
-            }
-            // Keep scanning after an overflow: a fraction or exponent later is the better message.
-            let (tens, overflowed) = magnitude.multipliedReportingOverflow(by: 10)
-            let (sum, carried) = tens.addingReportingOverflow(UInt64(digit))
-            overflow = overflow || overflowed || carried
-            magnitude = sum
+        // A fraction or exponent is the better message even when the digits overflow.
+        guard let (negative, magnitude, overflow) = JSONNumber.integer(value) else {
+            throw Refusal("expected an integer for \(type.spelling), got \(shown(value))")
         }
         guard !overflow else { throw outOfRange(value, type) }
         switch type {
@@ -134,80 +126,19 @@ enum FFIValueDecoder {
     /// byte count, at most `raw.count`. Refuses `\u0000` and lone UTF-16 surrogates, which have no
     /// place in a C string of UTF-8.
     private static func decodeString(_ raw: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) throws(Refusal) -> Int {
-        guard let firstEscape = raw.firstIndex(of: UInt8(ascii: "\\")) else {
-            if raw.count > 0 { out.update(from: raw.baseAddress!, count: raw.count) }
-            return raw.count
+        let count: Int
+        do {
+            count = try JSONString.unescape(raw, into: out, loneSurrogates: .refuse)
+        } catch .loneSurrogate {
+            throw Refusal("the string holds a lone UTF-16 surrogate, which is not valid UTF-8")
+        } catch {
+            throw Refusal("the string has a malformed escape")
         }
-        if firstEscape > 0 { out.update(from: raw.baseAddress!, count: firstEscape) }
-        var count = firstEscape
-        var index = firstEscape
-        while index < raw.count {
-            let byte = raw[index]
-            guard byte == UInt8(ascii: "\\") else {
-                out[count] = byte
-                count += 1
-                index += 1
-                continue
-            }
-            let escape = raw[index + 1]
-            index += 2
-            switch escape {
-            case UInt8(ascii: "b"): out[count] = 0x08
-            case UInt8(ascii: "f"): out[count] = 0x0C
-            case UInt8(ascii: "n"): out[count] = 0x0A
-            case UInt8(ascii: "r"): out[count] = 0x0D
-            case UInt8(ascii: "t"): out[count] = 0x09
-            case UInt8(ascii: "u"):
-                var scalar = hex4(raw, index)
-                index += 4
-                if (0xD800..<0xDC00).contains(scalar), index + 6 <= raw.count, raw[index] == UInt8(ascii: "\\"),
-                    raw[index + 1] == UInt8(ascii: "u"), case let low = hex4(raw, index + 2), (0xDC00..<0xE000).contains(low)
-                {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    index += 6
-                } else if (0xD800..<0xE000).contains(scalar) {
-                    throw Refusal("the string holds a lone UTF-16 surrogate, which is not valid UTF-8")
-                }
-                guard scalar != 0 else {
-                    throw Refusal("the string contains NUL (\\u0000), which a C string cannot hold")
-                }
-                count += encodeUTF8(scalar, into: out + count)
-                continue
-            default: out[count] = escape  // \" \\ \/
-            }
-            count += 1
+        // Raw text cannot hold a NUL (the scanner refuses control characters): only \u0000 can.
+        if raw.contains(UInt8(ascii: "\\")), UnsafeBufferPointer(start: out, count: count).contains(0) {
+            throw Refusal("the string contains NUL (\\u0000), which a C string cannot hold")
         }
         return count
-    }
-
-    /// The value of four hex digits (validated by the scanner) at `index`.
-    private static func hex4(_ raw: UnsafeBufferPointer<UInt8>, _ index: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for k in 0..<4 { value = value << 4 | UInt32(JSONScanner.hexValue(raw[index + k]) ?? 0) }
-        return value
-    }
-
-    private static func encodeUTF8(_ scalar: UInt32, into out: UnsafeMutablePointer<UInt8>) -> Int {
-        switch scalar {
-        case 0..<0x80:
-            out[0] = UInt8(scalar)
-            return 1
-        case 0x80..<0x800:
-            out[0] = UInt8(0xC0 | scalar >> 6)
-            out[1] = UInt8(0x80 | scalar & 0x3F)
-            return 2
-        case 0x800..<0x10000:
-            out[0] = UInt8(0xE0 | scalar >> 12)
-            out[1] = UInt8(0x80 | scalar >> 6 & 0x3F)
-            out[2] = UInt8(0x80 | scalar & 0x3F)
-            return 3
-        default:
-            out[0] = UInt8(0xF0 | scalar >> 18)
-            out[1] = UInt8(0x80 | scalar >> 12 & 0x3F)
-            out[2] = UInt8(0x80 | scalar >> 6 & 0x3F)
-            out[3] = UInt8(0x80 | scalar & 0x3F)
-            return 4
-        }
     }
 
     /// Decodes standard base64 (RFC 4648 section 4: `A-Z a-z 0-9 + /`, padded to a multiple of

@@ -1,4 +1,5 @@
 import CFFI
+import ModHostJSON
 
 /// A plain C function a plugin exports with a signature (`mh_export` in `modhost.h`), called
 /// through libffi with JSON arguments and answering JSON.
@@ -127,7 +128,7 @@ public final class TypedExport: @unchecked Sendable {
         }
         nameOffsets[utf8.count] = offset
         self.labels = parameters.indices.map { index in
-            parameterNames.map { String(decoding: JSONText.quoted($0[index]), as: UTF8.self) } ?? "#\(index + 1)"
+            parameterNames.map { String(decoding: JSONString.quoted($0[index]), as: UTF8.self) } ?? "#\(index + 1)"
         }
         self.function = unsafeBitCast(function, to: (@convention(c) () -> Void).self)
         self.release = release

@@ -1,4 +1,5 @@
 import Foundation
+import ModHostJSON
 import Logging
 
 /// Everything the host needs to start; the `modhost` executable fills it from the command line.
@@ -46,28 +47,39 @@ public struct HostConfiguration: Sendable {
     }
 
     /// Reads a config file: a JSON object whose members are module ids, each an object handed to
-    /// that module's `init`, e.g. `{"health": {"cooldownCapMs": 10800000}}`.
+    /// that module's `init` as written (made single-line), e.g.
+    /// `{"health": {"cooldownCapMs": 10800000}}`.
+    ///
+    /// - Throws: `ConfigurationError` naming the file and what is wrong: unreadable, not JSON
+    ///   (with the byte where it stops being JSON), not an object, a section that is not an
+    ///   object, a module id given twice.
     public static func moduleConfigs(fromFile path: String) throws -> [String: [UInt8]] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read config file \(path)")
         }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw ConfigurationError("config file \(path) is not valid JSON: \(error.localizedDescription)")
-        }
-        guard let sections = object as? [String: Any] else {
-            throw ConfigurationError("config file \(path) must hold a JSON object of module sections")
-        }
-        var configs: [String: [UInt8]] = [:]
-        for (id, section) in sections {
-            guard section is [String: Any] else {
-                throw ConfigurationError("config file \(path): section \"\(id)\" must be a JSON object")
+        return try [UInt8](data).withUnsafeBufferPointer { bytes in
+            if let failure = JSONScanner.failure(in: bytes) {
+                throw ConfigurationError("config file \(path) is not valid JSON: \(failure)")
             }
-            configs[id] = [UInt8](try JSONSerialization.data(withJSONObject: section, options: [.sortedKeys]))
+            var scanner = JSONScanner(bytes)
+            scanner.skipWhitespace()
+            guard scanner.next == UInt8(ascii: "{") else {
+                throw ConfigurationError("config file \(path) must hold a JSON object of module sections")
+            }
+            var configs: [String: [UInt8]] = [:]
+            try scanner.visitObject { scanner, key in
+                let id = scanner.string(key)
+                guard scanner.next == UInt8(ascii: "{") else {
+                    throw ConfigurationError("config file \(path): section \(JSONString.quotedText(id)) must be a JSON object")
+                }
+                guard configs[id] == nil else {
+                    throw ConfigurationError("config file \(path): section \(JSONString.quotedText(id)) is given twice; merge them into one")
+                }
+                let section = UnsafeBufferPointer(rebasing: bytes[try scanner.skipValueRange()])
+                configs[id] = JSONScanner.singleLine(section) ?? Array(section)
+            }
+            return configs
         }
-        return configs
     }
 }
 

@@ -1,14 +1,16 @@
 import Foundation
+import ModHostJSON
 
-/// Params and results of the host's own methods, decoded and encoded with Codable (these are
-/// not on the hot path). Decoding errors become `-32602` messages that name the field.
+/// Params and results of the host's own methods (not on the hot path): params decoded with the
+/// toolkit's `JSONValueDecoder`, whose errors become `-32602` messages that name the field
+/// (`DecodingFailure`); results encoded with Codable.
 enum HostParams {
     static func decode<T: Decodable>(_ type: T.Type, _ params: [UInt8]?) throws(RPCError) -> T {
         let bytes = try object(params)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try bytes.withUnsafeBytes { try JSONValueDecoder().decode(T.self, from: $0) }
         } catch let error as DecodingError {
-            throw RPCError.invalidParams(describe(error))
+            throw RPCError.invalidParams(DecodingFailure.message(error))
         } catch {
             throw RPCError.invalidParams("\(error)")
         }
@@ -61,41 +63,7 @@ enum HostParams {
     /// The value of a raw JSON string, or nil when it is not a string.
     private static func string(_ raw: [UInt8]) -> String? {
         guard raw.count >= 2, raw.first == UInt8(ascii: "\""), raw.last == UInt8(ascii: "\"") else { return nil }
-        return raw.withUnsafeBufferPointer { JSONText.decodeString(UnsafeBufferPointer(rebasing: $0[1..<raw.count - 1])) }
-    }
-
-    /// A DecodingError as a sentence naming the field: `missing field "id"`,
-    /// `"ms": expected a number`.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context, _ key: CodingKey? = nil) -> String {
-            let keys = context.codingPath + (key.map { [$0] } ?? [])
-            return keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing field \"\(path(context, key))\""
-        case .typeMismatch(let type, let context):
-            return "\"\(path(context))\": expected \(typeName(type))"
-        case .valueNotFound(let type, let context):
-            return "\"\(path(context))\": expected \(typeName(type)), found null"
-        case .dataCorrupted(let context):
-            let where_ = path(context)
-            return where_.isEmpty ? context.debugDescription : "\"\(where_)\": \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    private static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "a boolean"
-        case is Int.Type, is Int64.Type, is Int32.Type, is UInt64.Type: "an integer"
-        case is Double.Type: "a number"
-        case is [String].Type, is [Any].Type: "an array"
-        default: "\(type)"
-        }
+        return raw.withUnsafeBufferPointer { JSONString.decode(UnsafeBufferPointer(rebasing: $0[1..<raw.count - 1])) }
     }
 }
 

@@ -2,6 +2,7 @@ import CModHost
 import Foundation
 import Logging
 import ModHostSupport
+import ModHostJSON
 
 /// The `mh_host_api` table every plugin receives in `init`: the host's services as C functions.
 ///
@@ -34,7 +35,7 @@ enum HostAPI {
             case .singleLine:
                 call.finish(result: bytes)
             case .multiline:
-                call.finish(result: JSONText.compacted(bytes))
+                call.finish(result: JSONScanner.compacted(bytes))
             case .invalid:
                 call.finish(error: .internalError("module \(call.slot.id) returned invalid JSON from \(call.method)"))
                 return MH_ERROR
@@ -266,11 +267,6 @@ enum HostAPI {
     /// The bytes if they hold one valid JSON value (made single-line), else nil.
     static func json(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> [UInt8]? {
         guard let pointer, length > 0 else { return nil }
-        let buffer = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
-        switch JSONScanner.check(buffer) {
-        case .singleLine: return Array(buffer)
-        case .multiline: return JSONText.compacted(buffer)
-        case .invalid: return nil
-        }
+        return JSONScanner.singleLine(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length))
     }
 }

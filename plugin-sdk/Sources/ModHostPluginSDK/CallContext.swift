@@ -66,8 +66,10 @@ struct CallContext {
 
     static let null = Data("null".utf8)
 
+    /// A `JSONValue` is written by the toolkit (linear, keys sorted); anything else by `encoder`,
+    /// which also refuses a `JSONValue` holding NaN or an infinity (as it refuses such a `Double`).
     private static func encode(_ reply: some Encodable, with encoder: JSONEncoder) -> Result<Data, PluginError> {
-        if let value = reply as? JSONValue, value == .null { return .success(null) }
+        if let value = reply as? JSONValue, value.isFinite { return .success(value.isNull ? null : Data(value.jsonBytes)) }
         do {
             return .success(try encoder.encode(reply))
         } catch {

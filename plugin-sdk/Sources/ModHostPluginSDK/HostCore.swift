@@ -17,9 +17,9 @@ final class HostCore: Sendable {
     let timers = TimerRegistry()
     let replies = ReplyRegistry()
     /// The instance's coders, for params, results, events and the store: one each, reused
-    /// for every call (JSONEncoder and JSONDecoder are thread-safe).
+    /// for every call (both are thread-safe). Decoding goes through the JSON toolkit.
     let encoder = JSONEncoder()
-    let decoder = JSONDecoder()
+    let decoder = JSONValueDecoder()
 
     init(table: HostTable, moduleID: String, serverID: String, dataDirectory: String, isShadow: Bool = false) {
         self.table = table

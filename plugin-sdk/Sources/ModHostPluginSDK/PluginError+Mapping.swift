@@ -13,7 +13,7 @@ extension PluginError {
         case let error as PluginError:
             self = error
         case let error as DecodingError:
-            self = .invalidParams("invalid \(subject): \(DecodingFailure(error: error, json: nil).message)")
+            self = .invalidParams("invalid \(subject): \(DecodingFailure.message(error))")
         case let error as EncodingError:
             self = .internalError("cannot encode result: \(Self.describe(error))")
         case is CancellationError:

@@ -74,7 +74,7 @@ extension PluginHost {
         _ method: String, params: Params = JSONValue.null, deadline: Duration? = nil, as type: Reply.Type = Reply.self
     ) async throws -> Reply {
         let json: RawJSON = try await call(method, params: params, deadline: deadline)
-        return try JSONDecoder().decode(type, from: json.data)
+        return try JSONValueDecoder().decode(type, from: json.data)
     }
 
     /// `deadline` in whole milliseconds (rounded up), within 1 ms ... 24 h.
@@ -109,15 +109,14 @@ extension PluginHost {
     static func replyResult(code: Int32, json: UnsafePointer<CChar>?, length: Int) -> Result<RawJSON, PluginError> {
         let data = Data(cBytes: json, count: length)
         guard code != 0 else { return .success(RawJSON(data)) }
-        struct ErrorObject: Decodable {
-            var code: Int32
-            var message: String
-        }
-        guard let object = try? JSONDecoder().decode(ErrorObject.self, from: data) else {
+        let bytes = [UInt8](data)
+        guard let members = JSONMembers.raw(bytes), let codeText = members["code"], let messageText = members["message"],
+            let errorCode = try? JSONValueDecoder().decode(Int32.self, from: codeText),
+            let message = try? JSONValueDecoder().decode(String.self, from: messageText)
+        else {
             return .failure(PluginError(code: PluginError.Code(rawValue: code), String(decoding: data, as: UTF8.self)))
         }
-        let members = data.withUnsafeBytes { JSONScanner(bytes: $0).objectMembers() }
-        let errorData = members?["data"].map { RawJSON(data.subdata(in: $0)) }
-        return .failure(PluginError(code: PluginError.Code(rawValue: object.code), object.message, data: errorData))
+        let errorData = members["data"].map { RawJSON(Data($0)) }
+        return .failure(PluginError(code: PluginError.Code(rawValue: errorCode), message, data: errorData))
     }
 }

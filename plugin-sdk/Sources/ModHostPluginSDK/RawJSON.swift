@@ -31,16 +31,27 @@ public struct RawJSON: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// Whether the JSON is the literal `null`.
+    /// Whether the JSON is the literal `null` (white space around it allowed); read without
+    /// parsing the rest of a longer text.
     public var isNull: Bool {
-        data.withUnsafeBytes { JSONScanner(bytes: $0).isNull }
+        data.withUnsafeBytes { raw in
+            var scanner = JSONScanner(raw.assumingMemoryBound(to: UInt8.self))
+            scanner.skipWhitespace()
+            guard scanner.next == UInt8(ascii: "n"), (try? scanner.readLiteral()) == .null else { return false }
+            return (try? scanner.expectEnd()) != nil
+        }
     }
 
-    /// Decodes the JSON into `type`.
+    /// Decodes the JSON into `type` (with `JSONValueDecoder`).
     ///
-    /// - Throws: the decoder's `DecodingError`. Thrown out of a method handler it becomes a
-    ///   `-32602` invalid-params error naming the offending field.
+    /// - Throws: a `DecodingError`. Thrown out of a method handler it becomes a `-32602`
+    ///   invalid-params error naming the offending field.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        try JSONValueDecoder().decode(type, from: data)
+    }
+
+    /// The parsed value (`JSONScanner.Failure` when the text is not JSON).
+    public func value() throws -> JSONValue {
+        try data.withUnsafeBytes { bytes throws(JSONScanner.Failure) in try JSONValue(parsing: bytes.assumingMemoryBound(to: UInt8.self)) }
     }
 }

@@ -34,7 +34,7 @@ struct StateCodec<P: Plugin>: Sendable {
                         state = try S.migrate(RawJSON(json), fromSchema: schema)
                     }
                 } catch let error as DecodingError {
-                    let reason = DecodingFailure(error: error, json: json).message
+                    let reason = DecodingFailure.message(error)
                     throw PluginError.failed(
                         "cannot import state of schema \(schema) from version \(version) "
                             + "(this version reads schema \(S.stateSchemaVersion)): \(reason)")
@@ -45,12 +45,12 @@ struct StateCodec<P: Plugin>: Sendable {
 
     /// The schema and state JSON of an envelope; bare JSON is schema 0.
     private static func unwrap(_ envelope: Data) -> (schema: Int, state: Data) {
-        envelope.withUnsafeBytes { bytes in
-            guard let members = JSONScanner(bytes: bytes).objectMembers(),
-                let schemaRange = members["schema"], let stateRange = members["state"],
-                let schema = Int(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[schemaRange]), as: UTF8.self))
+        envelope.withUnsafeBytes { raw in
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            guard let members = JSONMembers.ranges(bytes), let schemaRange = members["schema"], let stateRange = members["state"],
+                let schema = Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[schemaRange]), as: UTF8.self))
             else { return (0, envelope) }
-            return (schema, Data(UnsafeRawBufferPointer(rebasing: bytes[stateRange])))
+            return (schema, Data(UnsafeBufferPointer(rebasing: bytes[stateRange])))
         }
     }
 }

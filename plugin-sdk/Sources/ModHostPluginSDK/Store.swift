@@ -40,7 +40,7 @@ public struct Store: Sendable {
     /// The JSON stored under `key` decoded as `type`, or `nil` when absent.
     public func get<T: Decodable>(_ key: String, decoding type: T.Type) throws -> T? {
         guard let data = try get(key) else { return nil }
-        return try JSONDecoder().decode(type, from: data)
+        return try core.decoder.decode(type, from: data)
     }
 
     /// Stores `value` under `key`, replacing any previous value.

@@ -1,0 +1,41 @@
+import Foundation
+import ModHostTestKit
+import Testing
+
+@testable import ModHost
+
+/// Reading the `--config` file with the JSON toolkit: sections handed on as written, errors that
+/// name the file and what is wrong.
+@Suite struct HostConfigurationTests {
+    private func configs(_ text: String) throws -> [String: String] {
+        let path = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/modhost.json"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return try HostConfiguration.moduleConfigs(fromFile: path).mapValues { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func refusal(_ text: String) throws -> String {
+        do {
+            let read = try configs(text)
+            return "accepted: \(read)"
+        } catch let error as ConfigurationError {
+            return "\(error)"
+        }
+    }
+
+    /// Each section reaches its module as written (compacted when it spans lines): integers stay exact.
+    @Test func sectionsAreHandedOnAsWritten() throws {
+        let read = try configs("{\n  \"health\": {\"cooldownCapMs\": 10800000, \"big\": 18446744073709551615},\n  \"x\": {\n    \"s\": \"a b\", \"f\": 1.0\n  }\n}\n")
+        #expect(read == ["health": #"{"cooldownCapMs": 10800000, "big": 18446744073709551615}"#, "x": #"{"s":"a b","f":1.0}"#])
+        #expect(try configs("{}") == [:])
+    }
+
+    @Test func badFilesAreRefusedNamingWhatIsWrong() throws {
+        #expect(try refusal(#"{"health": {"a": 1},}"#).hasSuffix(#"is not valid JSON: unexpected '}' at byte 20"#))
+        #expect(try refusal("[1]").hasSuffix("must hold a JSON object of module sections"))
+        #expect(try refusal(#"{"health": [1]}"#).hasSuffix(#"section "health" must be a JSON object"#))
+        #expect(try refusal(#"{"health": {"a": 1}, "health": {"b": 2}}"#).hasSuffix(#"section "health" is given twice; merge them into one"#))
+        #expect(try refusal(#"{"he\nalth": 1}"#).hasSuffix(#"section "he\nalth" must be a JSON object"#))
+        let deep = "{\"x\": " + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}"
+        #expect(try refusal(deep).contains("nesting deeper than 512 levels (the limit)"))
+    }
+}

@@ -8,7 +8,7 @@ import PackageDescription
 struct Module {
     let name: String
     /// Extra dependencies of the core (it has `ModHostSupport` and `ModuleSupport`), the plugin
-    /// (it has its core, those, the SDK and `ModuleContracts`) and the end-to-end tests.
+    /// (it has its core, those, the SDK, `ModuleKit` and `ModuleContracts`) and the end-to-end tests.
     var core: [Target.Dependency] = []
     var plugin: [Target.Dependency] = []
     var tests: [Target.Dependency] = []
@@ -18,7 +18,7 @@ struct Module {
     var targets: [Target] {
         [
             .target(name: "\(name)Core", dependencies: ["ModHostSupport", "ModuleSupport"] + core, path: "Plugins/\(name)/Core"),
-            .target(name: name, dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModHostPluginSDK", "ModuleContracts"] + plugin,
+            .target(name: name, dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModHostPluginSDK", "ModuleKit", "ModuleContracts"] + plugin,
                     path: "Plugins/\(name)/Plugin"),
             .testTarget(name: "\(name)CoreTests", dependencies: [.target(name: "\(name)Core"), "ModHostSupport", "ModuleSupport"]),
             .testTarget(name: "\(name)Tests", dependencies: ["ModHostTestKit"] + tests),
@@ -28,7 +28,7 @@ struct Module {
 
 /// The product modules.
 let modules = [
-    Module(name: "Health", core: ["ModHostJSON"], tests: ["ModHost"]),  // its restore tests fill a store file directly
+    Module(name: "Health", core: ["ModHostJSON", "ModuleContracts"], tests: ["ModHost"]),  // its restore tests fill a store file directly
 ]
 
 /// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI
@@ -95,6 +95,10 @@ let package = Package(
 
         // Swift SDK for plugin authors: entry-point glue, params decoding, replies, state.
         .target(name: "ModHostPluginSDK", dependencies: ["CModHost", "ModHostSupport", "ModHostJSON"], path: "plugin-sdk/Sources/ModHostPluginSDK"),
+        // The module kit: runs a module's pure rules (a `ModuleEngine`) on the SDK: operations at
+        // the host time with their effects applied, restore by prefix, swap state, wake-up timers,
+        // config with unknown-key warnings. What product modules' plugins are made of.
+        .target(name: "ModuleKit", dependencies: ["ModHostPluginSDK", "ModHostSupport", "ModuleSupport"], path: "plugin-sdk/Sources/ModuleKit"),
         // Drives the real modhost binary from tests (yours and plugin authors').
         .target(name: "ModHostTestKit", dependencies: ["ModHostJSON"]),
 
@@ -110,7 +114,8 @@ let package = Package(
 
         // What the product modules share: text and time parsers (durations, HTTP dates,
         // ISO-8601, civil time, byte scanning).
-        .target(name: "ModuleSupport", dependencies: ["ModHostSupport"], path: "Plugins/ModuleSupport"),
+        // And the shapes a module's rules hand the kit: effects, engine, failures.
+        .target(name: "ModuleSupport", dependencies: ["ModHostSupport", "ModHostJSON"], path: "Plugins/ModuleSupport"),
         // The payloads and topics modules exchange (token events, provider events, health's
         // answers): one type for the producer and every consumer.
         .target(name: "ModuleContracts", path: "Plugins/ModuleContracts"),

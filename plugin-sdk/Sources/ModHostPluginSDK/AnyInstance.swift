@@ -23,7 +23,8 @@ class AnyInstance {
                 params: UnsafeRawBufferPointer) -> Int32 {
         MH_ERROR
     }
-    func onEvent(topic: String, data: RawJSON) {}
+    /// An event: `data` is borrowed for the call (`"null"` when the event has none).
+    func onEvent(topic: String, data: UnsafeRawBufferPointer) {}
     func exportState() throws -> Data { Data() }
     func importState(_ state: Data, from version: String) throws {}
 

@@ -6,7 +6,7 @@ import Foundation
 #endif
 
 /// One call being handled. Valid only while the host's `handle` runs; what must outlive it
-/// (an async handler) copies `call` into a `PendingCall`.
+/// (an async handler, a `CallReply`) copies `call` into a `PendingCall`.
 struct CallContext {
     let call: OpaquePointer
     /// The raw params JSON, borrowed from the host.
@@ -15,11 +15,10 @@ struct CallContext {
     let tasks: TaskTracker
 
     /// Runs a synchronous handler and completes the call with its result or error.
-    func complete<Reply: Encodable>(_ work: () throws -> Reply) -> Int32 {
+    func complete<Reply: SendableMetatype>(_ writer: ResultWriter<Reply>, _ work: () throws -> Reply) -> Int32 {
         let outcome: Result<Data, PluginError>
         do {
-            let reply = try work()
-            outcome = Self.encode(reply, with: core.encoder)
+            outcome = writer.write(try work(), core.encoder)
         } catch {
             outcome = .failure(PluginError(mapping: error))
         }
@@ -47,15 +46,16 @@ struct CallContext {
     /// Runs an async handler in a task that completes the call later; returns `MH_PENDING`.
     ///
     /// The task is cancelled when the instance stops; after `destroy` its completion is
-    /// dropped (the host has given up on the call by then).
-    func completeLater(_ work: @escaping @Sendable () async throws -> any Encodable) -> Int32 {
+    /// dropped (the host has given up on the call by then). `CallInfo.current` is bound in the
+    /// task for the handler.
+    func completeLater<Reply: SendableMetatype>(_ writer: ResultWriter<Reply>, _ work: @escaping @Sendable () async throws -> Reply) -> Int32 {
         let pending = PendingCall(call: call)
         let core = self.core
         tasks.spawn {
             let outcome: Result<Data, PluginError>
             do {
-                let reply = try await work()
-                outcome = Self.encode(reply, with: core.encoder)
+                let reply = try await CallInfo.$task.withValue(CallInfo(call: pending, core: core)) { try await work() }
+                outcome = writer.write(reply, core.encoder)
             } catch {
                 outcome = .failure(PluginError(mapping: error))
             }
@@ -64,16 +64,18 @@ struct CallContext {
         return MH_PENDING
     }
 
-    static let null = Data("null".utf8)
-
-    /// A `JSONValue` is written by the toolkit (linear, keys sorted); anything else by `encoder`,
-    /// which also refuses a `JSONValue` holding NaN or an infinity (as it refuses such a `Double`).
-    private static func encode(_ reply: some Encodable, with encoder: JSONEncoder) -> Result<Data, PluginError> {
-        if let value = reply as? JSONValue, value.isFinite { return .success(value.isNull ? null : Data(value.jsonBytes)) }
+    /// Runs a handler that answers through a `CallReply`, now or later; returns `MH_PENDING`
+    /// (which the host accepts even when the call was completed before `handle` returned). What
+    /// the handler throws fails the call, unless the reply was already used.
+    func completeThroughReply(_ work: (CallReply) throws -> Void) -> Int32 {
+        let reply = CallReply(call: PendingCall(call: call), core: core)
         do {
-            return .success(try encoder.encode(reply))
+            try work(reply)
         } catch {
-            return .failure(PluginError(mapping: error))
+            reply.fail(error)
         }
+        return MH_PENDING
     }
+
+    static let null = Data("null".utf8)
 }

@@ -4,8 +4,10 @@ import CModHost
 /// asked, and how long its caller still waits.
 ///
 /// Read it as `CallInfo.current` inside a handler, sync or async (the SDK sets it for the
-/// handler's duration, and an async handler's task inherits it); it is `nil` elsewhere (timers,
-/// events, `start`).
+/// handler's duration: a sync handler's on the host's thread, an async handler's in its task);
+/// it is `nil` elsewhere (timers, events, `start`, a task a sync handler starts). A call
+/// answered later through a `CallReply` carries its own: `reply.info`. Handlers that do not
+/// read it pay nothing for it.
 ///
 ///     methods.add("register", params: ["node"]) { (node, p: Register) in
 ///         let agent = CallInfo.current?.clientID ?? 0   // 0: a module called
@@ -16,7 +18,12 @@ public struct CallInfo: Sendable {
     let core: HostCore
 
     /// The call a handler on this thread or task is running for.
-    @TaskLocal public static var current: CallInfo?
+    public static var current: CallInfo? {
+        CallSlot.current ?? task
+    }
+
+    /// An async handler's call, bound when its task starts.
+    @TaskLocal static var task: CallInfo?
 
     /// The control-channel client the call came from: its id (stdio is 1), or 0 when another
     /// module (or the host) made the call. `nil` once the call is completed or timed out, and

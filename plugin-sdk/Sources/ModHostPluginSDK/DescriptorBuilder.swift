@@ -3,7 +3,9 @@ import CModHost
 /// Builds a plugin type's `mh_plugin` descriptor: C strings and lists allocated once and
 /// never freed, and the SDK's entry points.
 enum DescriptorBuilder {
-    static func build<P: Plugin>(for type: P.Type, methods: [String])
+    /// - Parameter topics: the topics and patterns of the type's event handlers, subscribed
+    ///   after `P.subscriptions` (each once).
+    static func build<P: Plugin>(for type: P.Type, methods: [String], topics: [String] = [])
         -> (descriptor: UnsafePointer<mh_plugin>, methodNames: [UnsafePointer<CChar>])
     {
         let methodNames = methods.map { $0.leakedCString() }
@@ -14,7 +16,9 @@ enum DescriptorBuilder {
         plugin.version = P.version.leakedCString()
         plugin.description = P.description.isEmpty ? nil : P.description.leakedCString()
         plugin.requires = list(P.requires.map { $0.leakedCString() })
-        plugin.subscriptions = list(P.subscriptions.map { $0.leakedCString() })
+        var subscriptions = P.subscriptions
+        for topic in topics where !subscriptions.contains(topic) { subscriptions.append(topic) }
+        plugin.subscriptions = list(subscriptions.map { $0.leakedCString() })
         plugin.methods = list(methodNames)
         plugin.flags = P.isConcurrent ? UInt64(MH_FLAG_CONCURRENT) : 0
         EntryPoints.install(in: &plugin, stateful: StateCodec.forPlugin(type) != nil)

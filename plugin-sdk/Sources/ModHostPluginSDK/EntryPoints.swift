@@ -46,8 +46,10 @@ enum EntryPoints {
         }
         plugin.on_event = { instance, topic, topicLength, data, dataLength in
             guard let instance else { return }
-            let json = data == nil || dataLength == 0 ? RawJSON("null") : RawJSON(Data(cBytes: data, count: dataLength))
-            EntryPoints.instance(instance).onEvent(topic: String(cBytes: topic, count: topicLength), data: json)
+            let bytes = data.map { UnsafeRawBufferPointer(start: $0, count: dataLength) }
+            EntryPoints.instance(instance).onEvent(
+                topic: String(cBytes: topic, count: topicLength),
+                data: bytes.flatMap { $0.isEmpty ? nil : $0 } ?? EntryPoints.nullParams)
         }
         guard stateful else { return }
         plugin.export_state = { instance, out in

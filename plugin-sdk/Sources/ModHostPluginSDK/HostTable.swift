@@ -46,19 +46,20 @@ struct HostTable: @unchecked Sendable {
 }
 
 extension HostTable {
-    /// Completes `call` with `respond` or `fail`.
-    func complete(_ call: OpaquePointer, with outcome: Result<Data, PluginError>) {
+    /// Completes `call` with `respond` or `fail`; returns the host's status (`MH_OK`, or
+    /// `MH_EXPIRED` once the call is over: answered, or past its deadline).
+    @discardableResult
+    func complete(_ call: OpaquePointer, with outcome: Result<Data, PluginError>) -> Int32 {
         switch outcome {
         case .success(let json):
-            _ = json.withCBytes { api.pointee.respond?(call, $0, $1) }
+            return json.withCBytes { api.pointee.respond?(call, $0, $1) } ?? MH_ERROR
         case .failure(let error):
-            _ = error.message.withCBytes { message, messageLength in
+            return error.message.withCBytes { message, messageLength in
                 if let data = error.data?.data {
-                    data.withCBytes { api.pointee.fail?(call, error.code.rawValue, message, messageLength, $0, $1) }
-                } else {
-                    api.pointee.fail?(call, error.code.rawValue, message, messageLength, nil, 0)
+                    return data.withCBytes { api.pointee.fail?(call, error.code.rawValue, message, messageLength, $0, $1) }
                 }
-            }
+                return api.pointee.fail?(call, error.code.rawValue, message, messageLength, nil, 0)
+            } ?? MH_ERROR
         }
     }
 }

@@ -1,4 +1,5 @@
 import CModHost
+import ModHostSupport
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -33,14 +34,23 @@ final class Instance<P: Plugin>: AnyInstance {
             let name = String(cBytes: method, count: length)
             return context.fail(PluginError(code: -32601, "method not found: \(name)"))
         }
-        // The handler (and the task of an async one, which inherits it) can read CallInfo.current.
-        return CallInfo.$current.withValue(CallInfo(call: PendingCall(call: call), core: core)) {
-            handler.invoke(plugin, context)
-        }
+        // CallInfo.current reads the thread's slot (an async handler's task gets its own binding).
+        return CallSlot.with(call, core) { handler.invoke(plugin, context) }
     }
 
-    override func onEvent(topic: String, data: RawJSON) {
-        plugin.onEvent(topic: topic, data: data)
+    /// A registered handler for the topic, else the plugin's `onEvent`. A handler's failure
+    /// (data that does not decode, an error thrown) is logged and the event dropped.
+    override func onEvent(topic: String, data: UnsafeRawBufferPointer) {
+        guard let handler = runtime.eventHandler(for: topic) else {
+            plugin.onEvent(topic: topic, data: RawJSON(Data(data)))
+            return
+        }
+        do {
+            try handler.invoke(plugin, data, core)
+        } catch {
+            let message = PluginError(mapping: error, decoding: "event data").message
+            PluginHost(core: core).log(.warning, "ignoring \(LogText.line(topic.prefix(200))) event: \(LogText.line(message.prefix(300)))")
+        }
     }
 
     override func exportState() throws -> Data {

@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The methods of a plugin type, declared once in `Plugin.register(_:)`.
+/// The methods and event handlers of a plugin type, declared once in `Plugin.register(_:)`.
 ///
 ///     static func register(_ methods: inout Methods<Calc>) {
 ///         methods.add("subtract", params: ["minuend", "subtrahend"]) { (_, p: Operands) in
@@ -12,6 +12,7 @@ import Foundation
 ///         }
 ///         methods.add("version") { calc in calc.version }                  // no params
 ///         methods.add("reset") { (calc, _: JSONValue) in calc.reset() } // any params; null
+///         methods.on("calc.cleared") { (calc, event: Cleared) in calc.forget(event.id) }
 ///     }
 ///
 /// Each handler receives the instance and its decoded params and returns an `Encodable`
@@ -26,24 +27,42 @@ import Foundation
 /// work; an array of another length fails with -32602. A request without params arrives as
 /// `null`, which a type whose fields are all optional (or that has none) decodes as `{}`.
 ///
-/// **Async handlers** (`async throws`) return `MH_PENDING` to the host and run in a `Task`
-/// that completes the call later. They are only available when the plugin type is `Sendable`
-/// and their params are `Sendable`, because the task runs while the host goes on calling the
-/// instance: keep shared state in a `Mutex` or an actor. Params are decoded before the task
-/// starts, so bad params fail at once. The SDK cancels these tasks when the instance stops.
-/// Never hop to the main actor.
+/// **Results.** Any `Encodable`; a `RawJSON` is handed to the host as it is, without being
+/// parsed or encoded again (`ResultWriter`): return one when the module already holds the
+/// answer as JSON.
+///
+/// **Answering later** (`addPending`): the handler gets a `CallReply` to keep and complete once
+/// the answer is known, from any thread. **Async handlers** (`async throws`) run in a `Task`
+/// that completes the call when they return (`Methods+Async.swift`). **Events** (`on`): see
+/// `Methods+Events.swift`.
 public struct Methods<P: Plugin>: Sendable {
     private(set) var handlers: [String: MethodHandler<P>] = [:]
     /// Method names in registration order, for the descriptor.
     private(set) var names: [String] = []
+    /// Event handlers by exact topic, and those registered for a pattern (`*`), in order.
+    private(set) var events: [String: EventHandler<P>] = [:]
+    private(set) var patterns: [(pattern: String, handler: EventHandler<P>)] = []
+    /// The topics and patterns of `on`, in registration order: the descriptor's subscriptions.
+    private(set) var topics: [String] = []
 
     init() {}
 
-    private mutating func insert(_ name: String, _ handler: MethodHandler<P>) {
+    mutating func insert(_ name: String, _ handler: MethodHandler<P>) {
         precondition(!name.isEmpty, "a method name must not be empty")
         precondition(handlers[name] == nil, "method \"\(name)\" is registered twice in \(P.self)")
         handlers[name] = handler
         names.append(name)
+    }
+
+    mutating func insert(topic: String, _ handler: EventHandler<P>) {
+        precondition(!topic.isEmpty, "an event topic must not be empty")
+        precondition(!topics.contains(topic), "event topic \"\(topic)\" is handled twice in \(P.self)")
+        if topic.contains("*") {
+            patterns.append((topic, handler))
+        } else {
+            events[topic] = handler
+        }
+        topics.append(topic)
     }
 
     // MARK: - Synchronous handlers
@@ -58,8 +77,9 @@ public struct Methods<P: Plugin>: Sendable {
         _ name: String, params names: [String] = [], _ body: @escaping @Sendable (P, Params) throws -> Reply
     ) {
         let shape = ParamsShape(names: names)
+        let writer = ResultWriter<Reply>()
         insert(name, MethodHandler { plugin, call in
-            call.complete { try body(plugin, shape.decode(Params.self, from: call.params, using: call.core.decoder)) }
+            call.complete(writer) { try body(plugin, shape.decode(Params.self, from: call.params, using: call.core.decoder)) }
         })
     }
 
@@ -79,8 +99,9 @@ public struct Methods<P: Plugin>: Sendable {
     public mutating func add<Reply: Encodable & SendableMetatype>(
         _ name: String, _ body: @escaping @Sendable (P) throws -> Reply
     ) {
+        let writer = ResultWriter<Reply>()
         insert(name, MethodHandler { plugin, call in
-            call.complete {
+            call.complete(writer) {
                 try ParamsShape.expectNone(call.params)
                 return try body(plugin)
             }
@@ -96,14 +117,18 @@ public struct Methods<P: Plugin>: Sendable {
             }
         })
     }
-}
 
-extension Methods where P: Sendable {
-    // MARK: - Async handlers
+    // MARK: - Answering later
 
-    /// Adds an async method: the call completes when `body` returns, from a task.
-    public mutating func add<Params: Decodable & Sendable, Reply: Encodable & SendableMetatype>(
-        _ name: String, params names: [String] = [], _ body: @escaping @Sendable (P, Params) async throws -> Reply
+    /// Adds a method that answers through `reply`, now or later, from any thread: keep the
+    /// reply beside what the call waits for and complete it when that arrives (`CallReply`).
+    /// Bad params fail at once; so does what `body` throws (unless the reply was already used).
+    ///
+    ///     methods.addPending("access", params: ["id"]) { (token, p: Access, reply) in
+    ///         token.refreshes.join(p.id, reply)          // answered when the refresh ends
+    ///     }
+    public mutating func addPending<Params: Decodable & SendableMetatype>(
+        _ name: String, params names: [String] = [], _ body: @escaping @Sendable (P, Params, CallReply) throws -> Void
     ) {
         let shape = ParamsShape(names: names)
         insert(name, MethodHandler { plugin, call in
@@ -113,39 +138,7 @@ extension Methods where P: Sendable {
             } catch {
                 return call.fail(error)
             }
-            return call.completeLater { try await body(plugin, params) }
+            return call.completeThroughReply { try body(plugin, params, $0) }
         })
-    }
-
-    /// Adds an async method whose result is `null`.
-    public mutating func add<Params: Decodable & Sendable>(
-        _ name: String, params names: [String] = [], _ body: @escaping @Sendable (P, Params) async throws -> Void
-    ) {
-        add(name, params: names) { (plugin: P, params: Params) async throws -> JSONValue in
-            try await body(plugin, params)
-            return .null
-        }
-    }
-
-    /// Adds an async method that takes no params.
-    public mutating func add<Reply: Encodable & SendableMetatype>(
-        _ name: String, _ body: @escaping @Sendable (P) async throws -> Reply
-    ) {
-        insert(name, MethodHandler { plugin, call in
-            do {
-                try ParamsShape.expectNone(call.params)
-            } catch {
-                return call.fail(error)
-            }
-            return call.completeLater { try await body(plugin) }
-        })
-    }
-
-    /// Adds an async method that takes no params and whose result is `null`.
-    public mutating func add(_ name: String, _ body: @escaping @Sendable (P) async throws -> Void) {
-        add(name) { (plugin: P) async throws -> JSONValue in
-            try await body(plugin)
-            return .null
-        }
     }
 }

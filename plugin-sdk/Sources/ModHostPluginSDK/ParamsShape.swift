@@ -14,14 +14,17 @@ struct ParamsShape: Sendable {
 
     /// Decodes `params` (the host's raw bytes, `null` when the request had none) as `type`.
     ///
+    /// - Parameter subject: what the bytes are, for messages: `params`, or `event data` (an
+    ///   event handler's data is read the same way).
     /// - Throws: `PluginError` -32602 whose message names the offending field.
-    func decode<T: Decodable>(_ type: T.Type, from params: UnsafeRawBufferPointer, using decoder: JSONValueDecoder) throws -> T {
-        var value = try Self.parse(params)
+    func decode<T: Decodable>(_ type: T.Type, from params: UnsafeRawBufferPointer, using decoder: JSONValueDecoder,
+                              subject: String = "params") throws -> T {
+        var value = try Self.parse(params, subject: subject)
         if !names.isEmpty, case .array(let elements) = value {
             guard elements.count == names.count else {
                 let list = names.joined(separator: ", ")
                 throw PluginError.invalidParams(
-                    "invalid params: expected \(names.count) positional params (\(list)), got \(elements.count)")
+                    "invalid \(subject): expected \(names.count) positional params (\(list)), got \(elements.count)")
             }
             value = .object(Dictionary(uniqueKeysWithValues: zip(names, elements)))
         }
@@ -35,10 +38,10 @@ struct ParamsShape: Sendable {
                 do {
                     return try decoder.decode(type, from: .object([:]))
                 } catch let error as DecodingError {
-                    throw Self.invalid(error, in: .object([:]))
+                    throw Self.invalid(error, in: .object([:]), subject: subject)
                 }
             }
-            throw Self.invalid(error, in: value)
+            throw Self.invalid(error, in: value, subject: subject)
         }
     }
 
@@ -53,17 +56,17 @@ struct ParamsShape: Sendable {
     }
 
     /// The params as a value; text that is not JSON (or nests past the limit) is -32602.
-    private static func parse(_ params: UnsafeRawBufferPointer) throws -> JSONValue {
+    private static func parse(_ params: UnsafeRawBufferPointer, subject: String = "params") throws -> JSONValue {
         do {
             return try JSONValue(parsing: params.assumingMemoryBound(to: UInt8.self))
         } catch .tooDeep(let at) {
-            throw PluginError.invalidParams("invalid params: \(JSONScanner.Failure.tooDeep(at: at))")
+            throw PluginError.invalidParams("invalid \(subject): \(JSONScanner.Failure.tooDeep(at: at))")
         } catch {
-            throw PluginError.invalidParams("invalid params: not valid JSON: \(error)")
+            throw PluginError.invalidParams("invalid \(subject): not valid JSON: \(error)")
         }
     }
 
-    private static func invalid(_ error: DecodingError, in value: JSONValue) -> PluginError {
-        .invalidParams("invalid params: \(DecodingFailure.message(error, in: value))")
+    private static func invalid(_ error: DecodingError, in value: JSONValue, subject: String) -> PluginError {
+        .invalidParams("invalid \(subject): \(DecodingFailure.message(error, in: value))")
     }
 }

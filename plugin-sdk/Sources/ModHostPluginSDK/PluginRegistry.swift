@@ -29,7 +29,7 @@ final class PluginRegistry: Sendable {
             }
             var methods = Methods<P>()
             P.register(&methods)
-            let built = DescriptorBuilder.build(for: type, methods: methods.names)
+            let built = DescriptorBuilder.build(for: type, methods: methods.names, topics: methods.topics)
             let runtime = PluginRuntime(methods: methods, methodNames: built.methodNames)
             let entry = Entry(type: ObjectIdentifier(type), descriptor: built.descriptor, runtime: runtime)
             entries[P.id] = entry

@@ -24,10 +24,13 @@ final class PluginRuntime<P: Plugin>: AnyPluginRuntime {
     /// Handlers by the address of the descriptor's own method strings: the host passes those
     /// very pointers to `handle`, so most lookups need no string at all.
     private let handlersByAddress: [Int: MethodHandler<P>]
+    /// The event handlers (`Methods.on`).
+    private let events: Methods<P>
     let stateCodec: StateCodec<P>?
 
     init(methods: Methods<P>, methodNames: [UnsafePointer<CChar>]) {
         handlers = methods.handlers
+        events = methods
         var byAddress: [Int: MethodHandler<P>] = [:]
         for (name, pointer) in zip(methods.names, methodNames) {
             byAddress[Int(bitPattern: pointer)] = methods.handlers[name]
@@ -38,6 +41,10 @@ final class PluginRuntime<P: Plugin>: AnyPluginRuntime {
 
     func handler(_ method: UnsafePointer<CChar>, length: Int) -> MethodHandler<P>? {
         handlersByAddress[Int(bitPattern: method)] ?? handlers[String(cBytes: method, count: length)]
+    }
+
+    func eventHandler(for topic: String) -> EventHandler<P>? {
+        events.eventHandler(for: topic)
     }
 
     func makeInstance(_ info: mh_init_info, api: UnsafePointer<mh_host_api>, tableSize: Int,

@@ -55,3 +55,17 @@ public struct RawJSON: Sendable, Hashable, CustomStringConvertible {
         try data.withUnsafeBytes { bytes throws(JSONScanner.Failure) in try JSONValue(parsing: bytes.assumingMemoryBound(to: UInt8.self)) }
     }
 }
+
+/// A `RawJSON` returned by a method handler is handed to the host as it is (`ResultWriter`).
+/// Inside another `Encodable` it is parsed and encoded as the value it holds.
+extension RawJSON: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        let parsed: JSONValue
+        do {
+            parsed = try value()
+        } catch {
+            throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "RawJSON is not valid JSON: \(error)"))
+        }
+        try parsed.encode(to: encoder)
+    }
+}

@@ -1,0 +1,94 @@
+import ModHostPluginSDK
+import ModHostSupport
+import ModuleSupport
+
+extension EngineHost {
+    /// Starts the engine: reads the store into it with `restore` unless it already holds a
+    /// state (a hot swap handed one over, or this instance ran before: a failed swap starts the
+    /// old instance again), then re-arms what timers die at `stop`: the wake-up timer for the
+    /// engine's `nextWakeMs`, and the background deletion of stale records.
+    ///
+    /// `restore` reads records by prefix (`StoredRecords`) and loads them into the engine at the
+    /// host time. Its effects are carried out as an operation's are, except that only the first
+    /// `deletesAtStart` deletes (records the engine found stale, and records that could not be
+    /// read) run before the module is ready; the rest are deleted `deletesPerSweep` at a time by
+    /// a host timer between calls (at once on the real clock; at the next clock move on a manual
+    /// one), each skipped if the module wrote that record again meanwhile. Records still waiting
+    /// at a hot swap or shutdown are found stale again at the next start.
+    public func start(restore: (StoredRecords, inout Engine, Int64, inout Engine.Effects) throws -> Void) throws {
+        let now = host.nowMs
+        let records = StoredRecords(host: host)
+        let (next, waiting) = try state.withLock { state throws -> (Int64?, Int) in
+            if !state.loaded {
+                var effects = Engine.Effects()
+                try restore(records, &state.engine, now, &effects)
+                let left = apply(effects, to: &state, deleteBudget: Self.deletesAtStart) ?? 0
+                records.deleteUnreadable(budget: left, stale: &state.stale, store: host.store)
+                state.loaded = true
+            }
+            return (state.engine.nextWakeMs, state.stale.count)
+        }
+        records.logUnreadable()
+        if waiting > 0 {
+            host.log(.info, "deleting \(waiting) more stale records in the background")
+            scheduleSweep()
+        }
+        armWake(at: next, now: now)
+    }
+
+    /// Stops the engine: the calls it still holds fail (`module_stopped`), and the host has
+    /// cancelled the instance's timers.
+    public func stop() {
+        forgetWake()
+        let parked = state.withLock { state in
+            defer { state.parked = [:] }
+            return Array(state.parked.values)
+        }
+        for reply in parked {
+            reply.fail(PluginError.reason("module_stopped", "module \(host.moduleID) stopped before it answered the call"))
+        }
+    }
+
+    /// The engine's state for the next version of the module (after `stop`).
+    public func exportState() -> Engine.State {
+        state.withLock { state in
+            state.stale.removeAll()
+            return state.engine.exportState()
+        }
+    }
+
+    /// Takes over the state version `version` exported (before `start`, which then reads no store).
+    public func importState(_ imported: Engine.State, from version: String) {
+        state.withLock { state in
+            state.engine.importState(imported)
+            state.loaded = true
+        }
+        host.log(.info, "took over the state of version \(LogText.quote(version))")
+    }
+
+    // MARK: - Stale records
+
+    private func scheduleSweep() {
+        do {
+            try host.startTimer(after: .zero) { [self] in sweepStale() }
+        } catch {
+            host.log(.warning, "stale records stay in the store until the next start: \(error)")
+        }
+    }
+
+    /// One firing of the deferred deletion: between calls (the host serializes an instance's
+    /// timers with its calls), under the engine's lock, so no operation writes a record between
+    /// the check and the delete.
+    private func sweepStale() {
+        let store = host.store
+        let remaining = state.withLock { state -> Int in
+            for key in state.stale.nextBatch(Self.deletesPerSweep) { try? store.delete(key) }
+            return state.stale.count
+        }
+        if remaining > 0 {
+            scheduleSweep()
+        } else {
+            host.log(.info, "deleted the stale records")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import ModHostPluginSDK
+import ModHostSupport
+import ModuleSupport
+import Synchronization
+
+/// Runs a module's rules (its `ModuleEngine`, pure and unit-tested in the module's `Core`) for
+/// the plugin around them, so the plugin is glue: each operation reads the host clock once, runs
+/// on the engine under a lock, and has its effects carried out before the call answers (store
+/// writes on disk, then events, log lines and answers to held calls, in the order the effects
+/// give them).
+///
+///     methods.add("report") { (health, p: ProviderError) in
+///         try health.engine.perform { engine, now, effects in try engine.report(p, at: now, effects: &effects) }
+///     }
+///
+/// Beside `perform`: `perform(parking:)` holds a call open for the rules to answer later,
+/// `start` restores the store's records (unless a hot swap handed the state over) and re-arms
+/// the engine's wake-up timer, `stop` fails the calls still held, `exportState`/`importState`
+/// carry the engine's state across a hot swap (`EngineModule` wires these to the plugin).
+///
+/// Errors: what the body throws propagates after the effects were applied (the engine may have
+/// changed before it refused, say by expiring deadlines); a `ModuleFailureConvertible` error
+/// becomes the `PluginError` its kind says (-32602, -32000 with `data.reason`, -32603).
+///
+/// Threads: any. Operations run one at a time (a `Mutex`), their effects applied inside it, so
+/// store writes and events leave in the order the operations ran even when async handlers or
+/// a concurrent plugin perform from several threads. Host timers are started and cancelled
+/// outside it (`timer_cancel` may wait for a firing that needs it).
+public final class EngineHost<Engine: ModuleEngine>: Sendable {
+    public let host: PluginHost
+    let state: Mutex<EngineState<Engine>>
+    let wake = Mutex(WakeTimer())
+
+    /// Stale records deleted at start before the module is ready; the rest go in the background,
+    /// `deletesPerSweep` at a time between calls (a store delete costs about 20 µs).
+    public static var deletesAtStart: Int { 256 }
+    public static var deletesPerSweep: Int { 128 }
+
+    public init(host: PluginHost, _ engine: Engine) {
+        self.host = host
+        state = Mutex(EngineState(engine: engine))
+    }
+
+    /// Runs `body` on the engine at the host clock's time (`nowMs`, passed as the second
+    /// argument), then carries out the effects it collected (the third), even when it throws.
+    ///
+    /// - Throws: what `body` throws, a `ModuleFailureConvertible` mapped to its `PluginError`.
+    public func perform<R: Sendable>(_ body: (inout Engine, Int64, inout Engine.Effects) throws -> R) throws -> R {
+        let now = host.nowMs
+        let (outcome, next) = state.withLock { state -> (Result<R, any Error>, Int64?) in
+            var effects = Engine.Effects()
+            let outcome = Result { try body(&state.engine, now, &effects) }
+            apply(effects, to: &state)
+            return (outcome, state.engine.nextWakeMs)
+        }
+        armWake(at: next, now: now)
+        return try outcome.mapError(Self.mapped).get()
+    }
+
+    /// Like `perform`, for a call the rules may answer later: `reply` is held under a
+    /// `PendingCallID` (the third argument) that the rules keep and answer with a `.reply` or
+    /// `.fail` effect, in this operation or a later one (a wake-up, an event, another call).
+    /// When `body` throws, the call is no longer held (the SDK fails it with the error).
+    ///
+    ///     methods.addPending("wait", params: ["key"]) { (queue, p: Wait, reply) in
+    ///         try queue.engine.perform(parking: reply) { engine, now, id, effects in
+    ///             engine.wait(for: p.key, id, at: now, effects: &effects)
+    ///         }
+    ///     }
+    public func perform<R: Sendable>(
+        parking reply: CallReply, _ body: (inout Engine, Int64, PendingCallID, inout Engine.Effects) throws -> R
+    ) throws -> R {
+        let now = host.nowMs
+        let (outcome, next) = state.withLock { state -> (Result<R, any Error>, Int64?) in
+            let id = PendingCallID(state.nextParked)
+            state.nextParked += 1
+            state.parked[id] = reply
+            var effects = Engine.Effects()
+            let outcome = Result { try body(&state.engine, now, id, &effects) }
+            if case .failure = outcome { state.parked[id] = nil }
+            apply(effects, to: &state)
+            return (outcome, state.engine.nextWakeMs)
+        }
+        armWake(at: next, now: now)
+        return try outcome.mapError(Self.mapped).get()
+    }
+
+    /// Reads the engine without changing it (and without effects).
+    public func read<R: Sendable>(_ body: (Engine) throws -> R) rethrows -> R {
+        try state.withLock { try body($0.engine) }
+    }
+
+    /// How many calls the rules hold open now (for tests and the log).
+    public var parkedCalls: Int { state.withLock { $0.parked.count } }
+
+    static func mapped(_ error: any Error) -> any Error {
+        (error as? any ModuleFailureConvertible)?.moduleFailure.pluginError ?? error
+    }
+}
+
+/// What the lock guards.
+struct EngineState<Engine: ModuleEngine> {
+    var engine: Engine
+    /// Whether the engine holds the store's records, or a state a hot swap handed over.
+    var loaded = false
+    /// Records found stale at start and not deleted yet.
+    var stale = StaleRecords()
+    /// Calls held for the rules to answer.
+    var parked: [PendingCallID: CallReply] = [:]
+    var nextParked: UInt64 = 1
+}
+
+extension ModuleFailure {
+    /// The SDK error callers see (MODULES.md): -32602, -32000 with `data.reason`, or -32603,
+    /// the failure's fields in `data`.
+    public var pluginError: PluginError {
+        switch kind {
+        case .invalidInput:
+            fields.isEmpty ? .invalidParams(message) : PluginError(code: .invalidParams, message, data: JSONValue.object(fields))
+        case .failed(let reason):
+            .reason(reason, message, fields)
+        case .internalError:
+            fields.isEmpty ? .internalError(message) : PluginError(code: .internalError, message, data: JSONValue.object(fields))
+        }
+    }
+}

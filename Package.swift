@@ -122,6 +122,9 @@ let package = Package(
         .testTarget(name: "ModuleContractsTests", dependencies: ["ModuleContracts"]),
         .testTarget(name: "ModuleSupportTests", dependencies: ["ModuleSupport"]),
         .testTarget(name: "ModHostJSONTests", dependencies: ["ModHostJSON"]),
+        // The module kit through the real host: the recipe of Plugins/README.md built from its
+        // text in a copy of this package, and a probe module (Fixtures/KitProbe) built with it.
+        .testTarget(name: "ModuleKitTests", dependencies: ["ModHostTestKit"], exclude: ["Fixtures"]),
     ] + modules.flatMap(\.targets),
     swiftLanguageModes: [.v6]
 )

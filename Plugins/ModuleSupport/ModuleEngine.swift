@@ -26,9 +26,16 @@ public protocol ModuleEngine: Sendable {
     /// after a schedule moved later: then do what is due, if anything). It must move
     /// `nextWakeMs` past `nowMs` or clear it.
     mutating func wake(at nowMs: Int64, effects: inout Effects)
+
+    /// Held calls (`PendingCallID`s the engine was handed) that ended without the engine's
+    /// answer: their caller's deadline passed, or the module is stopping (then the effects are
+    /// not carried out). Forget them; an answer to one later is dropped. Default: nothing
+    /// (answers to them are dropped anyway, but the engine keeps what it held for them).
+    mutating func released(_ calls: [PendingCallID], effects: inout Effects)
 }
 
 extension ModuleEngine {
     public var nextWakeMs: Int64? { nil }
     public mutating func wake(at nowMs: Int64, effects: inout Effects) {}
+    public mutating func released(_ calls: [PendingCallID], effects: inout Effects) {}
 }

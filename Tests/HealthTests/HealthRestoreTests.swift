@@ -40,8 +40,8 @@ import Testing
         #expect(try third.shutdown() == 0)
     }
 
-    /// 50,000 stored keys whose cooldowns all ended while the host was down: the host is ready
-    /// in under 3 s, and the stale records go after it is ready. The target is 500 ms in a
+    /// 50,000 stored keys whose cooldowns all ended while the host was down: the stale records
+    /// go after the host is ready, which it is in well under 30 s. The target is 500 ms in a
     /// release build (`modhost-bench health` measures it: about 0.2 s); this debug build takes
     /// 1.3-1.7 s on the shared 2-core machine, and took 4.9 s when every record was decoded by
     /// JSONDecoder and deleted before the module was ready.
@@ -68,7 +68,10 @@ import Testing
                                         environment: ["TZ": "UTC"])
         try restarted.waitForStderr(containing: "ready:", timeout: 60)
         let ready = ContinuousClock.now - started
-        #expect(ready < .seconds(3), "ready after \(ready) with \(count) stale keys")
+        // What keeps the start fast: all but the first 256 deletes wait for the background. The
+        // time bound is 20 times the debug build's usual figure, so a loaded machine never fails it.
+        #expect(restarted.stderrText.contains("deleting \(count - 256) more stale records in the background"), "\(restarted.stderrText)")
+        #expect(ready < .seconds(30), "ready after \(ready) with \(count) stale keys")
         #expect(restarted.stderrText.contains("restored 0 of \(count) stored keys"), "\(restarted.stderrText)")
         #expect(try restarted.call("health.status", ["providerKey": "openai.k49999"])["state"] == "healthy")
         // The deferred deletion runs between calls as the clock moves; a key reported meanwhile keeps its record.

@@ -9,10 +9,10 @@ import Testing
 @Suite struct KitTests {
     let start = ModuleHarness.defaultStart
 
-    func harness(extraArguments: [String] = []) throws -> ModuleHarness {
+    func harness(config: [String: JSON] = [:], extraArguments: [String] = []) throws -> ModuleHarness {
         let plugins = try TemporaryDirectory.make(prefix: "modhost-probe")
         try FileManager.default.copyItem(atPath: "\(try RecipePackage.libraries())/libKitProbe.so", toPath: "\(plugins)/libKitProbe.so")
-        return try ModuleHarness(plugins: plugins, extraArguments: extraArguments)
+        return try ModuleHarness(plugins: plugins, config: config, extraArguments: extraArguments)
     }
 
     @Test func aHeldCallIsAnsweredWhenTheClockReachesIt() throws {
@@ -109,5 +109,46 @@ import Testing
         #expect(try harness.host.nextEvent(topic: "probe.pong")["data"] == ["n": 7])
         let described = try harness.host.call("modules.describe", ["id": "probe"])
         #expect(described["subscriptions"] == ["probe.poke", "probe.ping.*"], "\(described)")
+    }
+
+    /// A held call whose caller gave up (its deadline passed): at the hot swap's stop the kit
+    /// tells the engine (`released`), which forgets it; an engine that keeps it exports it, and
+    /// the new instance's held calls get ids of their own, so the old one's wake-up answers
+    /// nobody instead of the new caller.
+    @Test(arguments: [false, true])
+    func aHeldCallOfThePreviousInstanceNeverAnswersANewCall(keepReleased: Bool) throws {
+        let harness = try harness(config: ["probe": ["keepReleased": .bool(keepReleased)]], extraArguments: ["--call-timeout-ms", "2000"])
+        let gaveUp = try harness.host.expectFailure("probe.sleep", ["ms": 60_000])
+        #expect(gaveUp["code"] == -32004)
+        let copy = "\(try TemporaryDirectory.make(prefix: "modhost-probe2"))/libKitProbe.so"
+        try FileManager.default.copyItem(atPath: "\(harness.plugins)/libKitProbe.so", toPath: copy)
+        _ = try harness.host.call("modules.swap", ["id": "probe", "path": .string(copy)])
+
+        let id = harness.host.takeID()
+        try harness.host.send(raw: #"{"jsonrpc":"2.0","id":\#(id),"method":"probe.sleep","params":{"ms":100000}}"#)
+        #expect(try harness.host.call("probe.status")["sleepers"] == (keepReleased ? 2 : 1))
+        try harness.advance(by: 60_000)  // the old sleeper's time: its answer has nobody to go to
+        #expect(try harness.host.call("probe.status")["sleepers"] == 1)
+        try harness.advance(by: 40_000)
+        #expect(try harness.host.response(id: .int(Int64(id)))["result"]["wokeAtMs"].int == start + 100_000)
+    }
+
+    /// `alarm/note/<name>` lies under the `alarm/` prefix too, where it does not read as an
+    /// alarm: it is read under its own prefix, so it is no unreadable record and stays.
+    @Test func aRecordReadUnderALongerPrefixIsNotDeletedAsUnreadable() throws {
+        let harness = try harness()
+        _ = try harness.host.call("probe.note", ["name": "x", "text": "kept"])
+        let restarted = try harness.killAndRestart(clockStart: start)
+        #expect(try restarted.host.call("probe.status")["notes"] == ["x": "kept"])
+        let again = try restarted.killAndRestart(clockStart: start)
+        #expect(try again.host.call("probe.status")["notes"] == ["x": "kept"])
+        #expect(!again.host.stderrText.contains("unreadable"))
+    }
+
+    @Test func aModuleFailureThrownOutsideTheEngineKeepsItsReason() throws {
+        let harness = try harness()
+        let error = try harness.host.expectFailure("probe.refuse")
+        #expect(error["code"] == -32000 && error["data"]["reason"] == "refused" && error["data"]["retryAfterMs"] == 5, "\(error)")
+        #expect(error["message"].string == "refused on purpose")
     }
 }

@@ -46,6 +46,16 @@ public final class CallReply: Sendable {
     /// `info`'s fields are `nil`).
     public var isCompleted: Bool { completed.load(ordering: .acquiring) }
 
+    /// Whether the call is over: completed, or past its deadline (its caller has a -32004).
+    /// On a host older than ABI 1.2 only a completion is seen.
+    public var isOver: Bool {
+        if isCompleted { return true }
+        return core.withTable(closed: true) { api, _ in
+            guard let remaining = api.pointee.call_remaining_ms else { return false }
+            return remaining(call.call) < 0
+        }
+    }
+
     /// Answers with `result` encoded as JSON (a `RawJSON` as it is; a `JSONValue` by the toolkit).
     @discardableResult
     public func succeed(_ result: some Encodable) -> Bool {

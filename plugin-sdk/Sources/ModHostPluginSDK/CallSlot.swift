@@ -21,18 +21,21 @@ enum CallSlot {
         let core: Unmanaged<HostCore>
     }
 
-    private static let key: pthread_key_t = {
+    /// One key per loaded Swift image (images stay mapped for good). The process has 1024:
+    /// past that, after about a thousand loads and swaps of Swift plugins, the slot falls back
+    /// to the task-local binding, slower but correct.
+    private static let key: pthread_key_t? = {
         var key = pthread_key_t()
-        let status = pthread_key_create(&key, nil)
-        precondition(status == 0, "pthread_key_create failed (\(status)): no thread-specific key left for the SDK")
-        return key
+        return pthread_key_create(&key, nil) == 0 ? key : nil
     }()
 
     /// Runs `body` with `call` in this thread's slot (the previous value is put back after, so a
     /// nested `handle` on the same thread, should a test drive one, sees its own call).
     static func with<R>(_ call: OpaquePointer, _ core: HostCore, _ body: () -> R) -> R {
+        guard let key = self.key else {
+            return CallInfo.$task.withValue(CallInfo(call: PendingCall(call: call), core: core)) { body() }
+        }
         var value = Value(call: call, core: Unmanaged.passUnretained(core))
-        let key = self.key
         return withUnsafeMutablePointer(to: &value) { pointer in
             let previous = pthread_getspecific(key)
             pthread_setspecific(key, pointer)
@@ -43,7 +46,7 @@ enum CallSlot {
 
     /// The call in this thread's slot, if a synchronous handler is running on it.
     static var current: CallInfo? {
-        guard let raw = pthread_getspecific(key) else { return nil }
+        guard let key, let raw = pthread_getspecific(key) else { return nil }
         let value = raw.assumingMemoryBound(to: Value.self).pointee
         return CallInfo(call: PendingCall(call: value.call), core: value.core.takeUnretainedValue())
     }

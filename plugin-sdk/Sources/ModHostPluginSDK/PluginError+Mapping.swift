@@ -12,6 +12,8 @@ extension PluginError {
         switch error {
         case let error as PluginError:
             self = error
+        case let error as any PluginErrorConvertible:
+            self = error.pluginError
         case let error as DecodingError:
             self = .invalidParams("invalid \(subject): \(DecodingFailure.message(error))")
         case let error as EncodingError:
@@ -32,4 +34,10 @@ extension PluginError {
             return String(describing: error)
         }
     }
+}
+
+/// An error type of your own that says which `PluginError` callers see when a handler, an event
+/// handler or `CallReply.fail` gets it (ModuleKit's `ModuleFailure` is one).
+public protocol PluginErrorConvertible: Error {
+    var pluginError: PluginError { get }
 }

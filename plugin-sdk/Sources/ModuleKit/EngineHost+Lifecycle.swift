@@ -13,20 +13,26 @@ extension EngineHost {
     /// `deletesAtStart` deletes (records the engine found stale, and records that could not be
     /// read) run before the module is ready; the rest are deleted `deletesPerSweep` at a time by
     /// a host timer between calls (at once on the real clock; at the next clock move on a manual
-    /// one), each skipped if the module wrote that record again meanwhile. Records still waiting
-    /// at a hot swap or shutdown are found stale again at the next start.
+    /// one), each skipped if an operation's effects wrote that record again meanwhile (a direct
+    /// `host.store` write is not seen). Records still waiting at a hot swap or shutdown are found
+    /// stale again at the next start.
     public func start(restore: (StoredRecords, inout Engine, Int64, inout Engine.Effects) throws -> Void) throws {
-        let now = host.nowMs
+        forgetWake()  // a timer armed after the last stop's cancel died with it
         let records = StoredRecords(host: host)
-        let (next, waiting) = try state.withLock { state throws -> (Int64?, Int) in
+        let store = host.store
+        let (next, waiting, now) = try state.withLock { state throws -> (Int64?, Int, Int64) in
+            let now = host.nowMs
             if !state.loaded {
                 var effects = Engine.Effects()
                 try restore(records, &state.engine, now, &effects)
+                // Unreadable records wait with the stale ones, so a record restore writes again
+                // (through its effects) is kept; the first `deletesAtStart` deletes run now.
+                for key in records.unreadableKeys { state.stale.add(key) }
                 let left = apply(effects, to: &state, deleteBudget: Self.deletesAtStart) ?? 0
-                records.deleteUnreadable(budget: left, stale: &state.stale, store: host.store)
+                for key in state.stale.nextBatch(left) { try? store.delete(key) }
                 state.loaded = true
             }
-            return (state.engine.nextWakeMs, state.stale.count)
+            return (state.engine.nextWakeMs, state.stale.count, now)
         }
         records.logUnreadable()
         if waiting > 0 {
@@ -42,6 +48,10 @@ extension EngineHost {
         forgetWake()
         let parked = state.withLock { state in
             defer { state.parked = [:] }
+            if !state.parked.isEmpty {
+                var effects = Engine.Effects()  // what `released` asks for is not carried out: the module stopped
+                state.engine.released(Array(state.parked.keys), effects: &effects)
+            }
             return Array(state.parked.values)
         }
         for reply in parked {

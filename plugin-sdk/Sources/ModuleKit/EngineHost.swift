@@ -46,12 +46,12 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     ///
     /// - Throws: what `body` throws, a `ModuleFailureConvertible` mapped to its `PluginError`.
     public func perform<R: Sendable>(_ body: (inout Engine, Int64, inout Engine.Effects) throws -> R) throws -> R {
-        let now = host.nowMs
-        let (outcome, next) = state.withLock { state -> (Result<R, any Error>, Int64?) in
+        let (outcome, next, now) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64) in
+            let now = host.nowMs  // inside the lock: operations see time in the order they run
             var effects = Engine.Effects()
             let outcome = Result { try body(&state.engine, now, &effects) }
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs)
+            return (outcome, state.engine.nextWakeMs, now)
         }
         armWake(at: next, now: now)
         return try outcome.mapError(Self.mapped).get()
@@ -70,16 +70,17 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     public func perform<R: Sendable>(
         parking reply: CallReply, _ body: (inout Engine, Int64, PendingCallID, inout Engine.Effects) throws -> R
     ) throws -> R {
-        let now = host.nowMs
-        let (outcome, next) = state.withLock { state -> (Result<R, any Error>, Int64?) in
-            let id = PendingCallID(state.nextParked)
-            state.nextParked += 1
-            state.parked[id] = reply
+        let (outcome, next, now) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64) in
+            let now = host.nowMs
             var effects = Engine.Effects()
+            pruneParked(&state, effects: &effects)
+            let id = PendingCallID(state.nextParked)
+            state.nextParked &+= 1
+            state.parked[id] = reply
             let outcome = Result { try body(&state.engine, now, id, &effects) }
             if case .failure = outcome { state.parked[id] = nil }
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs)
+            return (outcome, state.engine.nextWakeMs, now)
         }
         armWake(at: next, now: now)
         return try outcome.mapError(Self.mapped).get()
@@ -92,6 +93,17 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
 
     /// How many calls the rules hold open now (for tests and the log).
     public var parkedCalls: Int { state.withLock { $0.parked.count } }
+
+    /// Forgets held calls that are over without the rules' answer (their caller's deadline
+    /// passed), telling the rules (`released`), once the number held has doubled since the last
+    /// look: amortized constant work per parked call.
+    private func pruneParked(_ state: inout EngineState<Engine>, effects: inout Engine.Effects) {
+        guard state.parked.count >= state.pruneAt else { return }
+        let over = state.parked.filter { $0.value.isOver }.map(\.key)
+        for id in over { state.parked[id] = nil }
+        if !over.isEmpty { state.engine.released(over, effects: &effects) }
+        state.pruneAt = max(64, state.parked.count * 2)
+    }
 
     static func mapped(_ error: any Error) -> any Error {
         (error as? any ModuleFailureConvertible)?.moduleFailure.pluginError ?? error
@@ -107,10 +119,14 @@ struct EngineState<Engine: ModuleEngine> {
     var stale = StaleRecords()
     /// Calls held for the rules to answer.
     var parked: [PendingCallID: CallReply] = [:]
-    var nextParked: UInt64 = 1
+    /// Ids start at a random point for each instance, so an id a previous instance handed out
+    /// (and its engine exported across a hot swap) never names a call of this one.
+    var nextParked = UInt64.random(in: 1...(1 << 62))
+    /// How many held calls make `perform(parking:)` look for ones that are over.
+    var pruneAt = 64
 }
 
-extension ModuleFailure {
+extension ModuleFailure: PluginErrorConvertible {
     /// The SDK error callers see (MODULES.md): -32602, -32000 with `data.reason`, or -32603,
     /// the failure's fields in `data`.
     public var pluginError: PluginError {

@@ -17,7 +17,11 @@ import Foundation
 public final class StoredRecords {
     let host: PluginHost
     private let decoder = JSONValueDecoder()
-    private var unreadable: [String] = []
+    /// Keys a read could not read, in the order found, and keys some read did read: a key
+    /// under two prefixes read as two types (`alarm/` and `alarm/note/`) is unreadable only
+    /// when neither read it.
+    private var failed: [String] = []
+    private var readKeys: Set<String> = []
 
     init(host: PluginHost) {
         self.host = host
@@ -39,21 +43,22 @@ public final class StoredRecords {
             let value = data.withUnsafeBytes { bytes in fast(bytes) ?? (try? decoder.decode(type, from: bytes)) }
             if let value {
                 values.append((String(key.dropFirst(prefix.count)), value))
+                readKeys.insert(key)
             } else {
-                unreadable.append(key)
+                failed.append(key)
             }
         }
         return values
     }
 
-    /// Deletes the unreadable records as stale ones: `budget` of them now, the rest with `stale`.
-    func deleteUnreadable(budget: Int, stale: inout StaleRecords, store: Store) {
-        for (index, key) in unreadable.enumerated() {
-            if index < budget { try? store.delete(key) } else { stale.add(key) }
-        }
+    /// The records no read could read, each once: deleted at start like stale ones.
+    var unreadableKeys: [String] {
+        var seen: Set<String> = []
+        return failed.filter { !readKeys.contains($0) && seen.insert($0).inserted }
     }
 
     func logUnreadable() {
+        let unreadable = unreadableKeys
         for key in unreadable.prefix(10) { host.log(.warning, "dropping unreadable record \(LogText.quote(key))") }
         if unreadable.count > 10 { host.log(.warning, "dropping \(unreadable.count - 10) more unreadable records") }
     }

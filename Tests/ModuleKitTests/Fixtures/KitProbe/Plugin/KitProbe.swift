@@ -10,15 +10,15 @@ final class KitProbe: EngineModule {
 
     let engine: EngineHost<ProbeEngine>
 
-    struct Config: Decodable, Sendable { var label: String? }
+    struct Config: Decodable, Sendable { var keepReleased: Bool? }
 
     init(host: PluginHost, config: RawJSON) throws {
-        _ = try host.readConfig(Config.self, from: config)
-        engine = EngineHost(host: host, ProbeEngine())
+        let config = try host.readConfig(Config.self, from: config)
+        engine = EngineHost(host: host, ProbeEngine(keepReleased: config.keepReleased ?? false))
     }
 
     func restore(_ records: StoredRecords, into probe: inout ProbeEngine, at now: Int64, effects: inout ModuleEffectList) throws {
-        probe.load(try records.readNamed("alarm/", as: Int64.self))
+        probe.load(alarms: try records.readNamed("alarm/", as: Int64.self), notes: try records.readNamed("alarm/note/", as: String.self))
     }
 
     static func register(_ methods: inout Methods<KitProbe>) {
@@ -28,7 +28,11 @@ final class KitProbe: EngineModule {
         methods.add("alarm", params: ["name", "atMs"]) { (probe, p: Alarm) in
             try probe.engine.perform { engine, _, effects in engine.alarm(p.name, at: p.atMs, effects: &effects) }
         }
+        methods.add("note", params: ["name", "text"]) { (probe, p: Note) in
+            try probe.engine.perform { engine, _, effects in engine.note(p.name, p.text, effects: &effects) }
+        }
         methods.add("status") { probe in probe.engine.read { $0.status() } }
+        methods.add("refuse") { (_: KitProbe) throws -> Bool in throw ModuleFailure.reason("refused", "refused on purpose", ["retryAfterMs": 5]) }
         methods.add("raw", params: ["json"]) { (_, p: Raw) in RawJSON(p.json) }  // handed back as it is
         methods.add("whoAsked") { _ in CallInfo.current?.clientID }
         methods.on("probe.poke") { (probe, _: Poke) in try probe.engine.perform { engine, _, _ in engine.poke() } }
@@ -39,6 +43,7 @@ final class KitProbe: EngineModule {
     struct Alarm: Decodable, Sendable { let name: String; let atMs: Int64 }
     struct Poke: Decodable, Sendable { let count: Int }
     struct Raw: Decodable, Sendable { let json: String }
+    struct Note: Decodable, Sendable { let name: String; let text: String }
 }
 
 @c(mh_plugin_entry) public func mhPluginEntry() -> UnsafeRawPointer { KitProbe.pluginEntry() }

@@ -114,6 +114,9 @@ struct ModHostCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        if let pluginDirectory, let problem = HostConfiguration.pluginDirectoryProblem(pluginDirectory) {
+            throw ValidationError("--plugins \(pluginDirectory) \(problem)")
+        }
     }
 
     func run() throws {

@@ -46,6 +46,21 @@ public struct HostConfiguration: Sendable {
         self.serverID = serverID
     }
 
+    /// What is wrong with `path` as a plugin directory (`--plugins`), as the end of a sentence
+    /// naming it ("does not exist: …"), or nil when it is a directory. Checked before the host
+    /// starts, so a mistyped path is a usage error instead of a host that serves no modules.
+    public static func pluginDirectoryProblem(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let reason = errno == ENOENT ? "does not exist" : "cannot be read (\(String(cString: strerror(errno))))"
+            return "\(reason): give the directory that holds the plugin files (*.so)"
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            return "is not a directory: give the directory that holds the plugin files (*.so), not a file"
+        }
+        return nil
+    }
+
     /// Reads a config file: a JSON object whose members are module ids, each an object handed to
     /// that module's `init` as written (made single-line), e.g.
     /// `{"health": {"cooldownCapMs": 10800000}}`.

@@ -68,6 +68,9 @@ public enum ModHost {
                 }
             }
             let files = PluginLoader.pluginFiles(in: directory)
+            if files.isEmpty {
+                logger.warning("no plugin files (*.so) in \(LogText.quote(directory, keep: .tail)): serving host methods only; put plugins there or give another --plugins directory")
+            }
             for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
                 logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(LogText.line(failure.error.description))")
             }

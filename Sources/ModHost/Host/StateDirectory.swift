@@ -32,7 +32,8 @@ enum StateDirectory {
             if existing != directory { _ = try trust.checkDirectory(existing) }
             try makeDirectories(directory)
             _ = try trust.checkPrivateDirectory(directory)
-        } catch let error as PathTrustError {
+        } catch var error as PathTrustError {
+            error.purpose = .stateDirectory
             throw ConfigurationError("refusing the state directory \(directory): \(error)")
         }
         let database = "\(directory)/\(configuration.serverID).sqlite"

@@ -89,6 +89,7 @@ public enum ModHost {
                 expired += entry.slot.mailbox.takeCalls(dueBy: now)
             }
             for call in expired { call.finish(error: call.timedOut) }
+            runtime.loads.takeExpired(now: now)
         }
         sweeper.resume()
 
@@ -107,6 +108,7 @@ public enum ModHost {
         // One drain timeout for all of it: queued host methods, modules' calls, the last output.
         let deadline = ContinuousClock.now + configuration.drainTimeout
         methods.drain(until: deadline)
+        runtime.loads.abandon()
         runtime.registry.shutdown(until: deadline)
         runtime.timers.shutdown()
         sweeper.cancel()

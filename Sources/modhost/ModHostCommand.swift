@@ -114,6 +114,8 @@ struct ModHostCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        if stateDirectory?.isEmpty == true { throw ValidationError("--state-dir must not be empty: give a directory, or leave the option out") }
+        if configFile?.isEmpty == true { throw ValidationError("--config must not be empty: give a JSON file, or leave the option out") }
         if let pluginDirectory, let problem = HostConfiguration.pluginDirectoryProblem(pluginDirectory) {
             throw ValidationError("--plugins \(pluginDirectory) \(problem)")
         }

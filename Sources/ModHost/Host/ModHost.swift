@@ -33,7 +33,14 @@ public enum ModHost {
         let client = ChannelClient(fd: protocolFD, logger: logger) { shutdown.request("the channel's reader went away") }
         let runtime: HostRuntime
         do {
-            let store = try SQLiteStore(path: StateDirectory.prepare(configuration) { logger.notice("\($0)") })
+            let database = try StateDirectory.prepare(configuration) { logger.notice("\($0)") }
+            let store: SQLiteStore
+            do {
+                store = try SQLiteStore(path: database)
+            } catch {
+                throw ConfigurationError(
+                    "cannot open the store \(database): \(SQLiteStore.reason(for: error)): move the file away (the host starts a new one) or give another --state-dir or --server-id")
+            }
             runtime = try HostRuntime(configuration: configuration, client: client, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
@@ -74,6 +81,11 @@ public enum ModHost {
             for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
                 logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(LogText.line(failure.error.description))")
             }
+        }
+        let ids = runtime.registry.entries.map(\.instance.id)
+        for section in HostConfiguration.unusedSections(configuration.moduleConfigs, loaded: ids) {
+            let loadedText = ids.isEmpty ? "none is loaded" : "loaded: \(ids.joined(separator: ", "))"
+            logger.warning("config section \(LogText.quote(section)) is for a module that is not loaded (\(loadedText)): check the id, or load the module; a module loaded later still gets it")
         }
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
         logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)")

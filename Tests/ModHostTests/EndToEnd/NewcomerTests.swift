@@ -32,6 +32,69 @@ import Testing
     }
 }
 
+/// A bad `--state-dir` or `--config` names the path and the reason, never a raw Foundation or
+/// GRDB error; a config section no loaded module takes is warned about.
+@Suite struct StartUpErrorTests {
+    private func refusedToStart(_ arguments: [String], status expected: Int32) throws -> String {
+        let host = try HostProcess(plugins: try TestPlugins.directory(), extraArguments: arguments)
+        let status = try host.waitForExit()
+        #expect(status == expected, "exit status \(status): \(host.stderrText)")
+        #expect(!host.stderrText.contains("NSCocoaErrorDomain") && !host.stderrText.contains("while executing"), "\(host.stderrText)")
+        return host.stderrText
+    }
+
+    @Test func aStateDirectoryUnderAFileNamesThePathAndTheReason() throws {
+        let file = "\(try TemporaryDirectory.make(prefix: "modhost-state"))/file"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let text = try refusedToStart(["--state-dir", "\(file)/state"], status: 1)
+        #expect(text.contains("refusing the state directory \(file)/state: \(FileOwnership.resolved(file)) is not a directory"), "\(text)")
+    }
+
+    @Test func aStoreThatIsNotADatabaseNamesTheFileAndTheReason() throws {
+        let state = try TemporaryDirectory.make(prefix: "modhost-state")
+        let database = "\(state)/default.sqlite"
+        try Data("not a database, long enough to be read as a header by SQLite: 0123456789abcdef".utf8).write(to: URL(fileURLWithPath: database))
+        try FileOwnership.chmod(database, 0o600)
+        let host = try HostProcess(plugins: try TestPlugins.directory(), state: state)
+        #expect(try host.waitForExit() == 1)
+        #expect(host.stderrText.contains("cannot open the store \(database): file is not a database (SQLite error 26): move the file away"),
+                "\(host.stderrText)")
+        #expect(!host.stderrText.contains("while executing"), "\(host.stderrText)")
+    }
+
+    @Test func anEmptyStateDirectoryIsAUsageError() throws {
+        let text = try refusedToStart(["--state-dir", ""], status: 64)
+        #expect(text.contains("--state-dir must not be empty"), "\(text)")
+    }
+
+    @Test func invalidConfigJSONNamesTheLineAndColumn() throws {
+        let path = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/modhost.json"
+        try Data("{\n  \"probe\": {\n    \"a\": 1,\n  }\n}\n".utf8).write(to: URL(fileURLWithPath: path))
+        let text = try refusedToStart(["--config", path], status: 64)
+        #expect(text.contains("config file \(path) is not valid JSON: line 4, column 3: unexpected '}'"), "\(text)")
+    }
+
+    @Test func aMissingConfigFileNamesTheReason() throws {
+        let path = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/missing.json"
+        let text = try refusedToStart(["--config", path], status: 64)
+        #expect(text.contains("cannot read config file \(path): No such file or directory"), "\(text)")
+    }
+
+    /// A section for a module id that start-up did not load (a typo) is warned about, naming the
+    /// section and the ids that are loaded; the host serves.
+    @Test func aConfigSectionForAModuleNotLoadedIsWarnedAbout() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins)
+        let path = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/modhost.json"
+        try Data(#"{"probe": {"a": 1}, "prbe": {"a": 2}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--config", path])
+        let text = try host.waitForStderr(containing: "config section \"prbe\" is for a module that is not loaded (loaded: probe)")
+        #expect(!text.contains("config section \"probe\""), "\(text)")
+        #expect(try host.call("probe.config") == ["a": 1])
+        #expect(try host.shutdown() == 0)
+    }
+}
+
 /// Refusals of a plugin in `/tmp` (issue 10, item 4): the advice is to move the plugin somewhere
 /// only the user can write; a mode change only for the user's own file, never for `/tmp`, and
 /// never a chown of another user's file.

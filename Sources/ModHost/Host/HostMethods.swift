@@ -43,6 +43,8 @@ final class HostMethods: @unchecked Sendable {
             Self.complete(reply, id: id, outcome)
             reply.client?.callFinished()
         }
+        // Only what the catalog lists is served, so `--help` lists every host method.
+        guard HostMethodCatalog.names.contains(method) else { return respond(.failure(.methodNotFound(method))) }
         switch method {
         case "host.status": respond(encode(status()))
         case "modules.list": respond(encode(ModuleList(modules: runtime.registry.entries.map { ModuleSummary($0.instance) })))

@@ -79,11 +79,11 @@ public struct PathTrustError: Error, Sendable, CustomStringConvertible {
         "/usr/lib", "/usr/lib64", "/usr/local", "/usr/local/lib", "/var/lib", "/var/cache",
     ]
 
-    /// Whether `path` is `/`, a top-level directory, one of `sharedDirectories` or `$TMPDIR`.
+    /// Whether `path` is `/`, a top-level directory or one of `sharedDirectories`. (A `$TMPDIR`
+    /// elsewhere is the user's own choice, and theirs to fix.)
     static func isSystemDirectory(_ path: String) -> Bool {
         let normalized = PathTrust.lexicallyNormalized(path)
-        if normalized.split(separator: "/").count <= 1 || sharedDirectories.contains(normalized) { return true }
-        return normalized == PathTrust.lexicallyNormalized(NSTemporaryDirectory())
+        return normalized.split(separator: "/").count <= 1 || sharedDirectories.contains(normalized)
     }
 
     /// Changing the component at fault is advised only where it is the user's to change.

@@ -16,7 +16,14 @@ struct ModHostCommand: ParsableCommand {
             directory: new files are loaded, replaced ones hot-swapped, removed ones unloaded. Logs go \
             to stderr. End of input, host.shutdown, SIGTERM or SIGINT shut it down \
             gracefully (exit status 0).
-            """)
+
+            Two example requests, one line each on stdin (a module method is <module>.<method>):
+              {"jsonrpc":"2.0","id":1,"method":"host.status"}
+              {"jsonrpc":"2.0","id":2,"method":"calc.subtract","params":[42,23]}
+
+            Host methods (params, then what they answer):
+
+            """ + HostMethodCatalog.helpText)
 
     @Option(name: .customLong("plugins"), help: ArgumentHelp(
         "Directory whose *.so plugins are loaded at start.",
@@ -113,6 +120,11 @@ struct ModHostCommand: ParsableCommand {
             _ = try DisabledModules(disable)
         } catch {
             throw ValidationError(error.description)
+        }
+        if stateDirectory?.isEmpty == true { throw ValidationError("--state-dir must not be empty: give a directory, or leave the option out") }
+        if configFile?.isEmpty == true { throw ValidationError("--config must not be empty: give a JSON file, or leave the option out") }
+        if let pluginDirectory, let problem = HostConfiguration.pluginDirectoryProblem(pluginDirectory) {
+            throw ValidationError("--plugins \(pluginDirectory) \(problem)")
         }
     }
 

@@ -157,6 +157,8 @@ final class ControlChannel: @unchecked Sendable {
                 methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply)
                 return
             }
+            // While a load is in progress, a call to a module not known yet waits for it.
+            if runtime.loads.park(request.method, reply: reply, id: id, params: params) { return }
             switch runtime.route(request.method) {
             case .success(let target):
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,

@@ -46,6 +46,21 @@ public struct HostConfiguration: Sendable {
         self.serverID = serverID
     }
 
+    /// What is wrong with `path` as a plugin directory (`--plugins`), as the end of a sentence
+    /// naming it ("does not exist: …"), or nil when it is a directory. Checked before the host
+    /// starts, so a mistyped path is a usage error instead of a host that serves no modules.
+    public static func pluginDirectoryProblem(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let reason = errno == ENOENT ? "does not exist" : "cannot be read (\(String(cString: strerror(errno))))"
+            return "\(reason): give the directory that holds the plugin files (*.so)"
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            return "is not a directory: give the directory that holds the plugin files (*.so), not a file"
+        }
+        return nil
+    }
+
     /// Reads a config file: a JSON object whose members are module ids, each an object handed to
     /// that module's `init` as written (made single-line), e.g.
     /// `{"health": {"cooldownCapMs": 10800000}}`.
@@ -54,12 +69,11 @@ public struct HostConfiguration: Sendable {
     ///   (with the byte where it stops being JSON), not an object, a section that is not an
     ///   object, a module id given twice.
     public static func moduleConfigs(fromFile path: String) throws -> [String: [UInt8]] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError("cannot read config file \(path)")
-        }
-        return try [UInt8](data).withUnsafeBufferPointer { bytes in
+        let data = try readConfigFile(path)
+        return try data.withUnsafeBufferPointer { bytes in
             if let failure = JSONScanner.failure(in: bytes) {
-                throw ConfigurationError("config file \(path) is not valid JSON: \(failure)")
+                let (line, column) = JSONScanner.lineAndColumn(of: JSONScanner.offset(of: failure, in: bytes), in: bytes)
+                throw ConfigurationError("config file \(path) is not valid JSON: line \(line), column \(column): \(failure)")
             }
             var scanner = JSONScanner(bytes)
             scanner.skipWhitespace()
@@ -80,6 +94,48 @@ public struct HostConfiguration: Sendable {
             }
             return configs
         }
+    }
+}
+
+extension HostConfiguration {
+    /// The bytes of a config file, or an error naming it and the system's reason (no such
+    /// file, a directory, permission denied), never a raw Foundation error.
+    static func readConfigFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ConfigurationError("cannot read config file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw ConfigurationError("cannot read config file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            let what = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
+            throw ConfigurationError("cannot read config file \(path): it is \(what); give a JSON file of module sections")
+        }
+        guard info.st_size <= maxConfigBytes else {
+            throw ConfigurationError("config file \(path) is \(info.st_size) bytes, over the limit of \(maxConfigBytes) bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var count = 0
+        while count < bytes.count {
+            let read = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if read < 0 && errno == EINTR { continue }
+            guard read >= 0 else { throw ConfigurationError("cannot read config file \(path): \(String(cString: strerror(errno)))") }
+            if read == 0 { break }
+            count += read
+        }
+        return Array(bytes.prefix(count))
+    }
+
+    /// The largest config file read: far above any real one (sections are small objects).
+    static let maxConfigBytes = 16 << 20
+
+    /// The config sections whose module id is not among `loaded`: a misspelt id, or a module
+    /// that is not there, whose settings would otherwise be ignored without a word.
+    public static func unusedSections(_ configs: [String: [UInt8]], loaded: [String]) -> [String] {
+        configs.keys.filter { !loaded.contains($0) }.sorted()
     }
 }
 

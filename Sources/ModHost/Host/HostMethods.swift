@@ -43,6 +43,8 @@ final class HostMethods: @unchecked Sendable {
             Self.complete(reply, id: id, outcome)
             reply.client?.callFinished()
         }
+        // Only what the catalog lists is served, so `--help` lists every host method.
+        guard HostMethodCatalog.names.contains(method) else { return respond(.failure(.methodNotFound(method))) }
         switch method {
         case "host.status": respond(encode(status()))
         case "modules.list": respond(encode(ModuleList(modules: runtime.registry.entries.map { ModuleSummary($0.instance) })))
@@ -75,9 +77,14 @@ final class HostMethods: @unchecked Sendable {
             })
         case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "clock.advance", "clock.set",
             "host.shutdown":
+            // A load counts as in progress from the moment it is read: calls to a module not
+            // known yet, read after it, wait for it (PendingLoads).
+            let isLoad = method == "modules.load"
+            if isLoad { runtime.loads.begin() }
             runtime.control.async { [self] in
                 CrashReport.prepareThread()  // plugin code (init, start, stop, a swap) runs here
                 respond(Result { () throws(RPCError) in try blocking(method, params) })
+                if isLoad { runtime.loads.end() }  // after the load's answer: then the calls waiting for it
             }
         default:
             respond(.failure(.methodNotFound(method)))

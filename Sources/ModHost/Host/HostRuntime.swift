@@ -25,6 +25,8 @@ final class HostRuntime: @unchecked Sendable {
     private let callTimeoutNanoseconds: UInt64
     // Set once in init; the registry needs `self`.
     private(set) var registry: Registry!
+    /// Loads in progress, and clients' calls to module ids not known yet waiting for them.
+    private(set) var loads: PendingLoads!
 
     var serverID: String { configuration.serverID }
 
@@ -50,6 +52,7 @@ final class HostRuntime: @unchecked Sendable {
             logger.info("removed \(stale), left by a host that is gone")
         }
         registry = Registry(runtime: self, loader: loader)
+        loads = PendingLoads(runtime: self)
     }
 
     /// The module's own directory for bulk files: `<state>/data/<server-id>/<module>`.
@@ -57,6 +60,13 @@ final class HostRuntime: @unchecked Sendable {
         let path = "\(configuration.stateDirectory)/data/\(configuration.serverID)/\(id)"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return path
+    }
+
+    /// The module id a method name is addressed to (`<module>.<method>`, or the default module
+    /// for a bare name); nil when it names none.
+    func moduleID(of method: String) -> String? {
+        if let dot = method.utf8.firstIndex(of: UInt8(ascii: ".")) { return String(method[..<dot]) }
+        return configuration.defaultModule
     }
 
     /// Resolves `<module>.<method>` (or a bare name, with a default module) to a loaded module.

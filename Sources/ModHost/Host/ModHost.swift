@@ -33,7 +33,14 @@ public enum ModHost {
         let client = ChannelClient(fd: protocolFD, logger: logger) { shutdown.request("the channel's reader went away") }
         let runtime: HostRuntime
         do {
-            let store = try SQLiteStore(path: StateDirectory.prepare(configuration) { logger.notice("\($0)") })
+            let database = try StateDirectory.prepare(configuration) { logger.notice("\($0)") }
+            let store: SQLiteStore
+            do {
+                store = try SQLiteStore(path: database)
+            } catch {
+                throw ConfigurationError(
+                    "cannot open the store \(database): \(SQLiteStore.reason(for: error)): move the file away (the host starts a new one) or give another --state-dir or --server-id")
+            }
             runtime = try HostRuntime(configuration: configuration, client: client, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
@@ -68,9 +75,17 @@ public enum ModHost {
                 }
             }
             let files = PluginLoader.pluginFiles(in: directory)
+            if files.isEmpty {
+                logger.warning("no plugin files (*.so) in \(LogText.quote(directory, keep: .tail)): serving host methods only; put plugins there or give another --plugins directory")
+            }
             for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
                 logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(LogText.line(failure.error.description))")
             }
+        }
+        let ids = runtime.registry.entries.map(\.instance.id)
+        for section in HostConfiguration.unusedSections(configuration.moduleConfigs, loaded: ids) {
+            let loadedText = ids.isEmpty ? "none is loaded" : "loaded: \(ids.joined(separator: ", "))"
+            logger.warning("config section \(LogText.quote(section)) is for a module that is not loaded (\(loadedText)): check the id, or load the module; a module loaded later still gets it")
         }
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
         logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)")
@@ -86,6 +101,7 @@ public enum ModHost {
                 expired += entry.slot.mailbox.takeCalls(dueBy: now)
             }
             for call in expired { call.finish(error: call.timedOut) }
+            runtime.loads.takeExpired(now: now)
         }
         sweeper.resume()
 
@@ -104,6 +120,7 @@ public enum ModHost {
         // One drain timeout for all of it: queued host methods, modules' calls, the last output.
         let deadline = ContinuousClock.now + configuration.drainTimeout
         methods.drain(until: deadline)
+        runtime.loads.abandon()
         runtime.registry.shutdown(until: deadline)
         runtime.timers.shutdown()
         sweeper.cancel()

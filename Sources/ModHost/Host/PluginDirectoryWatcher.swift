@@ -295,9 +295,13 @@ final class PluginDirectoryWatcher: Sendable {
             for item in ordered { shared.unsettled.remove(item.name) }
         }
         for item in ordered {
+            // A file that is there may be loaded: calls to a module not known yet wait for it.
+            let mayLoad = item.file != nil
+            if mayLoad { runtime.loads.begin() }
             runtime.control.async { [self] in
                 CrashReport.prepareThread()  // plugin code (init, start, a swap) runs here
                 apply(item.name)
+                if mayLoad { runtime.loads.end() }
             }
         }
     }

@@ -30,9 +30,14 @@ enum StateDirectory {
             var existing = directory
             while !exists(existing) && existing != "/" && existing != "." { existing = PathTrust.parent(of: existing) }
             if existing != directory { _ = try trust.checkDirectory(existing) }
-            try makeDirectories(directory)
+            do {
+                try makeDirectories(directory)
+            } catch let error as ConfigurationError {
+                throw ConfigurationError("cannot create the state directory \(directory): \(error): create it yourself (mode 0700) or give another --state-dir")
+            }
             _ = try trust.checkPrivateDirectory(directory)
-        } catch let error as PathTrustError {
+        } catch var error as PathTrustError {
+            error.purpose = .stateDirectory
             throw ConfigurationError("refusing the state directory \(directory): \(error)")
         }
         let database = "\(directory)/\(configuration.serverID).sqlite"
@@ -74,7 +79,7 @@ enum StateDirectory {
         let parent = PathTrust.parent(of: path)
         if parent != path && parent != "." && parent != "/" { try makeDirectories(parent) }
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw ConfigurationError("cannot create the directory \(path): \(String(cString: strerror(errno)))")
+            throw ConfigurationError("cannot create \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

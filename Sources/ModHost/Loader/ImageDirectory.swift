@@ -34,6 +34,8 @@ final class ImageDirectory: Sendable {
         do {
             checked = try trust.checkDirectory(parent)
         } catch {
+            var error = error
+            error.purpose = .temporaryDirectory
             throw ConfigurationError("refusing the temporary directory for plugin images (TMPDIR): \(error)")
         }
         let parent = checked

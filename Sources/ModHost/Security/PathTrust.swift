@@ -216,8 +216,11 @@ struct PathTrust: Sendable {
 
     // MARK: Helpers
 
+    /// The refusal for `path`, saying whether the host's user owns it (which decides the advice).
     private func fault(_ path: String, _ fault: PathTrustError.Fault) -> PathTrustError {
-        PathTrustError(path: path, fault: fault, trustedUser: userName)
+        var info = stat()
+        let owned = lstat(path, &info) == 0 && info.st_uid == userID
+        return PathTrustError(path: path, fault: fault, trustedUser: userName, ownedByUser: owned)
     }
 
     /// Names the path as given beside the component at fault, when they differ.

@@ -10,6 +10,16 @@ public final class SQLiteStore: ModuleStore {
     private let pool: DatabasePool
     public let path: String
 
+    /// Why opening or using the database failed, in words a user can act on: SQLite's own
+    /// message and code ("file is not a database (SQLite error 26)"), not GRDB's description
+    /// with the SQL it was running.
+    public static func reason(for error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return "\(error.message ?? "unknown error") (SQLite error \(error.resultCode.rawValue))"
+        }
+        return String(describing: error)
+    }
+
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.label = "modhost.store"

@@ -15,6 +15,9 @@ struct TrustCase: Sendable, CustomTestStringConvertible {
         try TestPlugins.broken(into: directory, name: name, defines: [])
     }
 
+    /// What every refusal of a plugin advises, whatever else it says.
+    static let moveAdvice = "move the plugin to a directory only you can write, such as ~/.local/lib/modhost"
+
     /// Each way the issue found a file loading that must be refused.
     static let refused: [TrustCase] = [
         TrustCase(name: "0775 file whose group has other members") { directory in
@@ -88,14 +91,14 @@ struct TrustCase: Sendable, CustomTestStringConvertible {
             let (nobody, _) = try FileOwnership.nobody
             let path = try fixture(in: directory)
             try FileOwnership.chown(path, uid: nobody)
-            return (path, [FileOwnership.resolved(path), "owned by nobody (uid \(nobody))", "chown root"])
+            return (path, [FileOwnership.resolved(path), "owned by nobody (uid \(nobody))", TrustCase.moveAdvice])
         },
         TrustCase(name: "directory owned by another user") { directory in
             let (nobody, _) = try FileOwnership.nobody
             let inner = try FileOwnership.mkdir("\(directory)/theirs", 0o755)
             let path = try fixture(in: inner)
             try FileOwnership.chown(inner, uid: nobody)
-            return (path, [FileOwnership.resolved(inner), "owned by nobody (uid \(nobody))", "chown root"])
+            return (path, [FileOwnership.resolved(inner), "owned by nobody (uid \(nobody))", TrustCase.moveAdvice])
         },
         TrustCase(name: "0666 file") { directory in
             let path = try fixture(in: directory)
@@ -131,9 +134,10 @@ struct TrustCase: Sendable, CustomTestStringConvertible {
         #expect(error["data"]["file"] == .string(path))
         let reason = error["data"]["reason"].string ?? ""
         #expect(reason.hasPrefix("refusing to load: "), "\(reason)")
-        for phrase in phrases {
+        for phrase in phrases + [TrustCase.moveAdvice] {
             #expect(reason.contains(phrase), "data.reason \"\(reason)\" should contain \"\(phrase)\"")
         }
+        #expect(!reason.contains("chown"), "a path of another user is never to be chowned: \(reason)")
         try expectServing(host)
     }
 

@@ -28,7 +28,7 @@ import Testing
         let state = try TemporaryDirectory.make(prefix: "modhost-state")
         try FileOwnership.chown(state, uid: try FileOwnership.nobody.uid)
         let line = try expectRefusedToStart(state: state)
-        #expect(line.contains("is owned by nobody (uid \(try FileOwnership.nobody.uid)), not by root: chown root"), "\(line)")
+        #expect(line.contains("is owned by nobody (uid \(try FileOwnership.nobody.uid)), not by root: use a state directory only you can write (--state-dir)"), "\(line)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: state).isEmpty)
     }
 

@@ -8,6 +8,7 @@
  *   -DPROBE_FLAGS=0                 descriptor flags (default MH_FLAG_UNLOADABLE)
  *   -DPROBE_AFTERLIFE               destroy leaves a thread behind that uses the host table
  *                                   after destroy returned (build with -DPROBE_FLAGS=0)
+ *   -DPROBE_INIT_SLEEP_MS=300       init sleeps that long first (a load that takes a while)
  *
  * Methods: ping -> "pong"; whoami -> the id; version -> the version;
  *   sleep [ms] -> ms, after blocking handle for ms; seq [n] -> n;
@@ -355,6 +356,10 @@ static void log_line(probe *self, const char *what) {
 }
 
 static void *probe_init(const mh_init_info *info, mh_out *error) {
+#ifdef PROBE_INIT_SLEEP_MS
+    struct timespec pause = { PROBE_INIT_SLEEP_MS / 1000, (PROBE_INIT_SLEEP_MS % 1000) * 1000000L };
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {}
+#endif
     probe *self = calloc(1, sizeof *self);
     if (!self) {
         info->host->out_write(error, "out of memory", 13);

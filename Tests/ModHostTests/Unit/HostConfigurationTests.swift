@@ -29,8 +29,38 @@ import Testing
         #expect(try configs("{}") == [:])
     }
 
+    /// A JSON error names the line and column an editor shows: lines from 1, columns in
+    /// characters (not bytes), the end of input at the end.
+    @Test func invalidJSONNamesTheLineAndColumn() throws {
+        #expect(try refusal("{\n  \"health\": {\n    \"a\": 1,\n  }\n}\n").contains("is not valid JSON: line 4, column 3: unexpected '}'"))
+        #expect(try refusal("{\r\n \"é\": x}").contains("line 2, column 7: unexpected 'x'"))
+        #expect(try refusal("{\"a\": {}\n").contains("line 2, column 1: unexpected end of input"))
+    }
+
+    /// Sections for modules that are not loaded are found (the host warns about them).
+    @Test func unusedSectionsAreTheOnesNoLoadedModuleHas() {
+        let configs = ["health": [UInt8](), "helth": [], "token": []]
+        #expect(HostConfiguration.unusedSections(configs, loaded: ["health", "token"]) == ["helth"])
+        #expect(HostConfiguration.unusedSections(configs, loaded: []) == ["health", "helth", "token"])
+    }
+
+    /// An unreadable file names the system's reason; Foundation's error text never shows.
+    @Test func anUnreadableFileNamesTheReason() throws {
+        let directory = try TemporaryDirectory.make(prefix: "modhost-config")
+        for (path, reason) in [("\(directory)/missing.json", "No such file or directory"), (directory, "it is a directory")] {
+            do {
+                _ = try HostConfiguration.moduleConfigs(fromFile: path)
+                Issue.record("\(path) must be refused")
+            } catch {
+                #expect("\(error)" == "cannot read config file \(path): \(reason)" || "\(error)".hasPrefix("cannot read config file \(path): \(reason);"),
+                        "\(error)")
+                #expect(!"\(error)".contains("NSCocoaErrorDomain"))
+            }
+        }
+    }
+
     @Test func badFilesAreRefusedNamingWhatIsWrong() throws {
-        #expect(try refusal(#"{"health": {"a": 1},}"#).hasSuffix(#"is not valid JSON: unexpected '}' at byte 20"#))
+        #expect(try refusal(#"{"health": {"a": 1},}"#).hasSuffix(#"is not valid JSON: line 1, column 21: unexpected '}' at byte 20"#))
         #expect(try refusal("[1]").hasSuffix("must hold a JSON object of module sections"))
         #expect(try refusal(#"{"health": [1]}"#).hasSuffix(#"section "health" must be a JSON object"#))
         #expect(try refusal(#"{"health": {"a": 1}, "health": {"b": 2}}"#).hasSuffix(#"section "health" is given twice; merge them into one"#))

@@ -54,19 +54,58 @@ import Testing
     }
 
     @Test func refusalsNameThePathTheFaultAndWhatToDo() {
-        let world = PathTrustError(path: "/srv/plugins", fault: .worldWritable(mode: S_IFDIR | 0o777, isDirectory: true), trustedUser: "alice")
+        let move = "move the plugin to a directory only you can write, such as ~/.local/lib/modhost"
+        let world = PathTrustError(path: "/srv/plugins", fault: .worldWritable(mode: S_IFDIR | 0o777, isDirectory: true), trustedUser: "alice",
+                                   ownedByUser: true)
         #expect(world.description
-            == "/srv/plugins is writable by anyone (mode 0777) without the sticky bit: chmod o-w /srv/plugins, or chmod +t /srv/plugins if others must keep writing there")
+            == "/srv/plugins is writable by anyone (mode 0777) without the sticky bit: chmod o-w /srv/plugins, or chmod +t /srv/plugins if others must keep writing there; or \(move)")
         let owner = PathTrustError(path: "/p/lib.so", fault: .foreignOwner(uid: 65534, name: "nobody"), trustedUser: "alice")
-        #expect(owner.description
-            == "/p/lib.so is owned by nobody (uid 65534), not by root or alice, the host's user: chown alice /p/lib.so, or use a path the host's user controls")
+        #expect(owner.description == "/p/lib.so is owned by nobody (uid 65534), not by root or alice, the host's user: \(move)")
         var group = PathTrustError(path: "/p/lib.so", fault: .groupWritable(mode: S_IFREG | 0o775, group: "staff", verdict: .others(["bob", "carol", "dan", "eve"])),
-                                   trustedUser: "alice")
+                                   trustedUser: "alice", ownedByUser: true)
         group.named = "/home/alice/lib.so"
         #expect(group.description
-            == "/p/lib.so is group-writable (mode 0775) and its group staff has other members (bob, carol, dan and 1 more): chmod g-w /p/lib.so (on the way to /home/alice/lib.so)")
-        let acl = PathTrustError(path: "/p/lib.so", fault: .aclWriter("user bob"), trustedUser: "alice")
-        #expect(acl.description == "/p/lib.so has an ACL that lets user bob write: remove that entry (setfacl -x) or the ACL (setfacl -b /p/lib.so)")
+            == "/p/lib.so is group-writable (mode 0775) and its group staff has other members (bob, carol, dan and 1 more): chmod g-w /p/lib.so; or \(move) (on the way to /home/alice/lib.so)")
+        let acl = PathTrustError(path: "/p/lib.so", fault: .aclWriter("user bob"), trustedUser: "alice", ownedByUser: true)
+        #expect(acl.description == "/p/lib.so has an ACL that lets user bob write: remove that entry (setfacl -x) or the ACL (setfacl -b /p/lib.so); or \(move)")
+    }
+
+    /// A mode change is advised only for a path the user owns that is not a shared system
+    /// directory: never `chmod o-w /tmp` (which would lock every other user out of it), never a
+    /// change to another user's directory.
+    @Test func aModeChangeIsAdvisedOnlyForTheUsersOwnPaths() {
+        let move = "move the plugin to a directory only you can write, such as ~/.local/lib/modhost"
+        for (path, owned) in [("/tmp", true), ("/var/tmp", true), ("/srv", true), ("/", true), ("/srv/plugins", false)] {
+            let error = PathTrustError(path: path, fault: .worldWritable(mode: S_IFDIR | 0o777, isDirectory: true), trustedUser: "root",
+                                       ownedByUser: owned)
+            #expect(error.description == "\(path) is writable by anyone (mode 0777) without the sticky bit: \(move)")
+            let group = PathTrustError(path: path, fault: .groupWritable(mode: S_IFDIR | 0o775, group: "staff", verdict: .others(["bob"])),
+                                       trustedUser: "root", ownedByUser: owned)
+            #expect(!group.description.contains("chmod"), "\(group)")
+        }
+        var state = PathTrustError(path: "/var/tmp", fault: .groupWritableStrict(mode: S_IFDIR | 0o770), trustedUser: "root", ownedByUser: true)
+        state.purpose = .stateDirectory
+        #expect(state.description == "/var/tmp is group-writable (mode 0770): use a state directory only you can write (--state-dir), such as ~/.local/state/modhost")
+    }
+
+    /// The refusal knows whether the user owns the path at fault from the file system.
+    @Test func ownershipOfThePathAtFaultIsRead() throws {
+        let directory = try TemporaryDirectory.make(prefix: "modhost-advice")
+        #expect(chmod(directory, 0o777) == 0)
+        let mine = PathTrust(userID: geteuid())
+        do {
+            _ = try mine.checkDirectory(directory)
+            Issue.record("a 0777 directory must be refused")
+        } catch {
+            #expect(error.ownedByUser && error.description.contains("chmod o-w \(PathTrust.realPath(directory) ?? directory)"), "\(error)")
+        }
+        let other = PathTrust(userID: geteuid() &+ 4242)
+        do {
+            _ = try other.checkDirectory(directory)
+            Issue.record("a directory of another user must be refused")
+        } catch {
+            #expect(!error.ownedByUser && !error.description.contains("chmod") && !error.description.contains("chown"), "\(error)")
+        }
     }
 
     @Test func parentsGoUpToTheRoot() {

@@ -34,6 +34,31 @@ public struct JSONScanner {
         }
     }
 
+    /// Where a failure is, as a byte offset into `bytes`: the end of the input for
+    /// `unexpectedEnd`.
+    public static func offset(of failure: Failure, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        switch failure {
+        case .unexpectedEnd: bytes.count
+        case .unexpectedByte(_, let at), .tooDeep(let at), .invalidUTF8(let at): min(at, bytes.count)
+        }
+    }
+
+    /// The 1-based line and column of byte `offset` in `bytes`, as an editor shows them: lines
+    /// end at `\n` (a `\r\n` counts once), columns count characters (UTF-8 sequences), not bytes.
+    public static func lineAndColumn(of offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for byte in bytes.prefix(max(0, offset)) {
+            if byte == 0x0A {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 && byte != 0x0D {
+                column += 1  // a continuation byte belongs to the character before it
+            }
+        }
+        return (line, column)
+    }
+
     /// The deepest nesting of arrays and objects accepted, by host and SDK alike; deeper input
     /// is refused rather than risking the stack of whoever walks it recursively.
     public static let maximumDepth = 512

@@ -124,7 +124,10 @@ struct ModHostCommand: ParsableCommand {
         if stateDirectory?.isEmpty == true { throw ValidationError("--state-dir must not be empty: give a directory, or leave the option out") }
         if configFile?.isEmpty == true { throw ValidationError("--config must not be empty: give a JSON file, or leave the option out") }
         if let pluginDirectory, let problem = HostConfiguration.pluginDirectoryProblem(pluginDirectory) {
-            throw ValidationError("--plugins \(pluginDirectory) \(problem)")
+            // Exit 2, not ArgumentParser's 64: the contract for a plugin directory that
+            // is not there (nothing to serve), which scripts test for.
+            FileHandle.standardError.write(Data("Error: --plugins \(pluginDirectory) \(problem)\n".utf8))
+            throw ExitCode(2)
         }
     }
 

@@ -5,8 +5,9 @@ import Testing
 /// What a new user tripped over (issue 10, item 4): each mistake gets an error naming the path,
 /// field or limit and saying what to do, never a silent host or a raw Foundation error.
 @Suite struct NewcomerTests {
-    /// A `--plugins` path that does not exist, or is a file, is a usage error (exit status 64,
-    /// like every usage error) naming the path; the host never starts serving nothing.
+    /// A `--plugins` path that does not exist, or is a file, stops the host with exit status 2
+    /// (the issue's contract; other usage errors exit 64) naming the path; the host never
+    /// starts serving nothing.
     @Test(arguments: ["missing", "file"])
     func aPluginPathThatIsNoDirectoryIsAUsageError(_ kind: String) throws {
         let directory = try TemporaryDirectory.make(prefix: "modhost-newcomer")
@@ -14,7 +15,7 @@ import Testing
         if kind == "file" { try Data("not a directory".utf8).write(to: URL(fileURLWithPath: path)) }
         let host = try HostProcess(plugins: path)
         let status = try host.waitForExit()
-        #expect(status == 64, "exit status \(status): \(host.stderrText)")
+        #expect(status == 2, "exit status \(status): \(host.stderrText)")
         let expected = kind == "file" ? "--plugins \(path) is not a directory" : "--plugins \(path) does not exist"
         #expect(host.stderrText.contains(expected), "\(host.stderrText)")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ModuleContracts
 @testable import HealthCore
 import Testing
 import ModuleSupport
@@ -9,14 +10,14 @@ import ModuleSupport
     // MARK: Retry-After
 
     @Test(arguments: [
-        (RetryAfterValue.text("120"), t0 + 120 * second),
+        (ProviderError.RetryAfter.text("120"), t0 + 120 * second),
         (.text(" 120 "), t0 + 120 * second),
         (.seconds(45), t0 + 45 * second),
         (.seconds(1.5), t0 + 1500),
         (.text("0"), t0),
         (.seconds(31_536_000), t0 + 31_536_000 * second),  // a year is the most
     ])
-    func retryAfterSeconds(_ value: RetryAfterValue, _ until: Int64) throws {
+    func retryAfterSeconds(_ value: ProviderError.RetryAfter, _ until: Int64) throws {
         #expect(try Hints.retryAfter(value, nowMs: t0) == .until(until))
     }
 
@@ -30,12 +31,12 @@ import ModuleSupport
     }
 
     @Test(arguments: [
-        (RetryAfterValue.seconds(-5), "retryAfter -5 is negative"),
+        (ProviderError.RetryAfter.seconds(-5), "retryAfter -5 is negative"),
         (.text("-30"), "retryAfter \"-30\" is negative"),
         (.seconds(1_000_000_000_000), "retryAfter 1000000000000 is absurd: more than a year (31536000 s)"),
         (.text("Fri, 01 Jan 2027 00:00:01 GMT"), "retryAfter \"Fri, 01 Jan 2027 00:00:01 GMT\" is absurd: more than a year ahead"),
     ])
-    func negativeOrAbsurdRetryAfterIsRefused(_ value: RetryAfterValue, _ message: String) {
+    func negativeOrAbsurdRetryAfterIsRefused(_ value: ProviderError.RetryAfter, _ message: String) {
         #expect(throws: HealthInputError(message)) { try Hints.retryAfter(value, nowMs: t0) }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ModuleContracts
 @testable import HealthCore
 import Testing
 
@@ -169,21 +170,21 @@ import Testing
     // MARK: Bad input
 
     @Test(arguments: [
-        (ReportInput(providerKey: "", status: 429), "providerKey must not be empty"),
-        (ReportInput(providerKey: String(repeating: "k", count: 1025), status: 429), "providerKey is longer than 1024 bytes"),
-        (ReportInput(providerKey: "k", series: "", status: 429), "series must not be empty"),
-        (ReportInput(providerKey: "k", status: 700), "status 700 is outside 100..599"),
-        (ReportInput(providerKey: "k", status: 99), "status 99 is outside 100..599"),
-        (ReportInput(providerKey: "k", errorClass: "bogus"),
+        (ProviderError(providerKey: "", status: 429), "providerKey must not be empty"),
+        (ProviderError(providerKey: String(repeating: "k", count: 1025), status: 429), "providerKey is longer than 1024 bytes"),
+        (ProviderError(providerKey: "k", series: "", status: 429), "series must not be empty"),
+        (ProviderError(providerKey: "k", status: 700), "status 700 is outside 100..599"),
+        (ProviderError(providerKey: "k", status: 99), "status 99 is outside 100..599"),
+        (ProviderError(providerKey: "k", errorClass: "bogus"),
          "errorClass \"bogus\" is not one of rate_limit, quota, server, network, auth, series_quota"),
-        (ReportInput(providerKey: "k", retryAfter: .text("30")), "status or errorClass is required"),
-        (ReportInput(providerKey: "k", status: 429, retryAfter: .seconds(-5)), "retryAfter -5 is negative"),
-        (ReportInput(providerKey: "k", status: 429, retryAfter: .seconds(1e12)),
+        (ProviderError(providerKey: "k", retryAfter: .text("30")), "status or errorClass is required"),
+        (ProviderError(providerKey: "k", status: 429, retryAfter: .seconds(-5)), "retryAfter -5 is negative"),
+        (ProviderError(providerKey: "k", status: 429, retryAfter: .seconds(1e12)),
          "retryAfter 1000000000000 is absurd: more than a year (31536000 s)"),
-        (ReportInput(providerKey: "k", errorClass: "series_quota"),
+        (ProviderError(providerKey: "k", errorClass: "series_quota"),
          "series is required for errorClass series_quota: providerKey \"k\" belongs to no series"),
     ])
-    func badInputIsRefusedAndNothingChanges(_ input: ReportInput, _ message: String) throws {
+    func badInputIsRefusedAndNothingChanges(_ input: ProviderError, _ message: String) throws {
         let bench = Bench()
         #expect(throws: HealthInputError(message)) { try bench.engine.report(input, at: t0, effects: &bench.effects) }
         #expect(bench.effects.writes.isEmpty && bench.effects.events.isEmpty)

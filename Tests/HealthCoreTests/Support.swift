@@ -1,4 +1,5 @@
 import Foundation
+import ModuleContracts
 @testable import HealthCore
 
 /// 2026-01-01T00:00:00Z, a Thursday.
@@ -25,9 +26,9 @@ final class Bench {
     }
 
     @discardableResult
-    func report(_ key: String, status: Int? = nil, errorClass: ErrorClass? = nil, retryAfter: RetryAfterValue? = nil,
+    func report(_ key: String, status: Int? = nil, errorClass: ErrorClass? = nil, retryAfter: ProviderError.RetryAfter? = nil,
                          body: String? = nil, series: String? = nil, at now: Int64) throws -> ReportResult {
-        let input = ReportInput(providerKey: key, series: series, status: status, errorClass: errorClass?.rawValue,
+        let input = ProviderError(providerKey: key, series: series, status: status, errorClass: errorClass?.rawValue,
                                 retryAfter: retryAfter, body: body)
         return try engine.report(input, at: now, effects: &effects)
     }

@@ -55,18 +55,7 @@ extension HealthConfig: Decodable {
     }
 }
 
-extension ReportInput {
-    /// A `provider.error` event's data, which is also `health.report`'s params.
-    public init(_ event: ProviderError) {
-        let retry: RetryAfterValue? = switch event.retryAfter {
-        case .seconds(let seconds): .seconds(seconds)
-        case .text(let text): .text(text)
-        case nil: nil
-        }
-        self.init(providerKey: event.providerKey, series: event.series, status: event.status, errorClass: event.errorClass,
-                  retryAfter: retry, body: event.body)
-    }
-
+extension ProviderError {
     /// Checks a list of provider keys, naming the first bad one as `providerKeys[i]`.
     public static func check(providerKeys keys: [String]) throws(HealthInputError) {
         for (index, key) in keys.enumerated() { try check(providerKey: key, field: "providerKeys[\(index)]") }
@@ -92,16 +81,11 @@ public enum StatusAnswer: Encodable, Sendable {
 }
 
 extension HealthEngine {
-    /// `health.report` / `provider.error`.
-    public mutating func report(_ event: ProviderError, at nowMs: Int64, effects: inout Effects) throws(HealthInputError) -> ReportResult {
-        try report(ReportInput(event), at: nowMs, effects: &effects)
-    }
-
     /// `health.available`, its keys checked first (`providerKeys[i]` names a bad one).
     public mutating func available(_ request: AvailableRequest, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> AvailableResult
     {
-        try ReportInput.check(providerKeys: request.providerKeys)
+        try ProviderError.check(providerKeys: request.providerKeys)
         return available(request.providerKeys, at: nowMs, peek: request.peek ?? false, effects: &effects)
     }
 
@@ -119,13 +103,13 @@ extension HealthEngine {
     /// `token.reauth_required`: every key the token serves is out until its refresh (all of
     /// them or, when one is malformed, none: the event is refused whole).
     public mutating func reauthRequired(_ event: TokenEvent, at nowMs: Int64, effects: inout Effects) throws(HealthInputError) {
-        try ReportInput.check(providerKeys: event.providerKeys)
+        try ProviderError.check(providerKeys: event.providerKeys)
         for key in event.providerKeys { _ = try reauthRequired(key, at: nowMs, effects: &effects) }
     }
 
     /// `token.refreshed`: lifts the auth block of every key the token serves (or of none).
     public mutating func tokenRefreshed(_ event: TokenEvent, at nowMs: Int64, effects: inout Effects) throws(HealthInputError) {
-        try ReportInput.check(providerKeys: event.providerKeys)
+        try ProviderError.check(providerKeys: event.providerKeys)
         for key in event.providerKeys { _ = try tokenRefreshed(key, at: nowMs, effects: &effects) }
     }
 }

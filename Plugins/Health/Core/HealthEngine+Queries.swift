@@ -1,3 +1,5 @@
+import ModuleContracts
+
 extension HealthEngine {
     /// A key as callers see it: its own state, unless its series is tripped, which makes a
     /// usable key `cooldown` (reason `series`) and pushes a deadline later.
@@ -67,7 +69,7 @@ extension HealthEngine {
     public mutating func status(of key: String, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> KeyStatus
     {
-        try ReportInput.check(providerKey: key)
+        try ProviderError.check(providerKey: key)
         advance(to: nowMs, effects: &effects)
         return status(key)
     }
@@ -104,7 +106,7 @@ extension HealthEngine {
     /// `health.reset`: forgets one key (counts, trips, deadlines) or, without a key, every
     /// key and series trip. Returns how many keys were forgotten.
     public mutating func reset(_ key: String?, at nowMs: Int64, effects: inout Effects) throws(HealthInputError) -> Int {
-        if let key { try ReportInput.check(providerKey: key) }
+        if let key { try ProviderError.check(providerKey: key) }
         advance(to: nowMs, effects: &effects)
         if let key { return remove(key, effects: &effects) ? 1 : 0 }
         let keys = entries.keys.sorted()

@@ -1,4 +1,5 @@
 import Foundation
+import ModuleContracts
 import ModHostSupport
 import ModuleSupport
 
@@ -6,7 +7,7 @@ extension HealthEngine {
     /// `health.report` / `provider.error`: checks the report, then applies its rule.
     ///
     /// - Throws: `HealthInputError` naming the offending field; nothing changes then.
-    public mutating func report(_ input: ReportInput, at nowMs: Int64, effects: inout Effects)
+    public mutating func report(_ input: ProviderError, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> ReportResult
     {
         let report = try input.classify(nowMs: nowMs, timeZone: timeZone)
@@ -102,7 +103,7 @@ extension HealthEngine {
     public mutating func reauthRequired(_ key: String, at nowMs: Int64, effects: inout Effects)
         throws(HealthInputError) -> ReportResult
     {
-        try report(ReportInput(providerKey: key, errorClass: ErrorClass.auth.rawValue), at: nowMs, effects: &effects)
+        try report(ProviderError(providerKey: key, errorClass: ErrorClass.auth.rawValue), at: nowMs, effects: &effects)
     }
 
     /// `token.refreshed`: lifts an auth block.
@@ -120,7 +121,7 @@ extension HealthEngine {
     private mutating func recover(_ key: String, at nowMs: Int64, effects: inout Effects, _ change: (inout KeyEntry) -> Void)
         throws(HealthInputError) -> SuccessResult
     {
-        try ReportInput.check(providerKey: key)
+        try ProviderError.check(providerKey: key)
         advance(to: nowMs, effects: &effects)
         if entries[key] != nil {
             update(key, at: nowMs, effects: &effects) { _, entry, _ in change(&entry) }

@@ -1,4 +1,5 @@
 import Foundation
+import ModuleContracts
 import ModHostSupport
 import ModuleSupport
 
@@ -24,12 +25,6 @@ public struct Hint: Sendable, Equatable {
     }
 }
 
-/// A `Retry-After` value as a caller passes it: a JSON number of seconds or the header text.
-public enum RetryAfterValue: Sendable, Equatable {
-    case seconds(Double)
-    case text(String)
-}
-
 /// Finds and checks hints: in a `Retry-After` value (the caller's own field, so a negative or
 /// absurd one is refused) and in a response body (free text, so what cannot be read is only
 /// noted for the log).
@@ -50,7 +45,7 @@ public enum Hints {
     /// Reads a `Retry-After` value.
     ///
     /// - Throws: `HealthInputError` naming `retryAfter` when it is negative or more than a year.
-    public static func retryAfter(_ value: RetryAfterValue, nowMs: Int64) throws(HealthInputError) -> Reading {
+    public static func retryAfter(_ value: ProviderError.RetryAfter, nowMs: Int64) throws(HealthInputError) -> Reading {
         switch value {
         case .seconds(let seconds):
             return .until(HostTime.deadline(nowMs, plus: try checkedMs(seconds: seconds, shown: format(seconds))))

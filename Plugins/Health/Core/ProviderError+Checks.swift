@@ -1,25 +1,10 @@
 import Foundation
 import ModHostSupport
+import ModuleContracts
 
-/// A `health.report` (or `provider.error` event) as received, before any check.
-public struct ReportInput: Sendable, Equatable {
-    public var providerKey: String
-    public var series: String?
-    public var status: Int?
-    public var errorClass: String?
-    public var retryAfter: RetryAfterValue?
-    public var body: String?
-
-    public init(providerKey: String, series: String? = nil, status: Int? = nil, errorClass: String? = nil,
-                retryAfter: RetryAfterValue? = nil, body: String? = nil) {
-        self.providerKey = providerKey
-        self.series = series
-        self.status = status
-        self.errorClass = errorClass
-        self.retryAfter = retryAfter
-        self.body = body
-    }
-
+/// The checks and classification of a `health.report` (or `provider.error` event), whose
+/// params are ModuleContracts' `ProviderError`, the type every producer of the event uses.
+extension ProviderError {
     /// Longest provider key accepted, in UTF-8 bytes.
     public static let maxKeyBytes = 1024
 

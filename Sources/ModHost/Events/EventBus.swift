@@ -1,3 +1,4 @@
+import ModHostSupport
 import ModHostJSON
 import Synchronization
 

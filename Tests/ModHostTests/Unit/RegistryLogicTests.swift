@@ -1,4 +1,5 @@
 @testable import ModHost
+import ModHostSupport
 import Testing
 
 @Suite struct TopicPatternTests {

@@ -1,3 +1,4 @@
+import ModHostSupport
 /// Event handlers, registered beside the methods: each topic (or pattern, `*` matching any run
 /// of characters) handled here is also a subscription of the module's descriptor, so there is no
 /// separate `subscriptions` list to keep in step (`Plugin.subscriptions` still adds topics of
@@ -50,37 +51,3 @@ struct EventHandler<P: Plugin>: Sendable {
     let invoke: @Sendable (P, _ data: UnsafeRawBufferPointer, HostCore) throws -> Void
 }
 
-/// The host's topic patterns: `*` matches any run of characters (none included), everything
-/// else itself.
-enum TopicPattern {
-    static func matches(_ pattern: String, _ topic: String) -> Bool {
-        var pattern = pattern
-        var topic = topic
-        return pattern.withUTF8 { p in topic.withUTF8 { t in matches(p, t) } }
-    }
-
-    /// Greedy glob with one backtrack point (the last `*`): linear in practice, never worse
-    /// than pattern × topic.
-    private static func matches(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        var pi = 0, ti = 0
-        var star = -1, resume = 0
-        while ti < t.count {
-            if pi < p.count, p[pi] == UInt8(ascii: "*") {
-                star = pi
-                resume = ti
-                pi += 1
-            } else if pi < p.count, p[pi] == t[ti] {
-                pi += 1
-                ti += 1
-            } else if star >= 0 {
-                pi = star + 1
-                resume += 1
-                ti = resume
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
-        return pi == p.count
-    }
-}

@@ -11,5 +11,6 @@
 #include "mh_xattr.h"
 #include "mh_crash.h"
 #include "mh_altstack.h"
+#include "mh_socket.h"
 
 #endif

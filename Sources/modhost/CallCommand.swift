@@ -21,8 +21,8 @@ struct CallCommand: ParsableCommand {
         "The host's socket (default: the one `modhost --listen unix` uses for --server-id).", valueName: "path"))
     var socket: String?
 
-    @Option(name: .customLong("server-id"), help: ArgumentHelp("Picks the default socket, as for the host.", valueName: "id"))
-    var serverID = "default"
+    /// The host's `--server-id` picks the default socket (the same option: see `ServerIDOption`).
+    @OptionGroup var server: ServerIDOption
 
     @Option(name: .customLong("subscribe"), help: ArgumentHelp(
         "Stream events of this topic pattern (* matches any run) until interrupted; repeatable.", valueName: "topic"))
@@ -40,7 +40,16 @@ struct CallCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = socket ?? SocketPath.defaultPath(serverID: serverID)
+        let path = socket ?? SocketPath.defaultPath(serverID: server.serverID)
         throw ExitCode(RemoteCall.run(RemoteCall.Request(socket: path, method: method, params: params, subscribe: subscribe)))
     }
+}
+
+/// `--server-id`, in a group of its own so that the host and `modhost call` share it: the
+/// argument parser reads a parent's options after the subcommand's name too, and hands a
+/// subcommand the group its parent decoded.
+struct ServerIDOption: ParsableArguments {
+    @Option(name: .customLong("server-id"), help: ArgumentHelp(
+        "Names this host's database (<state-dir>/<id>.sqlite) and default socket; handed to plugins.", valueName: "id"))
+    var serverID = "default"
 }

@@ -47,9 +47,9 @@ struct ModHostCommand: ParsableCommand {
         discussion: "Default: $XDG_STATE_HOME/modhost, or ~/.local/state/modhost.", valueName: "dir"))
     var stateDirectory: String?
 
-    @Option(name: .customLong("server-id"), help: ArgumentHelp(
-        "Names this host's database (<state-dir>/<id>.sqlite); handed to plugins.", valueName: "id"))
-    var serverID = "default"
+    /// `--server-id`, shared with `modhost call` (the parent parses it wherever it is written).
+    @OptionGroup var server: ServerIDOption
+    var serverID: String { server.serverID }
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
         "JSON file of per-module sections handed to each module's init: {\"health\": {...}}.", valueName: "file"))

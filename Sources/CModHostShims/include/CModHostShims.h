@@ -12,5 +12,6 @@
 #include "mh_crash.h"
 #include "mh_altstack.h"
 #include "mh_socket.h"
+#include "mh_rwlock.h"
 
 #endif

@@ -69,8 +69,9 @@ final class ControlChannel: @unchecked Sendable {
             let count = client.isClosing ? 0 : read(fd, buffer + end, capacity - end)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 {
-                // End of input: a last line without a newline still counts.
-                if !discarding && end > start {
+                // End of input: a last line without a newline still counts (not when the host
+                // ended the connection: what it holds then is cut short).
+                if !discarding && end > start && !client.isClosing {
                     let last = UnsafeBufferPointer(start: buffer + start, count: end - start)
                     accepting.withLock { accepting in if accepting { dispatch(last) } }
                 }

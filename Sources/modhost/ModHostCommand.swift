@@ -147,16 +147,17 @@ struct ModHostCommand: ParsableCommand {
         }
     }
 
-    /// The socket paths of `--listen`, absolute.
+    /// The socket paths of `--listen`, absolute, each once.
     func listenPaths() throws -> [String] {
-        try listen.map { value in
+        var seen: Set<String> = []
+        return try listen.map { value in
             if value == "unix" { return SocketPath.defaultPath(serverID: serverID) }
             guard value.hasPrefix("unix:"), value.count > 5 else {
                 throw ValidationError("--listen must be unix or unix:PATH (a Unix socket), got \(value)")
             }
             let path = String(value.dropFirst(5))
             return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        }
+        }.filter { seen.insert($0).inserted }
     }
 
     func run() throws {

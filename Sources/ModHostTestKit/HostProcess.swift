@@ -219,6 +219,11 @@ public final class HostProcess: @unchecked Sendable {
         return try waitForExit(timeout: timeout)
     }
 
+    /// Closes the host's stdin without waiting for it to exit.
+    public func closeInput() {
+        try? input.fileHandleForWriting.close()
+    }
+
     /// Sends a signal (SIGTERM, SIGINT, SIGKILL) to the host.
     public func signal(_ number: Int32) {
         kill(process.processIdentifier, number)

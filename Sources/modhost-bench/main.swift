@@ -1,11 +1,14 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|swap|ffi|health|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
 //          against Python JSON-lines echo processes (and another modhost build, with --baseline);
 //          one-at-a-time latency; start to ready.
+// socket:  pipelined throughput over the Unix socket with 1, 8 and 32 clients against the stdio
+//          client of the same host; connect-call-disconnect round trips (modhost call, and an
+//          in-process client).
 // swap:    the pause callers see when a module holding 10,000 state entries is hot-swapped; call
 //          latency with and without repeated swaps; a swap against a full restart that reloads
 //          the same state.
@@ -43,6 +46,10 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
         if FileManager.default.fileExists(atPath: calc) { try FileManager.default.copyItem(atPath: calc, toPath: "\(plugins)/libCalc.so") }
         try ChannelBench(calls: context.calls, latencyCalls: context.latencyCalls, plugins: plugins, modhost: context.modhost,
                          baseline: context.baseline).run()
+    }),
+    ("socket", { context in
+        let echo = try context.echoLibrary(prefix: "modhost-bench-plugins")
+        try SocketBench(calls: context.calls, plugins: (echo as NSString).deletingLastPathComponent, modhost: context.modhost).run()
     }),
     ("swap", { context in
         let kvSource = context.repository.appendingPathComponent("Tests/ModHostTests/Fixtures/kv.c").path

@@ -15,7 +15,8 @@ struct ModHostCommand: ParsableCommand {
             stdout. With --watch (the default for the default plugin directory) it also follows the \
             directory: new files are loaded, replaced ones hot-swapped, removed ones unloaded. Logs go \
             to stderr. End of input, host.shutdown, SIGTERM or SIGINT shut it down \
-            gracefully (exit status 0).
+            gracefully (exit status 0). With --listen it serves the same protocol to several \
+            clients on Unix sockets; `modhost call` is a one-shot client of such a host.
 
             Two example requests, one line each on stdin (a module method is <module>.<method>):
               {"jsonrpc":"2.0","id":1,"method":"host.status"}
@@ -23,7 +24,9 @@ struct ModHostCommand: ParsableCommand {
 
             Host methods (params, then what they answer):
 
-            """ + HostMethodCatalog.helpText)
+            """ + HostMethodCatalog.helpText,
+        version: ModHost.versionText,
+        subcommands: [CallCommand.self])
 
     @Option(name: .customLong("plugins"), help: ArgumentHelp(
         "Directory whose *.so plugins are loaded at start.",
@@ -51,9 +54,9 @@ struct ModHostCommand: ParsableCommand {
         discussion: "Default: $XDG_STATE_HOME/modhost, or ~/.local/state/modhost.", valueName: "dir"))
     var stateDirectory: String?
 
-    @Option(name: .customLong("server-id"), help: ArgumentHelp(
-        "Names this host's database (<state-dir>/<id>.sqlite); handed to plugins.", valueName: "id"))
-    var serverID = "default"
+    /// `--server-id`, shared with `modhost call` (the parent parses it wherever it is written).
+    @OptionGroup var server: ServerIDOption
+    var serverID: String { server.serverID }
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
         "JSON file of per-module sections handed to each module's init: {\"health\": {...}}.", valueName: "file"))
@@ -89,6 +92,28 @@ struct ModHostCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .customLong("listen"), help: ArgumentHelp(
+        "Also serve clients on a Unix socket: unix:PATH, or unix for the default path; repeatable.",
+        discussion: """
+            The same JSON-lines JSON-RPC as stdio, per connection (ids, batches, subscriptions). \
+            The default path is $XDG_RUNTIME_DIR/modhost/<server-id>.sock, or \
+            /tmp/modhost-<uid>/<server-id>.sock without XDG_RUNTIME_DIR. The socket is made 0600 in a \
+            directory of mode 0700 owned by you (created if missing); a stale socket is replaced.
+            """,
+        valueName: "unix[:path]"))
+    var listen: [String] = []
+
+    @Flag(name: .customLong("no-stdio"), help: "Do not serve stdin/stdout: a daemon for --listen clients that runs until SIGTERM.")
+    var noStdio = false
+
+    @Option(name: .customLong("max-clients"), help: ArgumentHelp(
+        "Socket connections served at once; the next one gets an error line and is closed.", valueName: "n"))
+    var maxClients = 64
+
+    @Option(name: .customLong("client-grace-ms"), help: ArgumentHelp(
+        "How long a socket client may leave over 4 MiB of its output unread before it is disconnected.", valueName: "ms"))
+    var clientGraceMs = 10_000
+
     @Option(name: .customLong("disable"), help: ArgumentHelp(
         "Leave out a module (by id) or a plugin file (by path); repeatable.",
         discussion: """
@@ -121,6 +146,12 @@ struct ModHostCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        _ = try listenPaths()
+        guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
+        guard clientGraceMs >= 0 else { throw ValidationError("--client-grace-ms must not be negative") }
+        if noStdio && listen.isEmpty {
+            throw ValidationError("--no-stdio needs --listen: without stdio and a socket, nobody could reach the host")
+        }
         if stateDirectory?.isEmpty == true { throw ValidationError("--state-dir must not be empty: give a directory, or leave the option out") }
         if configFile?.isEmpty == true { throw ValidationError("--config must not be empty: give a JSON file, or leave the option out") }
         if let pluginDirectory, let problem = HostConfiguration.pluginDirectoryProblem(pluginDirectory) {
@@ -129,6 +160,19 @@ struct ModHostCommand: ParsableCommand {
             FileHandle.standardError.write(Data("Error: --plugins \(pluginDirectory) \(problem)\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// The socket paths of `--listen`, absolute, each once.
+    func listenPaths() throws -> [String] {
+        var seen: Set<String> = []
+        return try listen.map { value in
+            if value == "unix" { return SocketPath.defaultPath(serverID: serverID) }
+            guard value.hasPrefix("unix:"), value.count > 5 else {
+                throw ValidationError("--listen must be unix or unix:PATH (a Unix socket), got \(value)")
+            }
+            let path = String(value.dropFirst(5))
+            return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }.filter { seen.insert($0).inserted }
     }
 
     func run() throws {
@@ -162,6 +206,10 @@ struct ModHostCommand: ParsableCommand {
         configuration.watchSettleTime = .milliseconds(watchSettleMs)
         configuration.logLevel = level
         configuration.disabled = (try? DisabledModules(disable)) ?? DisabledModules()  // checked in validate()
+        configuration.listenPaths = try listenPaths()
+        configuration.stdio = !noStdio
+        configuration.maxClients = maxClients
+        configuration.clientGraceMilliseconds = clientGraceMs
         throw ExitCode(ModHost.run(configuration))
     }
 

@@ -11,5 +11,7 @@
 #include "mh_xattr.h"
 #include "mh_crash.h"
 #include "mh_altstack.h"
+#include "mh_socket.h"
+#include "mh_rwlock.h"
 
 #endif

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One client of the control channel (stdio today; each socket connection once there are
-/// several): where its replies and events go, and the bounds that keep a client that sends
-/// without reading from growing the host (DESIGN.md, "Several clients", last point).
+/// One client of the control channel (stdio, or one connection to a `--listen` socket): where
+/// its replies and events go, and the bounds that keep a client that sends without reading from
+/// growing the host (DESIGN.md, "Several clients", last point).
 ///
 /// - **Input**: the reader stops reading the client while more than `maxCallsInFlight` of its
 ///   calls are in the host (queued, running or pending) or more than `outputHighWater` bytes of
@@ -31,8 +31,18 @@ final class ChannelClient: Sendable {
         var eventDropBytes = 16 << 20
     }
 
+    /// How a client is connected, as `host.status` lists it.
+    enum Transport: Sendable, Equatable {
+        case stdio
+        /// A connection accepted on the Unix socket at this path.
+        case unix(String)
+    }
+
     /// The client's id (`ClientTable`): what `call_client` reports and `notify_client` takes.
     let id: UInt64
+    let transport: Transport
+    /// When it connected, on the host clock (`host.status`).
+    let connectedAtMs: Int64
     let output: OutputWriter
     let limits: Limits
     private let logger: Logger
@@ -46,10 +56,12 @@ final class ChannelClient: Sendable {
     private let gate: ReaderGate
 
     /// - Parameter onBroken: called once when the client's end of the output goes away.
-    init(fd: Int32, id: UInt64 = ClientTable.stdioID, limits: Limits = Limits(), logger: Logger,
-         onBroken: @escaping @Sendable () -> Void) {
+    init(fd: Int32, id: UInt64 = ClientTable.stdioID, transport: Transport = .stdio, connectedAtMs: Int64 = 0,
+         limits: Limits = Limits(), logger: Logger, onBroken: @escaping @Sendable () -> Void) {
         let gate = ReaderGate()
         self.id = id
+        self.transport = transport
+        self.connectedAtMs = connectedAtMs
         self.gate = gate
         self.limits = limits
         self.logger = logger
@@ -82,8 +94,22 @@ final class ChannelClient: Sendable {
     func waitForRoom() {
         guard callsInFlight > limits.maxCallsInFlight || output.unwrittenBytes > limits.outputHighWater else { return }
         gate.wait {
-            callsInFlight <= limits.resumeCallsInFlight && output.unwrittenBytes <= limits.outputLowWater
+            isClosing || (callsInFlight <= limits.resumeCallsInFlight && output.unwrittenBytes <= limits.outputLowWater)
         }
+    }
+
+    /// Whether its output is over the bound that stops its input (a socket client stuck there
+    /// past the grace is disconnected: `SocketConnection`).
+    var isOverOutputBound: Bool { output.unwrittenBytes > limits.outputHighWater }
+
+    /// Set when the host is done with the client (disconnecting it, or shutting down): a reader
+    /// parked in `waitForRoom` returns, so its thread can end.
+    private let closing = Atomic<Bool>(false)
+    var isClosing: Bool { closing.load(ordering: .sequentiallyConsistent) }
+
+    func markClosing() {
+        closing.store(true, ordering: .sequentiallyConsistent)
+        gate.wake()
     }
 
     /// Writes an event notification unless the client's output is too far behind; then the
@@ -92,12 +118,12 @@ final class ChannelClient: Sendable {
         guard output.unwrittenBytes <= limits.eventDropBytes else {
             let count = dropped.add(1, ordering: .relaxed).newValue
             if !dropping.exchange(true, ordering: .relaxed) {
-                logger.warning("dropping events for the client: more than \(limits.eventDropBytes >> 20) MiB of its output is unread (\(count) dropped so far)")
+                logger.warning("dropping events for client \(id): more than \(limits.eventDropBytes >> 20) MiB of its output is unread (\(count) dropped so far)")
             }
             return
         }
         if dropping.load(ordering: .relaxed), dropping.exchange(false, ordering: .relaxed) {
-            logger.notice("delivering events to the client again (\(dropped.load(ordering: .relaxed)) dropped so far)")
+            logger.notice("delivering events to client \(id) again (\(dropped.load(ordering: .relaxed)) dropped so far)")
         }
         output.writeLine(body)
     }

@@ -1,8 +1,10 @@
 import Foundation
 import Synchronization
 
-/// The JSON-RPC 2.0 control channel: reads newline-delimited requests from a file descriptor,
-/// routes them, and writes responses through the `OutputWriter`.
+/// The JSON-RPC 2.0 control channel of one client (stdio, or one socket connection): reads
+/// newline-delimited requests from a file descriptor, routes them, and writes responses through
+/// the client's `OutputWriter`. Every client has its own, so ids, batches and the bounds of
+/// backpressure are per connection.
 ///
 /// Reading and routing happen on one thread, in input order, so calls to one module are queued in
 /// the order they arrived. Module calls then run on their module's mailbox; host methods that
@@ -10,8 +12,8 @@ import Synchronization
 final class ControlChannel: @unchecked Sendable {
     private let runtime: HostRuntime
     private let methods: HostMethods
-    /// The client this channel reads (stdio).
-    private let client: ChannelClient
+    /// The client this channel reads.
+    let client: ChannelClient
     /// Held while a line is dispatched; `stopAccepting` takes it, so once it returns nothing
     /// more reaches modules or the control queue.
     private let accepting = Mutex<Bool>(true)
@@ -19,22 +21,28 @@ final class ControlChannel: @unchecked Sendable {
     /// and one wake-up per module per chunk instead of per call. Reader thread only.
     private var routed: [(mailbox: Mailbox, calls: [Call])] = []
 
-    init(runtime: HostRuntime, methods: HostMethods) {
+    /// How much of a line is read at once before the buffer grows: stdio, the busiest client,
+    /// reads in large chunks; a socket connection starts small, so 64 idle clients cost little.
+    private let readCapacity: Int
+
+    init(runtime: HostRuntime, methods: HostMethods, client: ChannelClient, readCapacity: Int = 1 << 20) {
         self.runtime = runtime
         self.methods = methods
-        client = runtime.client
+        self.client = client
+        self.readCapacity = readCapacity
     }
 
     /// Stops handling input; lines read afterwards are ignored (the host is shutting down).
     func stopAccepting() { accepting.withLock { $0 = false } }
 
-    /// Reads `fd` until end of input. A line longer than the configured limit is answered with
-    /// `-32600` and skipped up to its newline, so the channel stays in sync. Before each read it
-    /// waits while the client is over its bounds (`ChannelClient.waitForRoom`); after a long
-    /// line the buffer shrinks back.
+    /// Reads `fd` until end of input (or an error, or the client is being closed). A line
+    /// longer than the configured limit is answered with `-32600` (with the line's id when its
+    /// first `--max-line-bytes` hold one) and skipped up to its newline, so the channel stays in
+    /// sync; it is never held whole. Before each read it waits while the client is over its
+    /// bounds (`ChannelClient.waitForRoom`); after a long line the buffer shrinks back.
     func serve(fd: Int32) {
         let limit = runtime.configuration.maxLineBytes
-        let initialCapacity = min(1 << 20, limit + 1)
+        let initialCapacity = min(readCapacity, limit + 1)
         var capacity = initialCapacity
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
@@ -58,11 +66,12 @@ final class ControlChannel: @unchecked Sendable {
                 }
             }
             client.waitForRoom()
-            let count = read(fd, buffer + end, capacity - end)
+            let count = client.isClosing ? 0 : read(fd, buffer + end, capacity - end)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 {
-                // End of input: a last line without a newline still counts.
-                if !discarding && end > start {
+                // End of input: a last line without a newline still counts (not when the host
+                // ended the connection: what it holds then is cut short).
+                if !discarding && end > start && !client.isClosing {
                     let last = UnsafeBufferPointer(start: buffer + start, count: end - start)
                     accepting.withLock { accepting in if accepting { dispatch(last) } }
                 }
@@ -77,7 +86,7 @@ final class ControlChannel: @unchecked Sendable {
                     if discarding {
                         discarding = false
                     } else if lineEnd - start > limit {
-                        refuseOverlongLine(limit)
+                        refuseOverlongLine(limit, UnsafeBufferPointer(start: buffer + start, count: lineEnd - start))
                     } else if accepting {
                         var length = lineEnd - start
                         if length > 0 && buffer[start + length - 1] == 0x0D { length -= 1 }
@@ -92,7 +101,7 @@ final class ControlChannel: @unchecked Sendable {
             if discarding || end - start > limit {
                 if !discarding {
                     discarding = true
-                    refuseOverlongLine(limit)
+                    refuseOverlongLine(limit, UnsafeBufferPointer(start: buffer + start, count: end - start))
                 }
                 start = 0
                 end = 0
@@ -111,8 +120,12 @@ final class ControlChannel: @unchecked Sendable {
         }
     }
 
-    private func refuseOverlongLine(_ limit: Int) {
-        runtime.output.writeLine(RPCResponse.error(id: nil, .invalidRequest("Invalid Request: line exceeds the limit of \(limit) bytes; skipped")))
+    /// Answers a line over the limit, with its id when the part read holds one (so a client
+    /// waiting for that id gets its answer).
+    private func refuseOverlongLine(_ limit: Int, _ prefix: UnsafeBufferPointer<UInt8>) {
+        let id = RPCEnvelope.id(inPrefix: prefix).map { UnsafeBufferPointer(rebasing: prefix[$0]) }
+        client.output.writeLine(RPCResponse.error(id: id, .invalidRequest(
+            "Invalid Request: line exceeds the limit of \(limit) bytes (--max-line-bytes); skipped; send a shorter line or restart the host with a higher --max-line-bytes")))
     }
 
     private func postRouted() {
@@ -127,9 +140,9 @@ final class ControlChannel: @unchecked Sendable {
         case .blank:
             return
         case .parseError(let message):
-            runtime.output.writeLine(RPCResponse.error(id: nil, RPCError(code: RPCError.parseErrorCode, message: message)))
+            client.output.writeLine(RPCResponse.error(id: nil, RPCError(code: RPCError.parseErrorCode, message: message)))
         case .tooDeep(let message):
-            runtime.output.writeLine(RPCResponse.error(id: nil, .invalidRequest(message)))
+            client.output.writeLine(RPCResponse.error(id: nil, .invalidRequest(message)))
         case .single(let entry):
             dispatch(entry, line, batch: nil)
         case .batch(let entries):
@@ -146,7 +159,7 @@ final class ControlChannel: @unchecked Sendable {
         switch entry {
         case .invalid(let id, let message):
             let response = RPCResponse.error(id: id.map { UnsafeBufferPointer(rebasing: line[$0]) }, .invalidRequest(message))
-            if let batch { batch.add(response) } else { runtime.output.writeLine(response) }
+            if let batch { batch.add(response) } else { client.output.writeLine(response) }
         case .request(let request):
             let id = request.id.map { UnsafeBufferPointer(rebasing: line[$0]) }
             let params = request.params.map { UnsafeBufferPointer(rebasing: line[$0]) }
@@ -174,7 +187,7 @@ final class ControlChannel: @unchecked Sendable {
             case .failure(let error):
                 guard id != nil else { return }
                 let response = RPCResponse.error(id: id, error)
-                if let batch { batch.add(response) } else { runtime.output.writeLine(response) }
+                if let batch { batch.add(response) } else { client.output.writeLine(response) }
             }
         }
     }

@@ -25,6 +25,9 @@ final class OutputWriter: @unchecked Sendable {
     private var writing = false
     private var closed = false
     private var broken = false
+    /// The writer thread has returned: nothing touches `fd` any more (its owner may close it),
+    /// and lines appended from now on are dropped.
+    private var stopped = false
     /// Bytes appended and not yet written (the buffer plus the chunk being written).
     private let unwritten = Atomic<Int>(0)
     private let lowWater: Int
@@ -56,6 +59,11 @@ final class OutputWriter: @unchecked Sendable {
     @inline(__always)
     func writeLine(_ body: (inout [UInt8]) -> Void) {
         condition.lock()
+        if stopped {
+            // A late reply for a client that is gone: dropped, never written anywhere.
+            condition.unlock()
+            return
+        }
         let before = buffer.count
         body(&buffer)
         buffer.append(UInt8(ascii: "\n"))
@@ -81,6 +89,23 @@ final class OutputWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Drops what is still unwritten and what comes later, without writing it: the client went
+    /// away. A `write` in progress is left to finish or fail (`shutdown` the socket to end it).
+    func discard() {
+        condition.lock()
+        broken = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the writer thread has returned (after `close`), so the descriptor can be
+    /// closed without a write reaching whatever is opened under the same number next.
+    func waitUntilStopped() {
+        condition.lock()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+
     private func run() {
         var pending: [UInt8] = []
         pending.reserveCapacity(1 << 16)
@@ -92,6 +117,7 @@ final class OutputWriter: @unchecked Sendable {
                 writerWaiting = false
             }
             if buffer.isEmpty && closed {
+                stopped = true
                 condition.broadcast()
                 condition.unlock()
                 return

@@ -30,6 +30,8 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
     public static let loadFailedCode: Int32 = -32003
     public static let timedOutCode: Int32 = -32004
     public static let refusedCode: Int32 = -32005
+    /// A connection over `--max-clients` (or made while the host shuts down), refused.
+    public static let connectionRefusedCode: Int32 = -32006
 
     public static func invalidRequest(_ message: String) -> RPCError { RPCError(code: invalidRequestCode, message: message) }
     public static func methodNotFound(_ method: String, _ why: String? = nil) -> RPCError {

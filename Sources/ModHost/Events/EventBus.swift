@@ -20,12 +20,13 @@ final class Event: Sendable {
 /// Who receives an event.
 enum Subscriber: Sendable {
     case module(ModuleContext)
-    /// The control channel: events arrive as `event` notifications on stdout.
-    case channel
+    /// A control-channel client (stdio or a socket connection): events arrive as `event`
+    /// notifications on its output, and only on its own.
+    case client(ChannelClient)
 
     fileprivate func isSame(as other: Subscriber) -> Bool {
         switch (self, other) {
-        case (.channel, .channel): true
+        case (.client(let a), .client(let b)): a === b
         case (.module(let a), .module(let b)): a === b
         default: false
         }
@@ -40,12 +41,9 @@ final class EventBus: Sendable {
         let subscriber: Subscriber
     }
     private let subscriptions = Mutex<[Subscription]>([])
-    /// The control channel's client: events for it are dropped, never waited for, when it lags.
-    private let channel: ChannelClient
     private let clock: any HostClock
 
-    init(channel: ChannelClient, clock: any HostClock) {
-        self.channel = channel
+    init(clock: any HostClock) {
         self.clock = clock
     }
 
@@ -73,9 +71,15 @@ final class EventBus: Sendable {
         subscriptions.withLock { list in list.removeAll { $0.subscriber.isSame(as: .module(context)) } }
     }
 
-    func channelPatterns() -> [String] {
+    /// Drops every subscription of a client (it disconnected).
+    func unsubscribeAll(_ client: ChannelClient) {
+        subscriptions.withLock { list in list.removeAll { $0.subscriber.isSame(as: .client(client)) } }
+    }
+
+    /// The patterns a client subscribed to, in the order it did.
+    func patterns(of client: ChannelClient) -> [String] {
         subscriptions.withLock { list in
-            list.compactMap { if case .channel = $0.subscriber { $0.pattern.text } else { nil } }
+            list.compactMap { if case .client(let subscriber) = $0.subscriber, subscriber === client { $0.pattern.text } else { nil } }
         }
     }
 
@@ -95,8 +99,9 @@ final class EventBus: Sendable {
         }
         for target in targets {
             switch target {
-            case .channel:
-                channel.writeEvent { out in Self.appendNotification(event, to: &out) }
+            case .client(let client):
+                // Dropped and counted, never waited for, when the client lags.
+                client.writeEvent { out in Self.appendNotification(event, to: &out) }
             case .module(let context):
                 context.slot.mailbox.post(.callback(context, .event(event)))
             }

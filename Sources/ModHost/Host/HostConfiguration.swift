@@ -39,6 +39,16 @@ public struct HostConfiguration: Sendable {
     /// Modules and plugin files `--disable` leaves out (after a crash in one of them).
     public var disabled = DisabledModules()
     public var logLevel: Logger.Level = .info
+    /// Unix sockets to serve the control channel on as well (`--listen unix:PATH`).
+    public var listenPaths: [String] = []
+    /// Serve a client on stdin/stdout (off with `--no-stdio`: a daemon that runs until SIGTERM).
+    public var stdio = true
+    /// Socket connections served at once (`--max-clients`); the next one is refused.
+    public var maxClients = 64
+    /// How long a socket client's output may stay over its bound before it is disconnected
+    /// (`--client-grace-ms`), in ms.
+    public var clientGraceMilliseconds = 10_000
+    var clientGrace: Duration { .milliseconds(clientGraceMilliseconds) }
 
     public init(pluginDirectory: String?, stateDirectory: String, serverID: String = "default") {
         self.pluginDirectory = pluginDirectory

@@ -58,16 +58,18 @@ final class HostMethods: @unchecked Sendable {
             })
         case "events.subscribe", "events.unsubscribe":
             respond(Result { () throws(RPCError) in
+                // Subscriptions are the asking connection's own.
+                guard let client = reply.client else { throw RPCError.methodNotFound(method, "only for control-channel clients") }
                 let request = try HostParams.decode(TopicsParams.self, params)
                 for topic in request.topics {
                     guard !topic.isEmpty else { throw RPCError.invalidParams("\"topics\" must not contain an empty topic") }
                     if method == "events.subscribe" {
-                        runtime.events.subscribe(topic, .channel)
+                        runtime.events.subscribe(topic, .client(client))
                     } else {
-                        runtime.events.unsubscribe(topic, .channel)
+                        runtime.events.unsubscribe(topic, .client(client))
                     }
                 }
-                return try HostParams.encode(["subscribed": runtime.events.channelPatterns()])
+                return try HostParams.encode(["subscribed": runtime.events.patterns(of: client)])
             })
         case "events.publish":
             respond(Result { () throws(RPCError) in
@@ -153,6 +155,7 @@ final class HostMethods: @unchecked Sendable {
 
     private func status() -> HostStatus {
         let elapsed = ContinuousClock.now - runtime.startedAt
+        let clients = runtime.clients.all
         return HostStatus(
             version: Self.version,
             abiVersion: "\(MH_ABI_MAJOR).\(MH_ABI_MINOR)",
@@ -163,7 +166,8 @@ final class HostMethods: @unchecked Sendable {
             modules: runtime.registry.entries.map { ModuleSummary($0.instance) },
             retiredImages: runtime.registry.retiredImages,
             openCalls: CallTable.shared.openCount,
-            droppedEvents: runtime.client.droppedEvents,
+            droppedEvents: clients.reduce(0) { $0 + $1.droppedEvents },
+            clients: clients.map { ClientSummary($0, subscriptions: runtime.events.patterns(of: $0)) },
             disabled: runtime.configuration.disabled.listed)
     }
 

@@ -90,13 +90,42 @@ struct HostStatus: Encodable {
     let modules: [ModuleSummary]
     let retiredImages: Int
     let openCalls: Int
-    /// Events not sent to the client because it was not reading its output.
+    /// Events not sent to connected clients because they were not reading their output, in all.
     let droppedEvents: Int
+    let clients: [ClientSummary]
     /// What `--disable` leaves out: module ids, then resolved files.
     let disabled: [String]
 }
 
 struct ModuleList: Encodable { let modules: [ModuleSummary] }
+
+/// One connected client in `host.status`.
+struct ClientSummary: Encodable {
+    let clientId: UInt64
+    /// `stdio` or `unix`.
+    let transport: String
+    /// The socket a `unix` client connected to.
+    let socket: String?
+    let connectedAtMs: Int64
+    let subscriptions: [String]
+    /// Events not sent to it because it was not reading its output.
+    let droppedEvents: Int
+
+    init(_ client: ChannelClient, subscriptions: [String]) {
+        clientId = client.id
+        switch client.transport {
+        case .stdio:
+            transport = "stdio"
+            socket = nil
+        case .unix(let path):
+            transport = "unix"
+            socket = path
+        }
+        connectedAtMs = client.connectedAtMs
+        self.subscriptions = subscriptions
+        droppedEvents = client.droppedEvents
+    }
+}
 
 /// One typed export in `modules.describe`.
 struct ExportDescription: Encodable {

@@ -6,11 +6,9 @@ import Logging
 final class HostRuntime: @unchecked Sendable {
     let configuration: HostConfiguration
     let logger: Logger
-    /// The stdio client of the control channel.
-    let client: ChannelClient
-    /// Every client by id, for `call_client` and `notify_client`.
+    /// Every client of the control channel (stdio and socket connections) by id, for
+    /// `call_client`, `notify_client` and `host.status`.
     let clients = ClientTable()
-    var output: OutputWriter { client.output }
     let clock: any HostClock
     let timers: TimerService
     let events: EventBus
@@ -30,10 +28,9 @@ final class HostRuntime: @unchecked Sendable {
 
     var serverID: String { configuration.serverID }
 
-    init(configuration: HostConfiguration, client: ChannelClient, store: any ModuleStore, logger: Logger) throws {
+    init(configuration: HostConfiguration, store: any ModuleStore, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.client = client
         self.store = store
         if let start = configuration.manualClockStartMs {
             clock = ManualClock(startMs: start)
@@ -41,12 +38,11 @@ final class HostRuntime: @unchecked Sendable {
             clock = SystemClock()
         }
         timers = TimerService(clock: clock)
-        events = EventBus(channel: client, clock: clock)
+        events = EventBus(clock: clock)
         let (seconds, attoseconds) = configuration.callTimeout.components
         callTimeoutMilliseconds = UInt64(max(0, seconds)) * 1000 + UInt64(max(0, attoseconds) / 1_000_000_000_000_000)
         let (nanoseconds, overflow) = callTimeoutMilliseconds.multipliedReportingOverflow(by: 1_000_000)
         callTimeoutNanoseconds = overflow ? .max : nanoseconds
-        clients.add(client)
         let loader = try PluginLoader(maxFileBytes: configuration.maxPluginBytes)
         for stale in loader.images.removedStale {
             logger.info("removed \(stale), left by a host that is gone")

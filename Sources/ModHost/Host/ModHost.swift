@@ -2,12 +2,17 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import CModHost
 import ModHostSupport
 
-/// The host: `ModHost.run` loads the plugins, serves the control channel (and, when configured,
-/// follows the plugin directory: `PluginDirectoryWatcher`) until end of input, `host.shutdown`,
-/// SIGTERM or SIGINT, then shuts down gracefully and returns the exit status.
+/// The host: `ModHost.run` loads the plugins, serves the control channel on stdio and the
+/// `--listen` sockets (and, when configured, follows the plugin directory:
+/// `PluginDirectoryWatcher`) until end of input, `host.shutdown`, SIGTERM or SIGINT, then shuts
+/// down gracefully and returns the exit status.
 public enum ModHost {
+    /// `modhost --version`: the host's version and the ABI it speaks.
+    public static var versionText: String { "modhost \(HostMethods.version) (ABI \(MH_ABI_MAJOR).\(MH_ABI_MINOR))" }
+
     /// Runs the host on `input` / `output` (stdin / stdout by default). Blocks until shutdown.
     ///
     /// - Important: `output` is taken over for the protocol: it is duplicated for the channel's
@@ -20,17 +25,19 @@ public enum ModHost {
         if crashHandler != 0 {
             logger.warning("crash reports disabled: cannot install the signal handler: \(String(cString: strerror(crashHandler)))")
         }
-        let protocolFD = dup(output)
-        guard protocolFD >= 0 else {
-            logger.critical("cannot duplicate the output descriptor: \(String(cString: strerror(errno)))")
-            return 1
+        var protocolFD: Int32 = -1
+        if configuration.stdio {
+            protocolFD = dup(output)
+            guard protocolFD >= 0 else {
+                logger.critical("cannot duplicate the output descriptor: \(String(cString: strerror(errno)))")
+                return 1
+            }
+            _ = fcntl(protocolFD, F_SETFD, FD_CLOEXEC)
         }
-        _ = fcntl(protocolFD, F_SETFD, FD_CLOEXEC)
         dup2(2, output)
         signal(SIGPIPE, SIG_IGN)
 
         let shutdown = ShutdownRequest()
-        let client = ChannelClient(fd: protocolFD, logger: logger) { shutdown.request("the channel's reader went away") }
         let runtime: HostRuntime
         do {
             let database = try StateDirectory.prepare(configuration) { logger.notice("\($0)") }
@@ -41,14 +48,31 @@ public enum ModHost {
                 throw ConfigurationError(
                     "cannot open the store \(database): \(SQLiteStore.reason(for: error)): move the file away (the host starts a new one) or give another --state-dir or --server-id")
             }
-            runtime = try HostRuntime(configuration: configuration, client: client, store: store, logger: logger)
+            runtime = try HostRuntime(configuration: configuration, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
-            client.output.close()
             return 1
         }
+        let stdio = configuration.stdio
+            ? ChannelClient(fd: protocolFD, connectedAtMs: runtime.clock.nowMs, logger: logger) { shutdown.request("the channel's reader went away") }
+            : nil
+        if let stdio { runtime.clients.add(stdio) }
         let methods = HostMethods(runtime: runtime) { shutdown.request("host.shutdown") }
-        let channel = ControlChannel(runtime: runtime, methods: methods)
+        let channel = stdio.map { ControlChannel(runtime: runtime, methods: methods, client: $0) }
+        // Bound before the plugins load, so a path in use fails the start at once; accepting
+        // begins once they are loaded.
+        var sockets: SocketServer?
+        if !configuration.listenPaths.isEmpty {
+            do {
+                sockets = try SocketServer(paths: configuration.listenPaths, runtime: runtime, methods: methods, logger: logger)
+            } catch {
+                logger.critical("cannot start: \(error)")
+                stdio?.output.close()
+                runtime.store.close()
+                runtime.registry.loader.removeImageDirectory()
+                return 1
+            }
+        }
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -88,8 +112,10 @@ public enum ModHost {
             logger.warning("config section \(LogText.quote(section)) is for a module that is not loaded (\(loadedText)): check the id, or load the module; a module loaded later still gets it")
         }
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
-        logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)")
+        let listening = sockets.map { "; listening on " + $0.paths.map { "unix:\(LogText.quote($0, keep: .tail))" }.joined(separator: ", ") } ?? ""
+        logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)\(listening)")
         watcher?.start()
+        sockets?.start()
 
         let sweeper = DispatchSource.makeTimerSource(queue: .global())
         sweeper.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
@@ -105,17 +131,23 @@ public enum ModHost {
         }
         sweeper.resume()
 
-        let reader = Thread {
-            CrashReport.prepareThread()
-            channel.serve(fd: input)
-            shutdown.request("end of input")
+        if let channel {
+            let reader = Thread {
+                CrashReport.prepareThread()
+                channel.serve(fd: input)
+                shutdown.request("end of input")
+            }
+            reader.name = "modhost-input"
+            reader.start()
         }
-        reader.name = "modhost-input"
-        reader.start()
 
         let reason = shutdown.wait()
         logger.info("shutting down: \(reason)")
-        channel.stopAccepting()
+        // Every client hears it first; what they send from now on is not read.
+        let notice = shuttingDownLine(reason)
+        for client in runtime.clients.all { client.output.writeLine(notice) }
+        channel?.stopAccepting()
+        sockets?.stopAccepting()
         watcher?.stop()
         // One drain timeout for all of it: queued host methods, modules' calls, the last output.
         let deadline = ContinuousClock.now + configuration.drainTimeout
@@ -126,11 +158,22 @@ public enum ModHost {
         sweeper.cancel()
         signals.forEach { $0.cancel() }
         // A client still reading gets its last replies; one that stopped is given a second.
-        client.output.close(timeout: max(deadline - ContinuousClock.now, .seconds(1)))
+        let last = max(deadline, ContinuousClock.now + .seconds(1))
+        sockets?.closeAll(until: last)
+        stdio?.output.close(timeout: max(last - ContinuousClock.now, .zero))
         runtime.store.close()
         runtime.registry.loader.removeImageDirectory()
         logger.info("stopped")
         return 0
+    }
+
+    /// `{"jsonrpc":"2.0","method":"host.shutting_down","params":{"reason":…}}`: the notification
+    /// every client gets when shutdown begins, before its last replies and the end of the
+    /// connection.
+    private static func shuttingDownLine(_ reason: String) -> [UInt8] {
+        var params = JSONObject()
+        params.add("reason", reason)
+        return Array(#"{"jsonrpc":"2.0","method":"host.shutting_down","params":"#.utf8) + params.result + [UInt8(ascii: "}")]
     }
 }
 

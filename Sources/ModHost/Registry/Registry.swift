@@ -23,7 +23,8 @@ final class Registry: @unchecked Sendable {
         var idByFile: [String: String] = [:]
         var retiredImages = 0
     }
-    private let state = Mutex(State())
+    /// Read on every call routed (`slot`), changed by loads, unloads and swaps.
+    private let state = ReadMostly(State())
     unowned let runtime: HostRuntime
     let loader: PluginLoader
 
@@ -34,7 +35,7 @@ final class Registry: @unchecked Sendable {
 
     /// The slot serving `id`, if the module is loaded.
     @inline(__always)
-    func slot(_ id: String) -> ModuleSlot? { state.withLock { $0.slots[id] } }
+    func slot(_ id: String) -> ModuleSlot? { state.read { $0.slots[id] } }
 
     /// Loaded modules in start order.
     var entries: [Entry] {

@@ -9,7 +9,8 @@ final class ModuleSlot: Sendable {
     let openCalls = OpenCallCount()
     /// The largest result a call may be answered with (`--max-result-bytes`).
     let maxResultBytes: Int
-    private let current: Mutex<ModuleInstance?>
+    /// Read on every call routed and run, changed by swaps.
+    private let current: ReadMostly<ModuleInstance?>
     /// The generation a swap replaced, stopped but kept resident for `modules.rollback`.
     private let previousInstance = Mutex<ModuleInstance?>(nil)
     /// A new version running beside the serving one, receiving mirrored calls.
@@ -30,7 +31,7 @@ final class ModuleSlot: Sendable {
                 case .callback: break
                 }
             })
-        current = Mutex(nil)
+        current = ReadMostly(nil)
         box.slot = self
     }
 
@@ -56,7 +57,7 @@ final class ModuleSlot: Sendable {
     }
 
     var instance: ModuleInstance? {
-        get { current.withLock { $0 } }
+        get { current.read { $0 } }
         set { current.withLock { $0 = newValue } }
     }
 

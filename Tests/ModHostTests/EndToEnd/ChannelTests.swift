@@ -44,8 +44,8 @@ import Testing
         try host.send(raw: #"{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":["\#(big)"]}"#)
         let error = try JSON(parsing: host.nextLine())
         #expect(error["error"]["code"] == -32600)
-        #expect(error["error"]["message"].string?.contains("4096") == true)
-        #expect(error["id"] == .null)
+        #expect(error["error"]["message"].string?.contains("limit of 4096 bytes (--max-line-bytes)") == true)
+        #expect(error["id"] == 1, "answered with the id its first part holds")
         #expect(try host.call("echo.echo", ["small"]) == ["small"])
         // Just under the limit still works.
         let fits = String(repeating: "y", count: 3900)

@@ -14,15 +14,6 @@ import Testing
             stderrPath: stderr)
     }
 
-    /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-    private func eventually(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(20_000)
-        }
-        return true
-    }
 
     @Test func aMillionCallsSentWithoutReadingKeepTheHostSmallAndAreAllAnswered() throws {
         let plugins = try TestPlugins.directory()
@@ -47,7 +38,7 @@ import Testing
         // Nothing is read: the host must stop reading its input, which blocks our writer.
         var last = -1
         var stillSince = Date()
-        let stalled = eventually(timeout: 120) {
+        let stalled = Poll.until(timeout: 120, every: .milliseconds(20)) {
             let now = written.load(ordering: .relaxed)
             if now != last {
                 last = now
@@ -113,7 +104,7 @@ import Testing
         host.send(#"{"jsonrpc":"2.0","id":"burst","method":"p1.burst","params":[20000,2000]}"#)
 
         // Not reading: the publisher must finish anyway, the host telling why events are dropped.
-        #expect(eventually { stderr().contains("burst done") }, "the publishing module was blocked by the unread client:\n\(stderr())")
+        #expect(Poll.until(every: .milliseconds(20)) { stderr().contains("burst done") }, "the publishing module was blocked by the unread client:\n\(stderr())")
         #expect(stderr().contains("dropping events for client 1"))
         let memory = try #require(host.memory())
         #expect(memory.resident < 150 * Self.mib, "RSS \(memory.resident / Self.mib) MiB")
@@ -154,7 +145,7 @@ import Testing
         host.send(#"{"jsonrpc":"2.0","id":2,"method":"p1.seq","params":[7],"pad":""# + String(repeating: "z", count: 12_000_000) + #""}"#)
         #expect(host.readLine() == #"{"jsonrpc":"2.0","id":2,"result":7}"#)
         var after = 0
-        let shrank = eventually(timeout: 10) {
+        let shrank = Poll.until(timeout: 10, every: .milliseconds(20)) {
             after = host.memory()?.resident ?? .max
             return after < before + 20 * Self.mib
         }

@@ -28,13 +28,4 @@ struct SocketHost {
         return Dictionary(list.map { (UInt64($0["clientId"].int ?? -1), $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
-    static func eventually(timeout: TimeInterval = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while try !condition() {
-            if Date() > deadline { return false }
-            usleep(10_000)
-        }
-        return true
-    }
 }

@@ -56,7 +56,7 @@ import Testing
     @Test func subscribeStreamsEventsUntilTheHostCloses() throws {
         let server = try SocketHost()
         let streamer = try PipedProcess(try HostProcess.locateExecutable(), ["call", "--socket", server.path, "--subscribe", "news.*"])
-        #expect(try SocketHost.eventually { try server.clients().values.contains { $0["subscriptions"] == ["news.*"] } })
+        #expect(try Poll.until { try server.clients().values.contains { $0["subscriptions"] == ["news.*"] } })
         try server.host.call("events.publish", ["topic": "news.first", "data": ["n": 1]])
         try server.host.call("events.publish", ["topic": "other", "data": 0])
         try server.host.call("events.publish", ["topic": "news.second", "data": 2])

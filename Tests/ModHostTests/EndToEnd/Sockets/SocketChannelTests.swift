@@ -33,7 +33,7 @@ import Testing
         #expect(sockets.allSatisfy { $0["socket"].string == server.path && $0["connectedAtMs"].int ?? 0 > 0 })
         a.close()
         b.close()
-        #expect(try SocketHost.eventually { try server.clients().count == 1 })
+        #expect(try Poll.until { try server.clients().count == 1 })
         #expect(try server.host.shutdown() == 0)
         #expect(lstat(server.path, &info) != 0, "the socket file is removed at shutdown")
     }

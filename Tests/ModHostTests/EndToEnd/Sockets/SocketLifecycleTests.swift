@@ -29,9 +29,9 @@ import Testing
         let server = try SocketHost { try TestPlugins.services(into: $0) }
         let leaving = try server.connect()
         try leaving.send(raw: #"{"jsonrpc":"2.0","id":"held-by-the-client-that-left","method":"svc.hold"}"#)
-        #expect(try SocketHost.eventually { try server.host.call("svc.held_client") != .null })
+        #expect(try Poll.until { try server.host.call("svc.held_client") != .null })
         leaving.close()
-        #expect(try SocketHost.eventually { try server.clients().count == 1 })
+        #expect(try Poll.until { try server.clients().count == 1 })
         // The next connection is likely to get the same descriptor number.
         let next = try server.connect()
         #expect(try next.call("svc.release") == 0, "the module answers the call of the client that left")
@@ -78,12 +78,12 @@ import Testing
             }
         }
         stream.start()
-        #expect(SocketHost.eventually { sent.load(ordering: .relaxed) >= 10 })
+        #expect(Poll.until { sent.load(ordering: .relaxed) >= 10 })
         let swapper = try server.connect()
         #expect(try swapper.call("modules.swap", ["id": "counter", "path": .string(v2)])["to"] == "2.0.0")
         #expect(try watcher.nextEvent(topic: "modules.swapped")["data"]["to"] == "2.0.0")
         done.store(true, ordering: .relaxed)
-        #expect(SocketHost.eventually { failures.withLock { !$0.isEmpty } || sent.load(ordering: .relaxed) >= 50 })
+        #expect(Poll.until { failures.withLock { !$0.isEmpty } || sent.load(ordering: .relaxed) >= 50 })
         #expect(failures.withLock { $0 } == [])
 
         // A file dropped into the watched directory is loaded, and the socket client hears of it.

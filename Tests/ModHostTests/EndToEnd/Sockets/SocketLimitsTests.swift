@@ -24,7 +24,7 @@ import Testing
         #expect(try server.clients().count == 65, "64 sockets and stdio")
 
         clients.removeFirst().close()
-        #expect(try SocketHost.eventually { try server.clients().count == 64 })
+        #expect(try Poll.until { try server.clients().count == 64 })
         #expect(try server.connect().call("echo.ping") == "pong", "a place freed is taken")
     }
 
@@ -43,7 +43,7 @@ import Testing
         #expect(try JSON(parsing: bad.nextLine())["error"]["code"] == -32700)
         #expect(bad.write(Array(#"{"jsonrpc":"2.0","id":1,"meth"#.utf8)))
         bad.close()
-        #expect(try SocketHost.eventually { try server.clients().count == 2 })
+        #expect(try Poll.until { try server.clients().count == 2 })
         #expect(try steady.call("echo.ping") == "pong")
         #expect(try server.host.call("echo.ping") == "pong")
     }
@@ -97,7 +97,7 @@ import Testing
                 #expect(try client.call("echo.echo", [.int(Int64(index))]) == [.int(Int64(index))])
                 client.close()
             }
-            #expect(try SocketHost.eventually { try server.clients().count == 1 })
+            #expect(try Poll.until { try server.clients().count == 1 })
         }
         try cycle(100)  // warm-up: thread stacks, allocator arenas
         let fdsBefore = descriptors()
@@ -114,7 +114,7 @@ import Testing
     private func stuckSubscriber(_ server: SocketHost) throws -> (SocketClient, Int64) {
         let stuck = try server.connect(read: false)
         #expect(stuck.write(Array(#"{"jsonrpc":"2.0","id":"sub","method":"events.subscribe","params":{"topics":["flood"]}}"#.utf8) + [0x0A]))
-        #expect(try SocketHost.eventually { try server.clients().values.contains { $0["subscriptions"] == ["flood"] } })
+        #expect(try Poll.until { try server.clients().values.contains { $0["subscriptions"] == ["flood"] } })
         return (stuck, try #require(server.clients().values.first { $0["subscriptions"] == ["flood"] }?["clientId"].int))
     }
 

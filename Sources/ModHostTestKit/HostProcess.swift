@@ -9,7 +9,7 @@ import Foundation
 ///
 /// Every wait has a timeout; a timeout or a dead host throws a `HostProcessError` whose text
 /// includes the tail of the host's stderr, so a failing test says what the host said.
-public final class HostProcess: @unchecked Sendable {
+public final class HostProcess: RPCConnection, @unchecked Sendable {
     public let process = Process()
     public let stateDirectory: String
     private let input = Pipe()
@@ -103,38 +103,6 @@ public final class HostProcess: @unchecked Sendable {
         }
     }
 
-    /// Sends a request and returns the whole response object (`result` or `error`).
-    @discardableResult
-    public func request(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        let id = takeID()
-        var message: JSON = ["jsonrpc": "2.0", "id": .int(Int64(id)), "method": .string(method)]
-        if let params, case .object(var members) = message {
-            members["params"] = params
-            message = .object(members)
-        }
-        try send(raw: message.text)
-        return try response(id: .int(Int64(id)), timeout: timeout)
-    }
-
-    /// Sends a request and returns its `result`; a JSON-RPC error is thrown as `RPCFailure`.
-    @discardableResult
-    public func call(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        let response = try request(method, params, timeout: timeout)
-        if response["error"] != .null {
-            throw RPCFailure(
-                code: Int(response["error"]["code"].int ?? 0), message: response["error"]["message"].string ?? "",
-                data: response["error"]["data"])
-        }
-        return response["result"]
-    }
-
-    /// Sends a notification (no id, no response).
-    public func notify(_ method: String, _ params: JSON? = nil) throws {
-        var members: [String: JSON] = ["jsonrpc": "2.0", "method": .string(method)]
-        if let params { members["params"] = params }
-        try send(raw: JSON.object(members).text)
-    }
-
     public func takeID() -> Int {
         condition.lock()
         defer { condition.unlock() }
@@ -143,30 +111,6 @@ public final class HostProcess: @unchecked Sendable {
     }
 
     // MARK: Receiving
-
-    /// Waits for the response whose id is `id` and removes it from the queue.
-    public func response(id: JSON, timeout: TimeInterval = 20) throws -> JSON {
-        try waitFor(timeout: timeout, what: "the response to id \(id)") { line -> JSON? in
-            guard let message = try? JSON(parsing: line), let members = message.object, message["id"] == id,
-                members["result"] != nil || members["error"] != nil
-            else { return nil }
-            return message
-        }
-    }
-
-    /// The next event notification (optionally of one topic), removed from the queue.
-    public func nextEvent(topic: String? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        try waitFor(timeout: timeout, what: "an event \(topic ?? "")") { line -> JSON? in
-            guard let message = try? JSON(parsing: line), message["method"] == "event" else { return nil }
-            if let topic, message["params"]["topic"].string != topic { return nil }
-            return message["params"]
-        }
-    }
-
-    /// The next line of stdout, whatever it is, removed from the queue.
-    public func nextLine(timeout: TimeInterval = 20) throws -> String {
-        try waitFor(timeout: timeout, what: "a line on stdout") { $0 }
-    }
 
     /// Lines received and not consumed yet.
     public var unreadLines: [String] {
@@ -276,7 +220,7 @@ public final class HostProcess: @unchecked Sendable {
     private var scannedOutput = 0
 
     /// Waits for the first unread line `match` accepts (returns non-nil for) and removes it.
-    private func waitFor<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {
+    public func waitForLine<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }

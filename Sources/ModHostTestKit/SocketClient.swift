@@ -10,7 +10,7 @@ import Foundation
 ///
 /// A thread reads the connection into a queue of lines; every wait has a timeout and throws a
 /// `HostProcessError` naming what it waited for.
-public final class SocketClient: @unchecked Sendable {
+public final class SocketClient: RPCConnection, @unchecked Sendable {
     public let fd: Int32
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -87,27 +87,6 @@ public final class SocketClient: @unchecked Sendable {
         guard write(Array((line + "\n").utf8)) else { throw HostProcessError("the host closed the connection") }
     }
 
-    /// Sends a request and returns the whole response object.
-    @discardableResult
-    public func request(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        let id = takeID()
-        var members: [String: JSON] = ["jsonrpc": "2.0", "id": .int(Int64(id)), "method": .string(method)]
-        if let params { members["params"] = params }
-        try send(raw: JSON.object(members).text)
-        return try response(id: .int(Int64(id)), timeout: timeout)
-    }
-
-    /// Sends a request and returns its `result`; a JSON-RPC error is thrown as `RPCFailure`.
-    @discardableResult
-    public func call(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        let response = try request(method, params, timeout: timeout)
-        if response["error"] != .null {
-            throw RPCFailure(
-                code: Int(response["error"]["code"].int ?? 0), message: response["error"]["message"].string ?? "", data: response["error"]["data"])
-        }
-        return response["result"]
-    }
-
     public func takeID() -> Int {
         condition.lock()
         defer { condition.unlock() }
@@ -116,29 +95,6 @@ public final class SocketClient: @unchecked Sendable {
     }
 
     // MARK: Receiving
-
-    public func response(id: JSON, timeout: TimeInterval = 20) throws -> JSON {
-        try waitFor(timeout: timeout, what: "the response to id \(id)") { line -> JSON? in
-            guard let message = try? JSON(parsing: line), let members = message.object, message["id"] == id,
-                members["result"] != nil || members["error"] != nil
-            else { return nil }
-            return message
-        }
-    }
-
-    /// The next event notification (optionally of one topic), removed from the queue.
-    public func nextEvent(topic: String? = nil, timeout: TimeInterval = 20) throws -> JSON {
-        try waitFor(timeout: timeout, what: "an event \(topic ?? "")") { line -> JSON? in
-            guard let message = try? JSON(parsing: line), message["method"] == "event" else { return nil }
-            if let topic, message["params"]["topic"].string != topic { return nil }
-            return message["params"]
-        }
-    }
-
-    /// The next line, whatever it is, removed from the queue.
-    public func nextLine(timeout: TimeInterval = 20) throws -> String {
-        try waitFor(timeout: timeout, what: "a line") { $0 }
-    }
 
     public var unreadLines: [String] {
         condition.lock()
@@ -201,7 +157,7 @@ public final class SocketClient: @unchecked Sendable {
         }
     }
 
-    private func waitFor<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {
+    public func waitForLine<T>(timeout: TimeInterval, what: String, match: (String) -> T?) throws -> T {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }

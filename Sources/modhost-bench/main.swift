@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
@@ -17,6 +17,8 @@
 // health:  health.report and health.available with 10,000 provider keys, the memory they take,
 //          and start-to-ready with 0, 10,000 and 50,000 stored keys (needs libHealth.so, built
 //          by `swift build -c release`).
+// routing: routing.select with a pool of 100 keys and 10,000 sessions, health on the path,
+//          beside health.available alone (calls/s and p99; needs libHealth.so and libRouting.so).
 import Foundation
 import ModHostTestKit
 
@@ -59,6 +61,7 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
     ("health", { context in
         try HealthModuleBench(modhost: context.modhost, healthLibrary: context.build.appendingPathComponent("libHealth.so").path).run()
     }),
+    ("routing", { context in try RoutingModuleBench(modhost: context.modhost, build: context.build, calls: context.latencyCalls).run() }),
 ]
 
 var calls = 400_000

@@ -1,4 +1,5 @@
 @testable import HealthCore
+import ModuleContracts
 import Testing
 
 /// Series: a series trips as a whole when its configured share of keys is out, or on a
@@ -25,7 +26,7 @@ import Testing
 
         let answer = bench.available(["claude.k3", "other"], at: t0 + 2 * second)
         #expect(answer.available == ["other"])
-        #expect(answer.unavailable == [.init(providerKey: "claude.k3", state: .cooldown, untilMs: until, reason: "series")])
+        #expect(answer.unavailable == [.init(providerKey: "claude.k3", state: "cooldown", untilMs: until, reason: "series")])
         #expect(answer.earliestRecoveryMs == until)
         let status = try bench.status("claude.k3", at: t0 + 2 * second)
         #expect(status.series == "claude" && status.seriesUntilMs == until && status.reason == "series")

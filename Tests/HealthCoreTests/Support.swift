@@ -46,7 +46,7 @@ final class Bench {
         try status(key, at: now).state
     }
 
-    func available(_ keys: [String], at now: Int64) -> AvailableResult {
+    func available(_ keys: [String], at now: Int64) -> AvailableAnswer {
         engine.available(keys, at: now, effects: &effects)
     }
 

@@ -83,7 +83,7 @@ public enum StatusAnswer: Encodable, Sendable {
 extension HealthEngine {
     /// `health.available`, its keys checked first (`providerKeys[i]` names a bad one).
     public mutating func available(_ request: AvailableRequest, at nowMs: Int64, effects: inout Effects)
-        throws(HealthInputError) -> AvailableResult
+        throws(HealthInputError) -> AvailableAnswer
     {
         try ProviderError.check(providerKeys: request.providerKeys)
         return available(request.providerKeys, at: nowMs, peek: request.peek ?? false, effects: &effects)

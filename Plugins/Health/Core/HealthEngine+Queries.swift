@@ -33,13 +33,14 @@ extension HealthEngine {
     }
 
     /// `health.available`: the usable keys in the order given; for the others their state and
-    /// deadline, and the earliest deadline among them. Unknown keys are healthy. A halfOpen key
+    /// deadline, and the earliest deadline among them (ModuleContracts' `AvailableAnswer`, the
+    /// type routing reads it with). Unknown keys are healthy. A halfOpen key
     /// is handed out once (its probe), then refused until the probe's result or its timeout;
     /// with `peek` a halfOpen key whose probe is free is reported usable and the probe is not
     /// handed out (routing's pool queries and dry runs), so only a plain call spends it.
-    public mutating func available(_ keys: [String], at nowMs: Int64, peek: Bool = false, effects: inout Effects) -> AvailableResult {
+    public mutating func available(_ keys: [String], at nowMs: Int64, peek: Bool = false, effects: inout Effects) -> AvailableAnswer {
         advance(to: nowMs, effects: &effects)
-        var result = AvailableResult()
+        var result = AvailableAnswer(available: [], unavailable: [])
         result.available.reserveCapacity(keys.count)
         for key in keys {
             let state = entries[key]?.state ?? .healthy
@@ -59,7 +60,7 @@ extension HealthEngine {
                 }
             }
             let view = view(of: key, detailed: false)
-            result.unavailable.append(.init(providerKey: key, state: view.state, untilMs: view.untilMs, reason: view.reason))
+            result.unavailable.append(.init(providerKey: key, state: view.state.rawValue, untilMs: view.untilMs, reason: view.reason))
             if let until = view.untilMs { result.earliestRecoveryMs = min(result.earliestRecoveryMs ?? until, until) }
         }
         return result

@@ -17,22 +17,6 @@ public struct SuccessResult: Encodable, Sendable, Equatable {
     public var untilMs: Int64?
 }
 
-/// `health.available`'s answer.
-public struct AvailableResult: Encodable, Sendable, Equatable {
-    public struct Unavailable: Encodable, Sendable, Equatable {
-        public var providerKey: String
-        public var state: KeyState
-        public var untilMs: Int64?
-        public var reason: String
-    }
-
-    /// The usable keys, in the order asked.
-    public var available: [String] = []
-    public var unavailable: [Unavailable] = []
-    /// The earliest `untilMs` among the unavailable; absent when none has one.
-    public var earliestRecoveryMs: Int64?
-}
-
 /// One key in `health.status`.
 public struct KeyStatus: Encodable, Sendable, Equatable {
     public var providerKey: String

@@ -145,7 +145,13 @@ extension RoutingEngine {
         let errors = self.errors
         let before = pools[pool].current
         let picked = pools[pool].pick(usable, factor: { errors[targets[$0].providerKey]?.factor(at: nowMs) ?? 1 }, advance: advance)
-        if advance, pools[pool].current != before { pendingPoolWrites.insert(pool) }
+        if advance, pools[pool].current != before {
+            pendingPoolWrites.insert(pool)
+            // Written behind, at most once a second: a store write is on disk when it returns
+            // (about a millisecond), too dear for every select; a kill -9 loses at most that
+            // second of positions, a hot swap none (they cross in the state).
+            if poolFlushAtMs == nil { poolFlushAtMs = nowMs.addingReportingOverflow(Self.positionFlushMs).partialValue }
+        }
         return picked
     }
 
@@ -188,10 +194,15 @@ extension RoutingEngine {
         if errors[providerKey]!.value < 0.01 { errors[providerKey] = nil }
     }
 
-    /// Stores the pools whose round-robin position moved (after a select).
+    /// How long after a select moved a pool's round-robin position it is stored.
+    public static let positionFlushMs: Int64 = 1_000
+
+    /// Stores the pools whose round-robin position moved (a wake-up `positionFlushMs` after the
+    /// first move, and at stop).
     public mutating func flushPools(effects: inout Effects) {
         for pool in pendingPoolWrites.sorted() { effects.put(Self.poolKey(pools[pool].name), encoding: pools[pool]) }
         pendingPoolWrites = []
+        poolFlushAtMs = nil
     }
 }
 

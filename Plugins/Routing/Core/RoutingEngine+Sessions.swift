@@ -125,13 +125,23 @@ extension RoutingEngine {
         effects.log(.info, "dropped the \(idlest.count) idlest sessions: at most \(limits.maxSessions) are kept (maxSessions)")
     }
 
-    // MARK: - Idle expiry: a wake-up
+    // MARK: - Wake-ups: idle expiry, and the round-robin positions written behind
 
-    public var nextWakeMs: Int64? { sweepAtMs }
+    public var nextWakeMs: Int64? {
+        switch (sweepAtMs, poolFlushAtMs) {
+        case let (sweep?, flush?): min(sweep, flush)
+        case let (sweep, flush): sweep ?? flush
+        }
+    }
+
+    public mutating func wake(at nowMs: Int64, effects: inout Effects) {
+        if let flush = poolFlushAtMs, flush <= nowMs { flushPools(effects: &effects) }
+        if let sweep = sweepAtMs, sweep <= nowMs { sweepIdle(at: nowMs, effects: &effects) }
+    }
 
     /// Drops sessions idle for `sessionIdleMs` (the server-wide one never) and plans the next sweep
     /// (at the next expiry, at least a minute on).
-    public mutating func wake(at nowMs: Int64, effects: inout Effects) {
+    mutating func sweepIdle(at nowMs: Int64, effects: inout Effects) {
         var next: Int64?
         var expired = 0
         for (id, entry) in sessions where id != SessionID.serverWide {

@@ -38,6 +38,8 @@ public struct RoutingEngine: Sendable {
     var sweepAtMs: Int64?
     /// Pools whose round-robin position a select moved, stored by `flushPools`.
     var pendingPoolWrites: Set<Int> = []
+    /// When `pendingPoolWrites` are stored (a wake-up), if any wait.
+    var poolFlushAtMs: Int64?
 
     public init(limits: RoutingLimits = RoutingLimits(), pools: [PoolDefinition] = []) {
         self.limits = limits

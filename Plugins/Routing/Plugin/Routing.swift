@@ -26,6 +26,12 @@ final class Routing: EngineModule {
         healthDeadline = .milliseconds(engine.limits.healthTimeoutMs)
     }
 
+    /// The round-robin positions written behind are stored before the kit stops the engine.
+    func stop() {
+        try? engine.perform { engine, _, effects in engine.flushPools(effects: &effects) }
+        engine.stop()
+    }
+
     /// The `pool/<name>` and `session/<id>` records of the last run.
     func restore(_ records: StoredRecords, into routing: inout RoutingEngine, at now: Int64, effects: inout ModuleEffectList) throws {
         let pools = try records.read("pool/", as: Pool.self)
@@ -41,10 +47,7 @@ final class Routing: EngineModule {
         for _ in 0..<3 {
             let keys = try engine.perform { engine, _, _ in try engine.selectKeys(request) }
             let answer = try await available(keys, peek: true)
-            let outcome = try engine.perform { engine, now, effects in
-                defer { engine.flushPools(effects: &effects) }
-                return try engine.select(request, health: answer, at: now, effects: &effects)
-            }
+            let outcome = try engine.perform { engine, now, effects in try engine.select(request, health: answer, at: now, effects: &effects) }
             switch outcome {
             case .dryRun: return outcome
             case .chosen(let chosen):

@@ -18,16 +18,19 @@ extension EngineHost {
     public func start(restore: (StoredRecords, inout Engine, Int64, inout Engine.Effects) throws -> Void) throws {
         let now = host.nowMs
         let records = StoredRecords(host: host)
-        let (next, waiting) = try state.withLock { state throws -> (Int64?, Int) in
+        let (next, waiting, effects) = try state.withLock { state throws -> (Int64?, Int, Engine.Effects?) in
+            var restored: Engine.Effects?
             if !state.loaded {
                 var effects = Engine.Effects()
                 try restore(records, &state.engine, now, &effects)
                 let left = apply(effects, to: &state, deleteBudget: Self.deletesAtStart) ?? 0
                 records.deleteUnreadable(budget: left, stale: &state.stale, store: host.store)
                 state.loaded = true
+                restored = effects
             }
-            return (state.engine.nextWakeMs, state.stale.count)
+            return (state.engine.nextWakeMs, state.stale.count, restored)
         }
+        handOutside(effects)
         records.logUnreadable()
         if waiting > 0 {
             host.log(.info, "deleting \(waiting) more stale records in the background")

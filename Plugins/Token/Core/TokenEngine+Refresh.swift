@@ -12,6 +12,7 @@ extension TokenEngine {
         let attempt = nextAttempt
         nextAttempt += 1
         var flight = Flight(attempt: attempt, startedAtMs: nowMs, manual: manual)
+        flight.startAccessToken = entry.record?.accessToken
         if let waiter { flight.waiters.append(waiter) }
         entry.flight = flight
         entry.stored.history.attempts += 1
@@ -32,13 +33,14 @@ extension TokenEngine {
         guard flight(id, attempt) != nil else { return effects.requests.append(.unlock(id: id)) }
         entries[id]?.flight?.locked = true
         guard let file else { return fail(id, .transient(reason: "file_missing", retryAfterMs: nil, detail: "the token file is gone"), at: nowMs, effects: &effects) }
-        let before = entries[id]?.record
-        let changed = readFile(id, file, effects: &effects)
+        readFile(id, file, effects: &effects)
         guard let entry = entries[id], let record = entry.record, entry.problem == nil else {
             return fail(id, .transient(reason: "invalid", retryAfterMs: nil, detail: entries[id]?.problem ?? "the token file is not usable"),
                         at: nowMs, effects: &effects)
         }
-        if changed, record.accessToken != before?.accessToken, !needsRefresh(record, at: nowMs) {
+        // Read under the lock (or by a scan while waiting for it): not the token this flight began
+        // with, and fresh: another process refreshed it.
+        if record.accessToken != entry.flight?.startAccessToken, !needsRefresh(record, at: nowMs) {
             return succeed(id, result: "adopted", at: nowMs, effects: &effects)
         }
         guard let endpoint = endpoint(for: record), let refreshToken = record.refreshToken, EndpointCheck.problem(endpoint) == nil else {

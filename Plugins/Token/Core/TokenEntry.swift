@@ -66,6 +66,9 @@ struct Flight: Sendable {
     var waiters: [Waiter] = []
     /// Set once the lock is held (released when the flight ends).
     var locked = false
+    /// The access token when the flight began: another one in the file once the lock is held
+    /// means another process refreshed it meanwhile.
+    var startAccessToken: String?
     /// The refresh token sent, to tell a sibling's rotation from a refusal on `invalid_grant`.
     var sentRefreshToken: String?
     /// The refreshed record, while its file is being written.

@@ -31,6 +31,7 @@ final class HTTPClient: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     private let timeoutMs: Int64
 
     init(timeoutMs: Int64) {
+        _ = Self.loopbackBypassesProxies
         self.timeoutMs = timeoutMs
         super.init()
         let configuration = URLSessionConfiguration.ephemeral
@@ -70,6 +71,22 @@ final class HTTPClient: NSObject, URLSessionDataDelegate, @unchecked Sendable {
             if running { task.cancel() }
         }
     }
+
+    /// FoundationNetworking stores `connectionProxyDictionary` but does not apply it (a TODO in
+    /// swift-corelibs-foundation's EasyHandle): libcurl takes `http_proxy`, `https_proxy`,
+    /// `all_proxy` from the environment itself. So that no proxy ever sees a loopback request,
+    /// the loopback names are added to `no_proxy` and `NO_PROXY`, once per process, when a proxy
+    /// variable is set (before the first transfer; proxies stay in use for other hosts).
+    static let loopbackBypassesProxies: Bool = {
+        let proxies = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        guard proxies.contains(where: { getenv($0) != nil }) else { return false }
+        for name in ["no_proxy", "NO_PROXY"] {
+            let current = getenv(name).map { String(cString: $0) } ?? ""
+            let value = current.isEmpty ? "127.0.0.1,localhost,::1" : "\(current),127.0.0.1,localhost,::1"
+            setenv(name, value, 1)
+        }
+        return true
+    }()
 
     /// Cancels every transfer and ends the session (at `stop`).
     func invalidate() {

@@ -52,6 +52,9 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
     ("health", { context in
         try HealthModuleBench(modhost: context.modhost, healthLibrary: context.build.appendingPathComponent("libHealth.so").path).run()
     }),
+    ("token", { context in
+        try TokenModuleBench(modhost: context.modhost, tokenLibrary: context.build.appendingPathComponent("libToken.so").path).run()
+    }),
 ]
 
 var calls = 400_000

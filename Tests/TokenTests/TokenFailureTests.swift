@@ -105,13 +105,37 @@ import Testing
         #expect(error["data"]["retryAfterMs"] == 30_000, "\(error)")
     }
 
+    /// An endpoint that trickles a byte every 100 ms is never idle: the timeout is on the whole
+    /// request, so it still ends at `refreshTimeoutMs`.
+    @Test func aTricklingEndpointTimesOutOnTheWholeRequest() throws {
+        let endpoint = try TokenEndpoint()
+        try endpoint.accept("rt-f-0001")
+        try endpoint.control(["script": [["trickleMs": 100]]])
+        let bench = try bench(endpoint, config: ["refreshTimeoutMs": 1000])
+        let started = Date()
+        let error = try bench.host.expectFailure("token.refresh", ["id": "qwen-oauth-1-a"])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(error["data"]["reason"] == "timeout", "\(error)")
+        #expect(seconds >= 0.9 && seconds < 10, "took \(seconds) s (the trickle lasts 100 s)")
+    }
+
+    /// 10 MB in 64 KiB chunks 3 ms apart (loopback would otherwise deliver it all before a
+    /// cancel lands): the module stops the transfer once 64 KiB came, so most is never sent.
     @Test func aTenMegabyteBodyIsCutAtTheCap() throws {
         let endpoint = try TokenEndpoint()
         try endpoint.accept("rt-f-0001")
-        try endpoint.control(["script": [["bigBytes": 10_485_760]]])
+        try endpoint.control(["script": [["bigBytes": 10_485_760, "chunkDelayMs": 3]]])
         let bench = try bench(endpoint)
         let error = try bench.host.expectFailure("token.refresh", ["id": "qwen-oauth-1-a"])
         #expect(error["data"]["reason"] == "response_too_large", "\(error)")
+        // The transfer was cancelled while the body streamed in: the endpoint could not send it all.
+        let deadline = Date(timeIntervalSinceNow: 20)
+        var sent = try endpoint.control([:])["bigSent"]
+        while sent == .null, Date() < deadline {
+            usleep(20_000)
+            sent = try endpoint.control([:])["bigSent"]
+        }
+        #expect((sent.int ?? .max) < 5_000_000, "sent \(sent)")
         let memory = try #require(ProcFS.memory(of: bench.host.process.processIdentifier))
         #expect(memory.peak < 200 * 1024 * 1024, "peak RSS \(memory.peak)")
     }

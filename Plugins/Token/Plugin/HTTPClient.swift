@@ -8,9 +8,10 @@ import TokenCore
 /// The token endpoint's HTTP client: `URLSession` (FoundationNetworking, libcurl underneath),
 /// set up for sending secrets:
 ///
-/// - the whole request is bounded (`timeoutIntervalForResource`, not only the gap between
-///   bytes), with a watchdog that cancels it a little after in case the resource timeout does
-///   not fire; real time, even under `--manual-clock`;
+/// - the whole request is bounded, not only the gap between bytes: `timeoutIntervalForResource`
+///   is set, but FoundationNetworking on Linux does not enforce it (a trickling endpoint kept a
+///   request open past 20 s), so a watchdog cancels the task 250 ms after the timeout; real
+///   time, even under `--manual-clock`;
 /// - the body is capped while it streams in: past `OAuthResponse.maxBodyBytes` the transfer is
 ///   cancelled (`tooLarge`), so a 10 MB answer costs 64 KiB;
 /// - redirects are refused (an `http` loopback endpoint could otherwise send the form to

@@ -198,7 +198,24 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 while sent < step["bigBytes"]:
                     self.wfile.write(chunk)
+                    self.wfile.flush()
                     sent += len(chunk)
+                    time.sleep(step.get("chunkDelayMs", 0) / 1000)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            with lock:
+                state["bigSent"] = sent
+            return
+        if "trickleMs" in step:   # a byte at a time: never idle, never done
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(step["trickleMs"] / 1000)
             except (BrokenPipeError, ConnectionResetError):
                 pass
             return
@@ -228,7 +245,7 @@ for line in sys.stdin:
                 state[key] = command[key]
         if "script" in command:
             state["script"].extend(command["script"])
-        answer = {"requests": state["requests"], "valid": sorted(state["refresh"].keys())}
+        answer = {"requests": state["requests"], "valid": sorted(state["refresh"].keys()), "bigSent": state.get("bigSent")}
     print(json.dumps(answer), flush=True)
 """#
 }

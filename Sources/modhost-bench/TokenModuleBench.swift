@@ -55,19 +55,31 @@ struct TokenModuleBench {
             sent = now
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        let list = call(host, "token.list", "{}")
+        var list = call(host, "token.list", "{}")
+        while list.contains(#""status":"refreshing""#), DispatchTime.now().uptimeNanoseconds - started < 120_000_000_000 {
+            usleep(20_000)  // the last refreshes still under way
+            list = call(host, "token.list", "{}")
+        }
+        let drained = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        sent = endpoint.count()
         let attempts = list.components(separatedBy: #""lastAttemptAt":"#).dropFirst().compactMap { Int64($0.prefix(while: \.isNumber)) }
         let rssAfter = HealthModuleBench.residentKiB(host.process.processIdentifier)
         let refreshed = list.components(separatedBy: #""lastResult":"refreshed""#).count - 1
         let spread = (attempts.max() ?? 0) - (attempts.min() ?? 0)
+        var statuses: [String: Int] = [:]
+        for part in list.components(separatedBy: #""status":""#).dropFirst() { statuses[String(part.prefix(while: { $0 != "\"" })), default: 0] += 1 }
+        var errors: [String: Int] = [:]
+        for part in list.components(separatedBy: #""lastError":""#).dropFirst() { errors[String(part.prefix(while: { $0 != "\"" })), default: 0] += 1 }
         let busiest = perSecond.max() ?? 0
 
         print("Token module, through the real binary")
         print(String(format: "  token.access, valid token (pipelined)        %9.0f calls/s", accessRate))
         print("  \(Self.tokens) tokens expiring in the same minute, refreshed in the background:")
-        print("    requests sent \(sent), tokens refreshed \(refreshed) (\(Self.tokens) files)")
+        print("    requests sent \(sent), tokens refreshed \(refreshed) (\(Self.tokens) files)"
+            + ", statuses: " + statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            + (errors.isEmpty ? "" : ", last errors: " + errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         print(String(format: "    spread in host time %.1f s (first to last attempt), at most %d requests in one host second", Double(spread) / 1000, busiest))
-        print(String(format: "    5 min of host time in %.1f s of real time", seconds))
+        print(String(format: "    5 min of host time in %.1f s of real time, every refresh done after %.1f s", seconds, drained))
         print(String(format: "    host memory (RSS) with %d tokens %7.1f MiB, after their refreshes %7.1f MiB", Self.tokens,
                      Double(rssLoaded) / 1024, Double(rssAfter) / 1024))
     }

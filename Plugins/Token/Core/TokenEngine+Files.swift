@@ -9,12 +9,14 @@ extension TokenEngine {
     public mutating func scanned(_ files: [FileSnapshot], complete: Bool = true, at nowMs: Int64, effects: inout Effects) {
         nextScanMs = nowMs.addingSaturating(settings.pollMs)
         guard complete else { return }
+        defer { touchAll() }
         var seen = Set<String>()
         for file in files {
             guard let name = TokenName(fileName: file.fileName) else { continue }
             seen.insert(name.id)
             if entries[name.id] == nil {
-                entries[name.id] = TokenEntry(name: name, record: nil, problem: nil, stored: stored.removeValue(forKey: name.id) ?? StoredToken())
+                entries[name.id] = TokenEntry(name: name, record: nil, problem: nil, stored: stored.removeValue(forKey: name.id) ?? StoredToken(),
+                                              jitterMs: Jitter.ms(for: name.id, windowMs: settings.refreshAheadMs))
                 let before = entries[name.id]!.stored.fileFingerprint
                 _ = readFile(name.id, file, effects: &effects)
                 // A file rewritten while the host was down (a re-login) lifts a suspension too.
@@ -57,6 +59,9 @@ extension TokenEngine {
                 entry.problem = error.description
             }
         }
+        let url: String? = entry.record.flatMap { self.endpoint(for: $0) }
+        entry.hasEndpoint = url != nil
+        entry.endpointProblem = url.flatMap { EndpointCheck.problem($0) }
         if let problem = entry.problem, changed {
             effects.list.log(.warning, "token \(LogText.quote(id)) is invalid: \(problem)")
         }

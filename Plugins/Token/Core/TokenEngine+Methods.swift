@@ -44,6 +44,7 @@ extension TokenEngine {
     /// `token.access {id}`: the token now, or, within `skewMs` of its expiry, once the refresh
     /// it joins or starts has ended (`call` is held until then).
     public mutating func access(_ id: String, call: PendingCallID, at nowMs: Int64, effects: inout Effects) throws(ModuleFailure) {
+        defer { touch(id) }
         var entry = try entry(id)
         let status = status(of: entry, at: nowMs)
         if status == "invalid" || status == "suspended" {
@@ -80,6 +81,7 @@ extension TokenEngine {
     /// flight; answered with the status once the new token is on disk, or with the failure
     /// (`data.reason` the OAuth `error`, or `timeout`, `http_503`, …).
     public mutating func refresh(_ id: String, call: PendingCallID, at nowMs: Int64, effects: inout Effects) throws(ModuleFailure) {
+        defer { touch(id) }
         let entry = try entry(id)
         if entry.flight != nil {
             entries[id]?.flight?.waiters.append(.refresh(call))
@@ -95,6 +97,7 @@ extension TokenEngine {
     /// `token.refreshDue`: refreshes every token whose `nextRefreshAt` (jitter included) has
     /// come; answered `{refreshed, failed}` when all have ended (at once when none is due).
     public mutating func refreshDue(call: PendingCallID, at nowMs: Int64, effects: inout Effects) {
+        defer { touchAll() }
         let due = entries.keys.sorted().filter { id in
             guard let entry = entries[id], let at = nextRefreshAt(entry) else { return false }
             return at <= nowMs
@@ -115,6 +118,7 @@ extension TokenEngine {
     /// `token.suspend {id}`: no refresh and no `token.access` until `token.resume` or a
     /// rewritten file.
     public mutating func suspend(_ id: String, at nowMs: Int64, effects: inout Effects) throws(ModuleFailure) -> TokenStatus {
+        defer { touch(id) }
         var entry = try entry(id)
         if entry.stored.suspended == nil {
             entry.stored.suspended = Suspension(reason: "suspended by token.suspend; token.resume lifts it", error: "manual")
@@ -127,6 +131,7 @@ extension TokenEngine {
 
     /// `token.resume {id}`: lifts a suspension; the failure streak and backoff start again.
     public mutating func resume(_ id: String, at nowMs: Int64, effects: inout Effects) throws(ModuleFailure) -> TokenStatus {
+        defer { touch(id) }
         var entry = try entry(id)
         if entry.stored.suspended != nil {
             entry.stored.suspended = nil

@@ -30,6 +30,7 @@ extension TokenEngine {
     /// The lock is held and the file read again under it (`nil`: it is gone). If another
     /// process refreshed it meanwhile, that is adopted and no request goes out.
     public mutating func lockTaken(_ id: String, attempt: UInt64, file: FileSnapshot?, at nowMs: Int64, effects: inout Effects) {
+        defer { touch(id) }
         guard flight(id, attempt) != nil else { return effects.requests.append(.unlock(id: id)) }
         entries[id]?.flight?.locked = true
         guard let file else { return fail(id, .transient(reason: "file_missing", retryAfterMs: nil, detail: "the token file is gone"), at: nowMs, effects: &effects) }
@@ -62,6 +63,7 @@ extension TokenEngine {
 
     /// The lock could not be had within the refresh timeout (another process kept it).
     public mutating func lockFailed(_ id: String, attempt: UInt64, detail: String, at nowMs: Int64, effects: inout Effects) {
+        defer { touch(id) }
         guard flight(id, attempt) != nil else { return }
         fail(id, .transient(reason: "lock_timeout", retryAfterMs: nil, detail: detail), at: nowMs, effects: &effects)
     }
@@ -69,6 +71,7 @@ extension TokenEngine {
     /// The token endpoint answered (or did not): `durationMs` is the real time the request took.
     public mutating func httpCompleted(_ id: String, attempt: UInt64, result: HTTPResult, durationMs: Int64, at nowMs: Int64,
                                        effects: inout Effects) {
+        defer { touch(id) }
         guard flight(id, attempt) != nil, let record = entries[id]?.record else { return }
         entries[id]?.flight?.durationMs = durationMs
         let outcome = OAuthResponse.outcome(of: result, nowMs: nowMs)
@@ -91,6 +94,7 @@ extension TokenEngine {
     /// The file was read again after `invalid_grant`: a refresh token other than the one sent
     /// means a sibling rotated it (adopted, no failure); the same one means the grant is gone.
     public mutating func reread(_ id: String, attempt: UInt64, file: FileSnapshot?, at nowMs: Int64, effects: inout Effects) {
+        defer { touch(id) }
         guard let flight = flight(id, attempt) else { return }
         if let file { _ = readFile(id, file, effects: &effects) }
         if let current = entries[id]?.record?.refreshToken, entries[id]?.problem == nil, current != flight.sentRefreshToken {
@@ -102,6 +106,7 @@ extension TokenEngine {
     /// The refreshed file is on disk (`error` nil) or could not be written (the new token is
     /// kept in memory, and the failure logged: the next refresh writes it again).
     public mutating func written(_ id: String, attempt: UInt64, error: String?, at nowMs: Int64, effects: inout Effects) {
+        defer { touch(id) }
         guard let flight = flight(id, attempt), let record = flight.written else { return }
         entries[id]?.record = record
         entries[id]?.problem = nil

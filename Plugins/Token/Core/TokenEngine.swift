@@ -18,6 +18,9 @@ public struct TokenEngine: Sendable {
     var stored: [String: StoredToken] = [:]
     /// Tokens whose refresh a stop or swap cut short: refreshed again at once.
     var retry: Set<String> = []
+    /// The background refresh time of every idle token that has one (`touch` keeps it), so
+    /// `nextWakeMs`, read after every operation, does not look at every token.
+    var due: [String: Int64] = [:]
     var batches: [UInt64: Batch] = [:]
     var nextAttempt: UInt64 = 1
     var nextBatch: UInt64 = 1
@@ -56,6 +59,7 @@ public struct TokenEngine: Sendable {
     }
 
     public mutating func importState(_ state: State) {
+        defer { touchAll() }
         entries = [:]
         stored = state.tokens
         retry = Set(state.inFlight)
@@ -65,6 +69,7 @@ public struct TokenEngine: Sendable {
     /// The module stopped: refreshes in flight end without a result (their calls were failed by
     /// the kit), and are refreshed again when it starts again.
     public mutating func abandonFlights(effects: inout Effects) {
+        defer { touchAll() }
         for id in entries.keys.sorted() where entries[id]?.flight != nil {
             if entries[id]?.flight?.locked == true { effects.requests.append(.unlock(id: id)) }
             entries[id]?.flight = nil
@@ -81,15 +86,26 @@ public struct TokenEngine: Sendable {
             guard let ms else { return }
             next = next.map { min($0, ms) } ?? ms
         }
-        for entry in entries.values where entry.flight == nil {
-            if retry.contains(entry.name.id), refreshProblem(entry) == nil { consider(Int64.min) }
-            consider(nextRefreshAt(entry))
+        consider(due.values.min())
+        for id in retry {
+            if let entry = entries[id], entry.flight == nil, refreshProblem(entry) == nil { consider(Int64.min) }
         }
         return next
     }
 
+    /// Works out the background refresh time of `id` again (after anything about it changed).
+    mutating func touch(_ id: String) {
+        if let entry = entries[id], entry.flight == nil, let at = nextRefreshAt(entry) { due[id] = at } else { due[id] = nil }
+    }
+
+    mutating func touchAll() {
+        due = [:]
+        for id in entries.keys { touch(id) }
+    }
+
     /// Starts the refreshes that are due, and asks for a scan when the poll comes round.
     public mutating func wake(at nowMs: Int64, effects: inout Effects) {
+        defer { touchAll() }
         if let scan = nextScanMs, scan <= nowMs {
             nextScanMs = nil
             effects.requests.append(.scan)
@@ -110,7 +126,7 @@ public struct TokenEngine: Sendable {
     func nextRefreshAt(_ entry: TokenEntry) -> Int64? {
         guard refreshProblem(entry) == nil, let expiresAt = entry.record?.expiresAtMs else { return nil }
         let window = settings.refreshAheadMs
-        let due = expiresAt.subtractingSaturating(window).addingSaturating(Jitter.ms(for: entry.name.id, windowMs: window))
+        let due = expiresAt.subtractingSaturating(window).addingSaturating(entry.jitterMs)
         // Never later than the `skewMs` before expiry, where callers would start waiting.
         let latest = expiresAt.subtractingSaturating(settings.skewMs)
         let planned = min(due, max(latest, expiresAt.subtractingSaturating(window)))
@@ -128,10 +144,10 @@ public struct TokenEngine: Sendable {
         if record.apiKey != nil && record.accessToken == nil { return "an api key is never refreshed" }
         guard record.expiresAtMs != nil else { return "the token has no expiry" }
         guard record.refreshToken != nil else { return "the token file has no refresh_token" }
-        guard let endpoint = endpoint(for: record) else {
+        guard entry.hasEndpoint else {
             return "no token endpoint: set token_endpoint in the file or providers.\(record.provider ?? "<provider>").tokenEndpoint in the config"
         }
-        return EndpointCheck.problem(endpoint)
+        return entry.endpointProblem
     }
 
     func endpoint(for record: TokenRecord) -> String? {

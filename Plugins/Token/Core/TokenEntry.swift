@@ -8,6 +8,11 @@ struct TokenEntry: Sendable {
     var problem: String?
     var stored: StoredToken
     var flight: Flight?
+    /// Worked out when the entry is made or its file read, not on every call (`nextWakeMs`
+    /// looks at every token after every operation).
+    var jitterMs: Int64 = 0
+    var hasEndpoint = false
+    var endpointProblem: String?
 
     var providerKeys: [String] {
         if let keys = record?.providerKeys { return keys }

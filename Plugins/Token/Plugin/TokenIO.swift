@@ -118,7 +118,9 @@ final class TokenIO: Sendable {
                     try? engine.perform { $0.reread(id, attempt: attempt, file: file, at: $1, effects: &$2) }
                 }
             case .write(let id, let attempt, let bytes):
-                job { [self] in
+                // Beside the queue: two fsyncs take milliseconds, and a token's write is the only
+                // step of its flight under way, so writes of different tokens may overlap.
+                job(on: .global()) { [self] in
                     let error = directory.write(id, bytes)
                     try? engine.perform { $0.written(id, attempt: attempt, error: error, at: $1, effects: &$2) }
                 }
@@ -132,7 +134,8 @@ final class TokenIO: Sendable {
 
     /// Runs `body` on the queue, counted as outstanding until it returns. A job that starts new
     /// work is dropped once the module is stopping; one that finishes work is not.
-    private func job(startsWork: Bool = false, evenClosed: Bool = false, _ body: @escaping @Sendable () -> Void) {
+    private func job(startsWork: Bool = false, evenClosed: Bool = false, on target: DispatchQueue? = nil,
+                     _ body: @escaping @Sendable () -> Void) {
         let accepted = state.withLock { state -> Bool in
             switch state.phase {
             case .running: break
@@ -143,7 +146,7 @@ final class TokenIO: Sendable {
             return true
         }
         guard accepted else { return }
-        queue.async { [self] in
+        (target ?? queue).async { [self] in
             body()
             state.withLock { $0.outstanding -= 1 }
         }

@@ -62,6 +62,9 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
         try HealthModuleBench(modhost: context.modhost, healthLibrary: context.build.appendingPathComponent("libHealth.so").path).run()
     }),
     ("routing", { context in try RoutingModuleBench(modhost: context.modhost, build: context.build, calls: context.latencyCalls).run() }),
+    ("token", { context in
+        try TokenModuleBench(modhost: context.modhost, tokenLibrary: context.build.appendingPathComponent("libToken.so").path).run()
+    }),
 ]
 
 var calls = 400_000

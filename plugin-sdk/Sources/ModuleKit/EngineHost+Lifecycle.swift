@@ -20,8 +20,9 @@ extension EngineHost {
         forgetWake()  // a timer armed after the last stop's cancel died with it
         let records = StoredRecords(host: host)
         let store = host.store
-        let (next, waiting, now) = try state.withLock { state throws -> (Int64?, Int, Int64) in
+        let (next, waiting, now, effects) = try state.withLock { state throws -> (Int64?, Int, Int64, Engine.Effects?) in
             let now = host.nowMs
+            var restored: Engine.Effects?
             if !state.loaded {
                 var effects = Engine.Effects()
                 try restore(records, &state.engine, now, &effects)
@@ -31,9 +32,11 @@ extension EngineHost {
                 let left = apply(effects, to: &state, deleteBudget: Self.deletesAtStart) ?? 0
                 for key in state.stale.nextBatch(left) { try? store.delete(key) }
                 state.loaded = true
+                restored = effects
             }
-            return (state.engine.nextWakeMs, state.stale.count, now)
+            return (state.engine.nextWakeMs, state.stale.count, now, restored)
         }
+        handOutside(effects)
         records.logUnreadable()
         if waiting > 0 {
             host.log(.info, "deleting \(waiting) more stale records in the background")

@@ -52,13 +52,14 @@ extension EngineHost {
         }
         guard current else { return }
         let now = host.nowMs
-        let next = state.withLock { state -> Int64? in
-            guard let due = state.engine.nextWakeMs, due <= now else { return state.engine.nextWakeMs }
+        let (next, effects) = state.withLock { state -> (Int64?, Engine.Effects?) in
+            guard let due = state.engine.nextWakeMs, due <= now else { return (state.engine.nextWakeMs, nil) }
             var effects = Engine.Effects()
             state.engine.wake(at: now, effects: &effects)
             apply(effects, to: &state)
-            return state.engine.nextWakeMs
+            return (state.engine.nextWakeMs, effects)
         }
+        handOutside(effects)
         if let next, next <= now {
             // A wake that leaves work due would fire again at once, forever: wait for a call.
             host.log(.error, "the engine is still due at \(next) after its wake-up at \(now); the next call re-arms it")

@@ -30,6 +30,19 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     public let host: PluginHost
     let state: Mutex<EngineState<Engine>>
     let wake = Mutex(WakeTimer())
+    /// In a class, not the closure itself: reading a closure of a generic type through
+    /// `withLock`'s `inout` wraps it in two reabstraction thunks that are written back, so the
+    /// stored closure grew by two thunks per read (each call got slower, ~1 µs per 1,000 calls).
+    let outside = Mutex<OutsideHandler?>(nil)
+
+    final class OutsideHandler: Sendable {
+        let body: OutsideEffects
+        init(_ body: @escaping OutsideEffects) { self.body = body }
+    }
+
+    /// Carries out, outside the engine's lock, what a module's effects ask beyond the kit's own
+    /// (`carryOutside`).
+    public typealias OutsideEffects = @Sendable (EngineHost<Engine>, Engine.Effects) -> Void
 
     /// Stale records deleted at start before the module is ready; the rest go in the background,
     /// `deletesPerSweep` at a time between calls (a store delete costs about 20 µs).
@@ -46,14 +59,15 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     ///
     /// - Throws: what `body` throws, a `ModuleFailureConvertible` mapped to its `PluginError`.
     public func perform<R: Sendable>(_ body: (inout Engine, Int64, inout Engine.Effects) throws -> R) throws -> R {
-        let (outcome, next, now) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64) in
+        let (outcome, next, now, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64, Engine.Effects) in
             let now = host.nowMs  // inside the lock: operations see time in the order they run
             var effects = Engine.Effects()
             let outcome = Result { try body(&state.engine, now, &effects) }
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs, now)
+            return (outcome, state.engine.nextWakeMs, now, effects)
         }
         armWake(at: next, now: now)
+        handOutside(effects)
         return try outcome.mapError(Self.mapped).get()
     }
 
@@ -70,7 +84,7 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     public func perform<R: Sendable>(
         parking reply: CallReply, _ body: (inout Engine, Int64, PendingCallID, inout Engine.Effects) throws -> R
     ) throws -> R {
-        let (outcome, next, now) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64) in
+        let (outcome, next, now, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64, Engine.Effects) in
             let now = host.nowMs
             var effects = Engine.Effects()
             pruneParked(&state, effects: &effects)
@@ -80,10 +94,30 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
             let outcome = Result { try body(&state.engine, now, id, &effects) }
             if case .failure = outcome { state.parked[id] = nil }
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs, now)
+            return (outcome, state.engine.nextWakeMs, now, effects)
         }
         armWake(at: next, now: now)
+        handOutside(effects)
         return try outcome.mapError(Self.mapped).get()
+    }
+
+    /// Hands every operation's effects (calls, wake-ups, the restore at start) to `handler`
+    /// once the kit applied its own and released the engine's lock: for effects only the plugin
+    /// can carry out, which a core puts in its `Effects` beside the kit's (an HTTP request, a
+    /// file to write, a lock to take). The handler runs on the thread of the operation; it may
+    /// `perform` again (an I/O result entering the engine as an operation), and should hand
+    /// slow work to a queue of its own. Set it once, in the plugin's `init`.
+    ///
+    ///     engine.carryOutside { [io] engine, effects in io.carryOut(effects.requests, for: engine) }
+    public func carryOutside(_ handler: @escaping OutsideEffects) {
+        let box = OutsideHandler(handler)
+        outside.withLock { $0 = box }
+    }
+
+    /// Calls the outside handler, if any, with `effects` (outside the engine's lock).
+    func handOutside(_ effects: Engine.Effects?) {
+        guard let effects, let handler = outside.withLock({ $0 }) else { return }
+        handler.body(self, effects)
     }
 
     /// Reads the engine without changing it (and without effects).

@@ -133,9 +133,7 @@ extension SessionEngine {
         var removed: [String] = []
         for (id, directory) in onDisk where sessions[id] == nil {
             guard let loaded = try? disk.load(directory) else { continue }
-            let ends = [loaded.meta.ended_at, loaded.meta.started_at].compactMap { $0 }.compactMap(SessionTime.epochMs)
-            let last = max(ends.max() ?? 0, Int64(clamping: loaded.commands.compactMap(\.ended_at).max() ?? 0))
-            guard nowMs - last >= limit else { continue }
+            guard nowMs - Self.lastActivityMs(loaded) >= limit else { continue }
             do {
                 try disk.remove(directory)
                 onDisk[id] = nil

@@ -65,10 +65,14 @@ public struct SessionEngine: ModuleEngine {
         if !sessions.isEmpty { effects.log(.info, "loaded \(sessions.count) sessions") }
     }
 
+    /// A session read from disk. Its last I/O is taken from the files (the latest of
+    /// `ended_at`, the last command's end and `started_at`), never later than `nowMs`, so a
+    /// reload does not make an idle session look busy.
     static func live(_ directory: String, _ loaded: SessionDisk.Loaded, at nowMs: Int64) -> LiveSession {
         let last = loaded.commands.last.map { $0.stream_offset + $0.stream_length } ?? 0
         return LiveSession(directory: directory, meta: loaded.meta, commands: loaded.commands, streamSize: loaded.streamSize, pending: [],
-                           pendingSinceMs: nil, lastCommandPos: min(last, loaded.streamSize), lastIoMs: nowMs, capped: false,
+                           pendingSinceMs: nil, lastCommandPos: min(last, loaded.streamSize),
+                           lastIoMs: min(nowMs, lastActivityMs(loaded)), capped: false,
                            patternTail: [], lastTriggerMs: nil)
     }
 
@@ -85,6 +89,12 @@ public struct SessionEngine: ModuleEngine {
         } catch {
             throw .internalError("session \(id) could not be reloaded from \(directory): \(error)")
         }
+    }
+
+    /// The latest time the files of a session record.
+    static func lastActivityMs(_ loaded: SessionDisk.Loaded) -> Int64 {
+        let times = [loaded.meta.ended_at, loaded.meta.started_at].compactMap { $0 }.compactMap(SessionTime.epochMs)
+        return max(times.max() ?? 0, Int64(clamping: loaded.commands.compactMap(\.ended_at).max() ?? 0))
     }
 
     // MARK: - Register, update, end

@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|session|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
@@ -19,6 +19,8 @@
 //          by `swift build -c release`).
 // routing: routing.select with a pool of 100 keys and 10,000 sessions, health on the path,
 //          beside health.available alone (calls/s and p99; needs libHealth.so and libRouting.so).
+// session: session.writeIo and writeIoBatch in MB/s and records/s beside a plain buffered file
+//          write of the same bytes; session.context on 10,000 commands (needs libSession.so).
 import Foundation
 import ModHostTestKit
 
@@ -62,6 +64,9 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
         try HealthModuleBench(modhost: context.modhost, healthLibrary: context.build.appendingPathComponent("libHealth.so").path).run()
     }),
     ("routing", { context in try RoutingModuleBench(modhost: context.modhost, build: context.build, calls: context.latencyCalls).run() }),
+    ("session", { context in
+        try SessionModuleBench(modhost: context.modhost, library: context.build.appendingPathComponent("libSession.so").path, records: 20_000).run()
+    }),
 ]
 
 var calls = 400_000

@@ -75,7 +75,7 @@ struct SessionModuleBench {
     /// Seconds to write the same records (13-byte header and payload) through a 64 KiB buffer.
     private func plainWrite(_ payload: [UInt8], count: Int) throws -> Double {
         let path = try TemporaryDirectory.make(prefix: "modhost-bench-plain") + "/stream.bin"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let started = DispatchTime.now().uptimeNanoseconds
         var buffer: [UInt8] = []

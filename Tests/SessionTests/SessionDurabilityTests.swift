@@ -74,3 +74,25 @@ import Testing
         #expect(entries.map { String(decoding: $0.data, as: UTF8.self) } == (0..<400).map { "<\($0)>" })
     }
 }
+
+/// A shadow instance (modules.swap mode shadow) gets every call mirrored and writes no file.
+@Suite struct SessionShadowTests {
+    @Test func aShadowWritesNoFiles() throws {
+        let bench = try SessionBench()
+        try bench.register("s")
+        let copy = try TemporaryDirectory.make(prefix: "session-shadow")
+        try PluginBuilder.copyBuilt("libSession.so", into: copy)
+        let shadow = try bench.host.call("modules.swap", ["id": "session", "path": .string("\(copy)/libSession.so"), "mode": "shadow"])
+        #expect(shadow != .null, "\(shadow)")
+        for i in 0..<5 { try bench.write("s", "line \(i)\r\n", at: Int64(i)) }
+        try bench.complete("s", "c1", "seq 5")
+        try bench.register("t")
+        try bench.harness.advance(by: 1_000)
+        let dir = try bench.directory("s")
+        #expect(try SessionBench.omnishEntries("\(dir)/stream.bin").count == 5, "each record once: the shadow appended none")
+        let commands = try SessionBench.json("\(dir)/commands.json") as? [[String: Any]]
+        #expect(commands?.count == 1)
+        let directories = try FileManager.default.contentsOfDirectory(atPath: bench.dataDirectory).filter { $0.hasSuffix("_t") }
+        #expect(directories.count == 1, "\(directories)")
+    }
+}

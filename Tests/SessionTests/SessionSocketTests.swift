@@ -31,4 +31,20 @@ import Testing
             #expect(texts == (0..<200).map { "\(n):\($0)\n" })
         }
     }
+
+    @Test func aSocketClientsSessionsEndWhenItDisconnects() throws {
+        let path = try TemporaryDirectory.make(prefix: "session-sock") + "/host.sock"
+        let bench = try SessionBench(extraArguments: ["--listen", "unix:\(path)"])
+        try bench.host.waitForStderr(containing: "ready:")
+        let client = try SocketClient(path: path)
+        try client.call("session.register", ["sessionId": "tty", "attrs": [:]])
+        try client.call("session.writeIo", ["sessionId": "tty", "timestampMs": 1, "direction": 1, "data": "aGk="])
+        try bench.register("stdio")
+        client.close()
+        let ended = try Poll.until { try bench.host.call("session.get", ["sessionId": "tty"])["endedAt"] != .null }
+        #expect(ended, "the socket client's session did not end")
+        #expect(try bench.host.call("session.get", ["sessionId": "stdio"])["endedAt"] == .null)
+        let entries = try SessionBench.omnishEntries("\(try bench.directory("tty"))/stream.bin")
+        #expect(entries.map(\.data) == [Array("hi".utf8)], "flushed at the end")
+    }
 }

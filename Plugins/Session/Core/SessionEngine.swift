@@ -24,6 +24,7 @@ public struct SessionEngine: ModuleEngine {
     public let maxStreamBytes: UInt64
     public let idleEndMs: Int64
     public let triggers: TriggerDetector
+    public let endOnDisconnect: Bool
     /// Sessions in memory, by id.
     public internal(set) var sessions: [String: LiveSession] = [:]
     /// Every session directory known on disk, by id (evicted ones reload from here on use).
@@ -41,6 +42,7 @@ public struct SessionEngine: ModuleEngine {
             throw .invalidInput("session.autoTrigger.cooldownSeconds must be 0 or more (got \(cooldown))")
         }
         triggers = TriggerDetector(config.autoTrigger)
+        endOnDisconnect = config.endOnDisconnect ?? true
     }
 
     // MARK: - Loading
@@ -73,7 +75,7 @@ public struct SessionEngine: ModuleEngine {
         return LiveSession(directory: directory, meta: loaded.meta, commands: loaded.commands, streamSize: loaded.streamSize, pending: [],
                            pendingSinceMs: nil, lastCommandPos: min(last, loaded.streamSize),
                            lastIoMs: min(nowMs, lastActivityMs(loaded)), capped: false,
-                           patternTail: [], lastTriggerMs: nil)
+                           patternTail: [], lastTriggerMs: nil, clientId: nil)
     }
 
     /// Takes the session `id` out of `sessions` (reloaded from disk after an eviction) for an
@@ -101,7 +103,9 @@ public struct SessionEngine: ModuleEngine {
 
     /// `session.register`: a new session (its directory created), or new attrs for a known one
     /// (an ended one is reopened, as omnish does on a reconnect).
-    public mutating func register(_ id: String, parent: String?, attrs: [String: String], at nowMs: Int64) throws(ModuleFailure) -> SessionSummary {
+    /// `client` is the socket client that called (its disconnect ends the session), or nil.
+    public mutating func register(_ id: String, parent: String?, attrs: [String: String], client: UInt64? = nil,
+                                  at nowMs: Int64) throws(ModuleFailure) -> SessionSummary {
         try SessionID.check(id)
         if let parent { try SessionID.check(parent, field: "parentSessionId") }
         if sessions[id] != nil || onDisk[id] != nil {
@@ -111,6 +115,7 @@ public struct SessionEngine: ModuleEngine {
             session.meta.ended_at = nil
             if let parent { session.meta.parent_session_id = parent }
             session.lastIoMs = nowMs
+            session.clientId = client
             try write { try disk.writeMeta(session.directory, session.meta) }
             return Self.summary(session)
         }
@@ -119,7 +124,7 @@ public struct SessionEngine: ModuleEngine {
         let meta = SessionMeta(session_id: id, parent_session_id: parent, started_at: started, ended_at: nil, attrs: attrs)
         try write { try disk.create(directory, meta: meta) }
         let session = LiveSession(directory: directory, meta: meta, commands: [], streamSize: 0, pending: [], pendingSinceMs: nil,
-                                  lastCommandPos: 0, lastIoMs: nowMs, capped: false, patternTail: [], lastTriggerMs: nil)
+                                  lastCommandPos: 0, lastIoMs: nowMs, capped: false, patternTail: [], lastTriggerMs: nil, clientId: client)
         sessions[id] = session
         onDisk[id] = directory
         return Self.summary(session)
@@ -143,6 +148,18 @@ public struct SessionEngine: ModuleEngine {
         if let exitCode { session.meta.attrs["exit_code"] = String(exitCode) }
         try write { try disk.writeMeta(session.directory, session.meta) }
         return Self.summary(session)
+    }
+
+    /// `host.client_disconnected`: the open sessions that client registered end (with
+    /// `endOnDisconnect`), flushed and with `ended_at` written.
+    public mutating func clientGone(_ client: UInt64, at nowMs: Int64, effects: inout Effects) {
+        guard endOnDisconnect else { return }
+        for (id, session) in sessions where session.clientId == client && !session.ended {
+            do {
+                _ = try end(id, exitCode: nil, at: nowMs)
+                effects.log(.info, "ended session \(id): its client \(client) disconnected")
+            } catch { effects.log(.error, "could not end session \(id) of client \(client): \(error.message)") }
+        }
     }
 
     public func list() -> [SessionSummary] {

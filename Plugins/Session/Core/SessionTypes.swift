@@ -8,12 +8,16 @@ public struct SessionConfig: Decodable, Sendable {
     public var maxStreamBytes: Int?
     /// No I/O for this long ends a session (default an hour).
     public var idleEndMs: Int64?
+    /// Whether a socket client's sessions end when it disconnects (default true).
+    public var endOnDisconnect: Bool?
 
-    public init(recordInput: Bool? = nil, autoTrigger: TriggerConfig? = nil, maxStreamBytes: Int? = nil, idleEndMs: Int64? = nil) {
+    public init(recordInput: Bool? = nil, autoTrigger: TriggerConfig? = nil, maxStreamBytes: Int? = nil, idleEndMs: Int64? = nil,
+                endOnDisconnect: Bool? = nil) {
         self.recordInput = recordInput
         self.autoTrigger = autoTrigger
         self.maxStreamBytes = maxStreamBytes
         self.idleEndMs = idleEndMs
+        self.endOnDisconnect = endOnDisconnect
     }
 }
 
@@ -33,6 +37,8 @@ public struct LiveSession: Codable, Sendable {
     public var capped: Bool
     public var patternTail: [UInt8]
     public var lastTriggerMs: Int64?
+    /// The socket client that registered the session (nil: stdio, a module, or read from disk).
+    public var clientId: UInt64?
 
     public var flushedSize: UInt64 { streamSize - UInt64(pending.count) }
     public var ended: Bool { meta.ended_at != nil }

@@ -3,6 +3,7 @@
 // Docs: ../README.md.
 import Foundation
 import ModHostPluginSDK
+import ModuleContracts
 import ModuleKit
 import SessionCore
 
@@ -32,8 +33,12 @@ final class Session: EngineModule {
     }
 
     static func register(_ methods: inout Methods<Session>) {
-        methods.add("register", params: ["sessionId"]) { (s, p: RegisterParams) in
-            try s.engine.perform { e, now, _ in try e.register(p.sessionId, parent: p.parentSessionId, attrs: p.attrs?.strings ?? [:], at: now) }
+        methods.add("register", params: ["sessionId"]) { (s, p: RegisterParams) throws -> SessionSummary in
+            // Stdio is client 1 and never disconnects while the host runs; 0 is a module's call.
+            let client = CallInfo.current?.clientID.flatMap { $0 > 1 ? $0 : nil }
+            return try s.engine.perform { e, now, _ in
+                try e.register(p.sessionId, parent: p.parentSessionId, attrs: p.attrs?.strings ?? [:], client: client, at: now)
+            }
         }
         methods.add("update", params: ["sessionId", "attrs"]) { (s, p: UpdateParams) in
             try s.engine.perform { e, now, _ in try e.update(p.sessionId, attrs: p.attrs.strings, at: now) }
@@ -66,6 +71,9 @@ final class Session: EngineModule {
         }
         methods.add("cleanup") { (s, p: CleanupParams) in
             try s.engine.perform { ["removed": try $0.cleanup(olderThanHours: p.olderThanHours ?? 48, at: $1, effects: &$2)] }
+        }
+        methods.on(Topic.hostClientDisconnected) { (s, e: ClientEvent) in
+            try s.engine.perform { engine, now, effects in engine.clientGone(e.clientId, at: now, effects: &effects) }
         }
     }
 }

@@ -31,6 +31,7 @@ let modules = [
     Module(name: "Health", core: ["ModHostJSON", "ModuleContracts"], tests: ["ModHost"]),  // its restore tests fill a store file directly
     Module(name: "Routing", core: ["ModHostJSON", "ModuleContracts"]),
     Module(name: "Token", core: ["ModHostJSON", "ModuleContracts"], tests: ["TokenCore"]),  // its tests compute the jitter
+    Module(name: "Session", core: ["ModHostJSON"]),
 ]
 
 /// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI

@@ -30,6 +30,7 @@ struct Module {
 let modules = [
     Module(name: "Health", core: ["ModHostJSON", "ModuleContracts"], tests: ["ModHost"]),  // its restore tests fill a store file directly
     Module(name: "Routing", core: ["ModHostJSON", "ModuleContracts"]),
+    Module(name: "Node", core: ["ModHostJSON"]),
 ]
 
 /// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI

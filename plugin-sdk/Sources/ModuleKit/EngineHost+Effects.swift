@@ -43,6 +43,14 @@ extension EngineHost {
                 } catch {
                     host.log(.error, "could not publish \(LogText.quote(topic)): \(error)")
                 }
+            case .notify(let client, let topic, let data):
+                do {
+                    if try !host.notify(client: client, topic, json: RawJSON(data)) {
+                        host.log(.debug, "client \(client) is gone: \(LogText.quote(topic)) not sent")
+                    }
+                } catch {
+                    host.log(.error, "could not notify client \(client) of \(LogText.quote(topic)): \(error)")
+                }
             case .log(let level, let text):
                 host.log(LogLevel(level), text)
             case .reply(let id, let json):

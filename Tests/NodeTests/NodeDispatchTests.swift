@@ -30,7 +30,7 @@ import Testing
         defer { silent.kill() }
         let task = try node.host.call("node.assign", ["capability": "shell", "toolName": "ls", "timeoutMs": 1_000, "wait": false])
         let taskId = task["taskId"].string ?? ""
-        let first = silent.nextAssignment()
+        let first = try silent.nextAssignment()
         #expect(first.taskId == taskId)
         let echo = try node.agent("echo")
         defer { echo.kill() }
@@ -50,7 +50,7 @@ import Testing
         let doomed = try node.agent("doomed", mode: "silent")
         let task = try node.host.call("node.assign", ["capability": "shell", "toolName": "ls", "wait": false])
         let taskId = task["taskId"].string ?? ""
-        _ = doomed.nextAssignment()
+        _ = try doomed.nextAssignment()
         let echo = try node.agent("echo")
         defer { echo.kill() }
         doomed.kill()
@@ -73,7 +73,7 @@ import Testing
         for priority in [5, 2, 9, 9] {
             ids.append(try node.host.call("node.assign", ["capability": "shell", "toolName": "ls", "priority": .int(Int64(priority)), "wait": false])["taskId"].string ?? "")
         }
-        let first = agent.nextAssignment()
+        let first = try agent.nextAssignment()
         #expect(first.taskId == ids[0])
         #expect(try node.host.call("node.get", ["nodeId": "one"])["status"] == "busy")
         #expect(try node.host.call("node.tasks", ["state": "queued"])["total"] == 3)
@@ -81,7 +81,7 @@ import Testing
         var current = first
         for _ in 0..<3 {
             try node.host.call("node.taskResult", ["taskId": .string(current.taskId), "attemptId": .string(current.attemptId), "success": true])
-            current = agent.nextAssignment()
+            current = try agent.nextAssignment()
             order.append(current.taskId)
         }
         #expect(order == [ids[2], ids[3], ids[1]])
@@ -95,7 +95,7 @@ import Testing
         try node.host.send(raw: JSON.object(["jsonrpc": "2.0", "id": id, "method": "node.assign",
                                              "params": ["capability": "shell", "toolName": "ls", "timeoutMs": 2_000]]).text)
         for attempt in 1...3 {
-            #expect(agent.nextAssignment().attemptId.hasSuffix(".\(attempt)"))
+            #expect(try agent.nextAssignment().attemptId.hasSuffix(".\(attempt)"))
             try node.harness.advance(by: 2_000)
         }
         let failure = try node.host.response(id: id)["error"]

@@ -21,7 +21,10 @@ struct NodeHost {
         let process = try PipedProcess(URL(fileURLWithPath: "/usr/bin/env"),
                                        ["python3", script, path, nodeId, capabilities, String(maxTasks), mode])
         let agent = Agent(process: process)
-        let first = process.readLine()
+        let first: String
+        do { first = try process.readLine(timeout: 20, what: "agent \(nodeId)'s registration") } catch {
+            throw HostProcessError("\(error)", stderr: host.stderrText)
+        }
         guard first == "registered" else { throw HostProcessError("agent \(nodeId) did not register: \(first)", stderr: host.stderrText) }
         return agent
     }
@@ -31,10 +34,13 @@ struct NodeHost {
 struct Agent {
     let process: PipedProcess
 
-    /// The next assignment it printed: (taskId, attemptId).
-    func nextAssignment() -> (taskId: String, attemptId: String) {
-        let parts = process.readLine().split(separator: " ").map(String.init)
-        return parts.count == 3 ? (parts[1], parts[2]) : ("", "")
+    /// The next assignment it printed: (taskId, attemptId). Throws when none comes within
+    /// `timeout` seconds (a broken dispatch fails the test instead of hanging it).
+    func nextAssignment(timeout: TimeInterval = 20) throws -> (taskId: String, attemptId: String) {
+        let line = try process.readLine(timeout: timeout, what: "an assignment")
+        let parts = line.split(separator: " ").map(String.init)
+        guard parts.count == 3, parts[0] == "assigned" else { throw HostProcessError("the agent printed \"\(line)\", not an assignment") }
+        return (parts[1], parts[2])
     }
 
     func kill() {

@@ -58,11 +58,37 @@ import Testing
         #expect(try Poll.until { try node.host.call("node.taskGet", ["taskId": .string(taskId)])["state"] == "completed" })
         let done = try node.host.call("node.taskGet", ["taskId": .string(taskId)])
         #expect(done["nodeId"] == "echo")
-        #expect(try node.host.call("node.get", ["nodeId": "doomed"])["status"] == "online")  // within the grace
         try node.host.call("events.subscribe", ["topics": ["node.status_changed"]])
-        try node.harness.advance(by: 10_000)
+        try node.harness.advance(by: 9_999)
+        #expect(try node.host.call("node.get", ["nodeId": "doomed"])["status"] == "online")  // within the 10 s grace
+        try node.harness.advance(by: 1)
         let change = try node.host.nextEvent(topic: "node.status_changed")["data"]
         #expect(change["nodeId"] == "doomed" && change["oldStatus"] == "online" && change["newStatus"] == "offline")
+    }
+
+    /// The less loaded node gets the task; after a timeout the retry goes to a node not tried
+    /// yet even when the one that failed is now the least loaded; a late result of attempt 1
+    /// while attempt 2 runs is dropped and the task completes with attempt 2's result only.
+    @Test func loadPicksTheNodeTheRetryGoesElsewhereAndALateResultIsDroppedWhileTheNextAttemptRuns() throws {
+        let node = try NodeHost()
+        let busy = try node.agent("busy", maxTasks: 2, mode: "silent")
+        defer { busy.kill() }
+        let held = try node.host.call("node.assign", ["capability": "shell", "toolName": "ls", "wait": false])["taskId"]
+        #expect(try busy.nextAssignment().taskId == held.string)  // busy: 1 of 2 (load 0.5)
+        let idle = try node.agent("idle", maxTasks: 1, mode: "silent")
+        defer { idle.kill() }
+        let task = try node.host.call("node.assign", ["capability": "shell", "toolName": "ls", "timeoutMs": 1_000, "wait": false])["taskId"]
+        let first = try idle.nextAssignment()  // idle: load 0 beats 0.5
+        #expect(first.taskId == task.string)
+        try node.harness.advance(by: 1_000)
+        let second = try busy.nextAssignment()  // idle is free again (load 0) but was tried
+        #expect(second.taskId == task.string && second.attemptId.hasSuffix(".2"))
+        let late = try node.host.request("node.taskResult", ["taskId": task, "attemptId": .string(first.attemptId), "success": true, "result": "late"])
+        #expect(late["error"]["data"]["reason"] == "stale_attempt")
+        #expect(try node.host.call("node.taskGet", ["taskId": task])["state"] == "running")
+        try node.host.call("node.taskResult", ["taskId": task, "attemptId": .string(second.attemptId), "success": true, "result": "second"])
+        let done = try node.host.call("node.taskGet", ["taskId": task])
+        #expect(done["state"] == "completed" && done["result"] == "second" && done["nodeId"] == "busy")
     }
 
     @Test func aFullPoolQueuesByPriorityThenFIFO() throws {

@@ -42,4 +42,23 @@ import Testing
         try node.harness.advance(by: 600_000)
         #expect(try node.host.call("node.acquire", ["nodeId": "w1", "kind": "stream"])["permitId"].string != nil)
     }
+
+    /// Limits by node type, then by tag (a later tag wins), over the default.
+    @Test func perTypeAndPerTagLimitsOverrideTheDefault() throws {
+        let node = try NodeHost(config: ["quotas": ["default": ["maxRequestsPerMinute": 3],
+                                                    "types": ["companion": ["maxRequestsPerMinute": 2]],
+                                                    "tags": ["tiny": ["maxRequestsPerMinute": 1]]]])
+        try node.host.call("node.register", ["nodeId": "plain", "name": "plain", "type": "worker", "capabilities": ["shell"]])
+        try node.host.call("node.register", ["nodeId": "gpu", "name": "gpu", "type": "companion", "capabilities": ["shell"]])
+        try node.host.call("node.register", ["nodeId": "tiny", "name": "tiny", "type": "companion", "capabilities": ["shell"], "tags": ["tiny"]])
+        func admitted(_ id: String) throws -> Int {
+            var count = 0
+            while try node.host.request("node.acquire", ["nodeId": .string(id), "kind": "request"])["result"] != .null { count += 1 }
+            return count
+        }
+        #expect(try admitted("plain") == 3)
+        #expect(try admitted("gpu") == 2)
+        #expect(try admitted("tiny") == 1)
+        #expect(try node.host.call("node.quota", ["nodeId": "tiny"])["requests"]["limit"] == 1)
+    }
 }

@@ -11,6 +11,11 @@ public enum ModuleEffect: Sendable, Equatable {
     case delete(key: String)
     /// Publish an event: `data` is its JSON.
     case publish(topic: String, data: Data)
+    /// Send an event notification to one control-channel client only (ABI 1.2 `notify_client`),
+    /// subscribed or not: node's task assignments to the agent's own connection. `data` is its
+    /// JSON. A client that is gone is skipped (logged at debug): the module hears of it through
+    /// `host.client_disconnected`.
+    case notify(client: UInt64, topic: String, data: Data)
     /// A line for the host's log. Quote outside text in it with `LogText.quote`.
     case log(ModuleLogLevel, String)
     /// Answer a call the rules held open (`PendingCallID`) with `json`, one JSON value.

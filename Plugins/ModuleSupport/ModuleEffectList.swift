@@ -39,6 +39,12 @@ public struct ModuleEffectList: ModuleEffects, Equatable {
         effects.append(.publish(topic: topic, data: json))
     }
 
+    /// Sends `topic` with `data` as JSON to client `client` alone (`ModuleEffect.notify`).
+    public mutating func notify(client: UInt64, _ topic: String, _ data: some Encodable) {
+        guard let json = encode(data, for: "event \(topic)") else { return }
+        effects.append(.notify(client: client, topic: topic, data: json))
+    }
+
     public mutating func log(_ level: ModuleLogLevel, _ text: String) {
         effects.append(.log(level, text))
     }

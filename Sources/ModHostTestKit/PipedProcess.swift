@@ -75,6 +75,33 @@ public final class PipedProcess: @unchecked Sendable {
     }
     private var pending: [UInt8] = []
 
+    /// Reads one line like `readLine()`, but throws instead of blocking past `timeout` seconds or
+    /// trapping when the child closes its output: for tests, so a child that never prints fails
+    /// the test rather than hanging the suite.
+    public func readLine(timeout: TimeInterval, what: String = "a line") throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var scanned = 0
+        while true {
+            if let newline = pending[scanned...].firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            scanned = pending.count
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw HostProcessError("timed out after \(timeout) s waiting for \(what) from the child") }
+            var poller = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(left * 1_000, 1_000)) + 1)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = read(readFD, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw HostProcessError("the child closed its output while \(what) was awaited") }
+            pending.append(contentsOf: chunk[0..<n])
+        }
+    }
+
     public func send(_ line: String) {
         write(Array((line + "\n").utf8))
     }

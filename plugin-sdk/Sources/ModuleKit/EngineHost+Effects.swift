@@ -43,6 +43,17 @@ extension EngineHost {
                 } catch {
                     host.log(.error, "could not publish \(LogText.quote(topic)): \(error)")
                 }
+            case .notify(let client, let topic, let data):
+                // A shadow causes no outside effect (MODULES.md): no assignment reaches an agent
+                // from it. The host drops a shadow's notify_client too; this says it here as well.
+                guard !host.isShadow else { return }
+                do {
+                    if try !host.notify(client: client, topic, json: RawJSON(data)) {
+                        host.log(.debug, "client \(client) is gone: \(LogText.quote(topic)) not sent")
+                    }
+                } catch {
+                    host.log(.error, "could not notify client \(client) of \(LogText.quote(topic)): \(error)")
+                }
             case .log(let level, let text):
                 host.log(LogLevel(level), text)
             case .reply(let id, let json):

@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|token|session|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|token|node|session|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
@@ -21,6 +21,8 @@
 //          beside health.available alone (calls/s and p99; needs libHealth.so and libRouting.so).
 // token:   token.access calls/s for a valid token; 1,000 tokens expiring in one minute refreshed
 //          against a loopback endpoint: requests, their spread, RSS (needs libToken.so, python3).
+// node:    node.assign round trips through 1 and 4 agents on the Unix socket (p50/p99) and
+//          node.acquire/release pairs/s (needs libNode.so).
 // session: session.writeIo and writeIoBatch in MB/s and records/s beside a plain buffered file
 //          write of the same bytes; session.context on 10,000 commands (needs libSession.so).
 import Foundation
@@ -68,6 +70,10 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
     ("routing", { context in try RoutingModuleBench(modhost: context.modhost, build: context.build, calls: context.latencyCalls).run() }),
     ("token", { context in
         try TokenModuleBench(modhost: context.modhost, tokenLibrary: context.build.appendingPathComponent("libToken.so").path).run()
+    }),
+    ("node", { context in
+        try NodeModuleBench(modhost: context.modhost, nodeLibrary: context.build.appendingPathComponent("libNode.so").path,
+                            calls: min(context.latencyCalls, 5_000)).run()
     }),
     ("session", { context in
         try SessionModuleBench(modhost: context.modhost, library: context.build.appendingPathComponent("libSession.so").path, records: 20_000).run()

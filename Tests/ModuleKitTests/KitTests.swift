@@ -70,6 +70,25 @@ import Testing
         #expect(harness.host.stderrText.contains("took over the state of version \"1.0.0\""))
     }
 
+    /// An operation from a plugin's own thread that ran before a `clock.advance` and armed its
+    /// wake-up after the clock moved (an I/O result, as the token module's are) rings at its
+    /// time: the wake-up is counted from the clock when the timer starts, not from the
+    /// operation's time (it was due 500 ms late, past the next advance, and never came).
+    @Test func aWakeUpArmedWhileTheClockMovesComesAtItsTime() throws {
+        let harness = try harness()
+        _ = try harness.host.call("events.subscribe", ["topics": ["probe.rang"]])
+        #expect(try harness.host.call("probe.alarmWhenMoved", ["name": "io", "inMs": 1_000]) == true)
+        let deadline = Date().addingTimeInterval(20)
+        while try harness.host.call("probe.moved")["reading"] != 1, Date() < deadline { usleep(5_000) }
+        try harness.advance(by: 500)  // the operation read `start`, and now sees the clock move
+        while try harness.host.call("probe.moved")["done"] != 1, Date() < deadline { usleep(5_000) }
+        #expect(try harness.host.call("probe.status")["alarms"] == ["io": .int(start + 1_000)])
+        try harness.advance(by: 500)
+        #expect(try harness.host.call("probe.status")["alarms"] == [:], "the alarm rang within the advance that reached it")
+        let rang = try harness.host.nextEvent(topic: "probe.rang", timeout: 5)["data"]
+        #expect(rang["name"] == "io" && rang["rangAtMs"].int == start + 1_000)
+    }
+
     /// The unload first gives the held call `--drain-timeout-ms` to be answered, then stops the
     /// module, which fails it.
     @Test func heldCallsFailWhenTheModuleStops() throws {

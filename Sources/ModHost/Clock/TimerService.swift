@@ -156,11 +156,10 @@ final class TimerService: @unchecked Sendable {
     /// `maxPeriodsPerAdvance`; then it jumps to the first period after `target`).
     func advance(to target: Int64, clock manual: ManualClock) {
         var periods: [UInt64: Int] = [:]
-        runDue(notAfter: target, clock: manual) { id in
+        runDue(notAfter: target, clock: manual, endingAt: target) { id in
             periods[id, default: 0] += 1
             return periods[id, default: 0] >= Self.maxPeriodsPerAdvance
         }
-        manual.set(target)
     }
 
     /// `clock.set`: a jump. Forward, the clock moves to `target` and every timer it passed
@@ -181,10 +180,16 @@ final class TimerService: @unchecked Sendable {
 
     /// Fires every timer due at or before `limit`, one at a time, waiting for each callback.
     /// `jumps(id)` says whether a repeating timer skips to its first period after `limit`.
-    private func runDue(notAfter limit: Int64, clock manual: ManualClock, jumps: (UInt64) -> Bool) {
+    /// `endingAt`: where the clock goes once none is due, in the same hold of `condition` as
+    /// the last look, so a timer a module starts from a thread of its own while this runs
+    /// (`start` reads the clock under `condition` too) is either seen here or counted from the
+    /// final time; set outside it, a timer started between the look and the set was due before
+    /// the clock's new time and did not fire until the next move.
+    private func runDue(notAfter limit: Int64, clock manual: ManualClock, endingAt end: Int64? = nil, jumps: (UInt64) -> Bool) {
         while true {
             condition.lock()
             guard let (timer, id) = popDue(notAfter: limit, jumps: jumps) else {
+                if let end { manual.set(end) }
                 condition.unlock()
                 break
             }

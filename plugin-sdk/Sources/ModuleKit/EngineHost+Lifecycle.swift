@@ -20,7 +20,7 @@ extension EngineHost {
         forgetWake()  // a timer armed after the last stop's cancel died with it
         let records = StoredRecords(host: host)
         let store = host.store
-        let (next, waiting, now, effects) = try state.withLock { state throws -> (Int64?, Int, Int64, Engine.Effects?) in
+        let (next, waiting, effects) = try state.withLock { state throws -> (Int64?, Int, Engine.Effects?) in
             let now = host.nowMs
             var restored: Engine.Effects?
             if !state.loaded {
@@ -34,7 +34,7 @@ extension EngineHost {
                 state.loaded = true
                 restored = effects
             }
-            return (state.engine.nextWakeMs, state.stale.count, now, restored)
+            return (state.engine.nextWakeMs, state.stale.count, restored)
         }
         handOutside(effects)
         records.logUnreadable()
@@ -42,7 +42,7 @@ extension EngineHost {
             host.log(.info, "deleting \(waiting) more stale records in the background")
             scheduleSweep()
         }
-        armWake(at: next, now: now)
+        armWake(at: next)
     }
 
     /// Stops the engine: the calls it still holds fail (`module_stopped`), and the host has

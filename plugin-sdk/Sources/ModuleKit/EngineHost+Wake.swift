@@ -1,4 +1,5 @@
 import ModHostPluginSDK
+import ModHostSupport
 import ModuleSupport
 
 /// The one host timer an engine host keeps armed for the engine's `nextWakeMs`.
@@ -7,6 +8,12 @@ import ModuleSupport
 /// clearing it, keeps the armed one, which then fires early, finds nothing due and arms the
 /// next: at most one extra firing per change, and no cancel on the common path. A firing of a
 /// timer that was replaced (its `generation` is old) does nothing.
+///
+/// `armedAt` must never be earlier than the armed timer's real due time (later arms trust it):
+/// the delay is counted from the clock as it is when the timer starts, not from the time the
+/// operation ran at. An operation from a plugin's own thread (an I/O result) may run while
+/// `clock.advance` moves the clock on another; a delay counted from the operation's time then
+/// put the timer past the advance's end, and the wake-up never came.
 struct WakeTimer {
     var armedAt: Int64?
     var timer: TimerID?
@@ -14,9 +21,8 @@ struct WakeTimer {
 }
 
 extension EngineHost {
-    /// Arms the wake-up timer for `wakeMs` if no timer comes first; `now` is the host time the
-    /// operation ran at. Call outside the engine's lock.
-    func armWake(at wakeMs: Int64?, now: Int64) {
+    /// Arms the wake-up timer for `wakeMs` if no timer comes first. Call outside the engine's lock.
+    func armWake(at wakeMs: Int64?) {
         guard let wakeMs else { return }
         let plan: (generation: UInt64, replaced: TimerID?)? = wake.withLock { wake in
             if let armed = wake.armedAt, armed <= wakeMs { return nil }
@@ -27,9 +33,8 @@ extension EngineHost {
         }
         guard let plan else { return }
         if let replaced = plan.replaced { host.cancelTimer(replaced) }
-        let delay = max(0, wakeMs.subtractingReportingOverflow(now).partialValue)
         do {
-            let timer = try host.startTimer(after: .milliseconds(delay)) { [self] in fire(plan.generation) }
+            let timer = try startTimer(dueAt: wakeMs) { [self] in fire(plan.generation) }
             let superseded = wake.withLock { wake in
                 guard wake.generation == plan.generation else { return true }
                 wake.timer = timer
@@ -42,6 +47,26 @@ extension EngineHost {
         }
     }
 
+    /// Starts a one-shot host timer due at host time `dueMs` (at once if it has passed).
+    ///
+    /// The host takes a delay and counts it from its clock when the timer starts, so the delay
+    /// is counted from a reading taken just before; if the clock moved between that reading and
+    /// the start (a `clock.advance` on another thread), the timer may be due late, past the
+    /// advance's end, and is started again. Early is harmless (`fire` finds nothing due and
+    /// arms the next); late is not (on the manual clock it waits for the next advance).
+    private func startTimer(dueAt dueMs: Int64, _ body: @escaping @Sendable () -> Void) throws -> TimerID {
+        var tries = 0
+        while true {
+            let before = host.nowMs
+            let delay = max(0, HostTime.elapsed(from: before, to: dueMs))
+            let timer = try host.startTimer(after: .milliseconds(delay), body)
+            tries += 1
+            // Bounded: the real clock moves on its own; a few ms late there is harmless.
+            if host.nowMs <= before || tries >= 8 { return timer }
+            host.cancelTimer(timer)
+        }
+    }
+
     /// A wake-up timer fired: wakes the engine if its time has come, then arms the next.
     private func fire(_ generation: UInt64) {
         let current = wake.withLock { wake in
@@ -51,13 +76,13 @@ extension EngineHost {
             return true
         }
         guard current else { return }
-        let now = host.nowMs
-        let (next, effects) = state.withLock { state -> (Int64?, Engine.Effects?) in
-            guard let due = state.engine.nextWakeMs, due <= now else { return (state.engine.nextWakeMs, nil) }
+        let (next, now, effects) = state.withLock { state -> (Int64?, Int64, Engine.Effects?) in
+            let now = host.nowMs  // inside the lock, as in `perform`: operations see time in the order they run
+            guard let due = state.engine.nextWakeMs, due <= now else { return (state.engine.nextWakeMs, now, nil) }
             var effects = Engine.Effects()
             state.engine.wake(at: now, effects: &effects)
             apply(effects, to: &state)
-            return (state.engine.nextWakeMs, effects)
+            return (state.engine.nextWakeMs, now, effects)
         }
         handOutside(effects)
         if let next, next <= now {
@@ -65,7 +90,7 @@ extension EngineHost {
             host.log(.error, "the engine is still due at \(next) after its wake-up at \(now); the next call re-arms it")
             return
         }
-        armWake(at: next, now: now)
+        armWake(at: next)
     }
 
     /// The host cancelled the instance's timers (it stopped): none is armed any more.

@@ -59,14 +59,14 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     ///
     /// - Throws: what `body` throws, a `ModuleFailureConvertible` mapped to its `PluginError`.
     public func perform<R: Sendable>(_ body: (inout Engine, Int64, inout Engine.Effects) throws -> R) throws -> R {
-        let (outcome, next, now, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64, Engine.Effects) in
+        let (outcome, next, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Engine.Effects) in
             let now = host.nowMs  // inside the lock: operations see time in the order they run
             var effects = Engine.Effects()
             let outcome = Result { try body(&state.engine, now, &effects) }
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs, now, effects)
+            return (outcome, state.engine.nextWakeMs, effects)
         }
-        armWake(at: next, now: now)
+        armWake(at: next)
         handOutside(effects)
         return try outcome.mapError(Self.mapped).get()
     }
@@ -84,7 +84,7 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     public func perform<R: Sendable>(
         parking reply: CallReply, _ body: (inout Engine, Int64, PendingCallID, inout Engine.Effects) throws -> R
     ) throws -> R {
-        let (outcome, next, now, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Int64, Engine.Effects) in
+        let (outcome, next, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Engine.Effects) in
             let now = host.nowMs
             var effects = Engine.Effects()
             pruneParked(&state, effects: &effects)
@@ -94,9 +94,9 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
             let outcome = Result { try body(&state.engine, now, id, &effects) }
             if case .failure = outcome { state.parked[id] = nil }
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs, now, effects)
+            return (outcome, state.engine.nextWakeMs, effects)
         }
-        armWake(at: next, now: now)
+        armWake(at: next)
         handOutside(effects)
         return try outcome.mapError(Self.mapped).get()
     }

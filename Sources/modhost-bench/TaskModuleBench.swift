@@ -28,7 +28,8 @@ struct TaskModuleBench {
                 }
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            print(String(format: "  %-14@ %9.0f next-fire computations/s (%d in %.2f s)", zone as NSString, Double(runs) / seconds, runs, seconds))
+            let label = zone.padding(toLength: 14, withPad: " ", startingAt: 0)
+            print("  \(label)" + String(format: "%9.0f next-fire computations/s (%d in %.2f s)", Double(runs) / seconds, runs, seconds))
         }
     }
 

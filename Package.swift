@@ -33,6 +33,7 @@ let modules = [
     Module(name: "Token", core: ["ModHostJSON", "ModuleContracts"], tests: ["TokenCore"]),  // its tests compute the jitter
     Module(name: "Session", core: ["ModHostJSON"]),
     Module(name: "Node", core: ["ModHostJSON"]),
+    Module(name: "Task", core: ["ModHostJSON", "ModuleContracts"]),
 ]
 
 /// modhost: a plugin host that loads modules as shared libraries through a versioned C ABI

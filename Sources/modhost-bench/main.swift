@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|token|node|session|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|token|node|session|task|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
@@ -78,6 +78,7 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
     ("session", { context in
         try SessionModuleBench(modhost: context.modhost, library: context.build.appendingPathComponent("libSession.so").path, records: 20_000).run()
     }),
+    ("task", { context in try TaskModuleBench(modhost: context.modhost, library: context.build.appendingPathComponent("libTask.so").path).run() }),
 ]
 
 var calls = 400_000

@@ -17,7 +17,7 @@ struct HealthModuleBench {
         let host = try Child(modhost, ["--plugins", plugins, "--state-dir", state, "--log-level", "error",
                                        "--manual-clock", "--clock-start", "1767225600000"])
         defer { host.stop() }
-        _ = call(host, "host.status", "{}")
+        _ = host.call("host.status", "{}")
         let rssBefore = Self.residentKiB(host.process.processIdentifier)
         let allKeys = "[" + (0..<Self.keys).map { #""openai.k\#($0)""# }.joined(separator: ",") + "]"
 
@@ -83,7 +83,7 @@ struct HealthModuleBench {
         let started = DispatchTime.now().uptimeNanoseconds
         let host = try Child(modhost, ["--plugins", plugins, "--state-dir", state, "--log-level", "error",
                                        "--manual-clock", "--clock-start", String(clock)])
-        let answer = call(host, "health.status", #"{"providerKey":"openai.k0"}"#)
+        let answer = host.call("health.status", #"{"providerKey":"openai.k0"}"#)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         guard answer.contains(#""result""#) else { fatalError("health.status failed: \(answer.prefix(300))") }
         host.stop()
@@ -116,20 +116,13 @@ struct HealthModuleBench {
         var best = Double.infinity
         for _ in 0..<repeats {
             let started = DispatchTime.now().uptimeNanoseconds
-            let answer = call(host, "health.available", #"{"providerKeys":\#(keys)}"#)
+            let answer = host.call("health.available", #"{"providerKeys":\#(keys)}"#)
             guard answer.contains(#""available""#) else { fatalError("available failed: \(answer.prefix(300))") }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
         }
         return best
     }
 
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"h","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"h""#) { return line }
-        }
-    }
 
     /// VmRSS of a process, in KiB.
     static func residentKiB(_ pid: Int32) -> Int {

@@ -21,7 +21,7 @@ struct NodeModuleBench {
         let host = try Child(modhost, ["--plugins", plugins, "--state-dir", "\(directory)/state", "--log-level", "error",
                                        "--listen", "unix:\(socket)", "--config", "\(directory)/config.json"])
         defer { host.stop() }
-        _ = call(host, "host.status", "{}")  // ready: the socket is bound before the plugins load
+        _ = host.call("host.status", "{}")  // ready: the socket is bound before the plugins load
 
         print("Node module, node.assign one at a time through agents on the Unix socket (\(calls) calls each)")
         var agents: [Agent] = []
@@ -35,11 +35,11 @@ struct NodeModuleBench {
         let pairs = max(1, calls / 4)
         let started = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<pairs {
-            let permit = call(host, "node.acquire", #"{"nodeId":"w1","kind":"request","estimatedTokens":10}"#)
+            let permit = host.call("node.acquire", #"{"nodeId":"w1","kind":"request","estimatedTokens":10}"#)
             guard let range = permit.range(of: #""permitId":""#), let end = permit[range.upperBound...].firstIndex(of: "\"") else {
                 fatalError("node.acquire failed: \(permit.prefix(300))")
             }
-            _ = call(host, "node.release", #"{"permitId":"\#(permit[range.upperBound..<end])","tokensUsed":10}"#)
+            _ = host.call("node.release", #"{"permitId":"\#(permit[range.upperBound..<end])","tokensUsed":10}"#)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         print(String(format: "  node.acquire + node.release  %8.0f pairs/s (%d pairs, each call a store write)", Double(pairs) / seconds, pairs))
@@ -79,7 +79,7 @@ struct NodeModuleBench {
         for i in 0..<count {
             let (method, params) = request(i)
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let line = call(host, method, params)
+            let line = host.call(method, params)
             guard line.contains(#""result""#) else { fatalError("\(method) failed: \(line.prefix(300))") }
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
         }
@@ -88,13 +88,6 @@ struct NodeModuleBench {
         return (Double(count) / seconds, latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)])
     }
 
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"r","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"r""#) { return line }
-        }
-    }
 }
 
 /// A flag shared between threads.

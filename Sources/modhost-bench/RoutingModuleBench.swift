@@ -22,7 +22,7 @@ struct RoutingModuleBench {
                                        "--manual-clock", "--clock-start", "1767225600000"])
         defer { host.stop() }
         let targets = (0..<Self.keys).map { #"{"target":"openai.k\#($0).gpt"}"# }.joined(separator: ",")
-        expect(call(host, "routing.setPool", #"{"pool":"main","targets":[\#(targets)]}"#))
+        expect(host.call("routing.setPool", #"{"pool":"main","targets":[\#(targets)]}"#))
         for i in 0..<Self.sessions {
             host.send(#"{"jsonrpc":"2.0","id":"s\#(i)","method":"routing.applyInstructions","params":{"sessionId":"s\#(i)","text":"<**#openai.k\#(i % Self.keys)**> hi"}}"#)
         }
@@ -44,7 +44,7 @@ struct RoutingModuleBench {
         for i in 0..<count {
             let (method, params) = request(i)
             let t0 = DispatchTime.now().uptimeNanoseconds
-            expect(call(host, method, params))
+            expect(host.call(method, params))
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -56,11 +56,4 @@ struct RoutingModuleBench {
         guard line.contains(#""result""#) else { fatalError("call failed: \(line.prefix(300))") }
     }
 
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"r","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"r""#) { return line }
-        }
-    }
 }

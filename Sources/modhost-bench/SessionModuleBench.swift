@@ -20,8 +20,8 @@ struct SessionModuleBench {
         defer { host.stop() }
         let payload = (0..<Self.recordBytes).map { UInt8(32 + $0 % 90) }
         let base64 = Data(payload).base64EncodedString()
-        expect(call(host, "session.register", #"{"sessionId":"bench","attrs":{}}"#))
-        expect(call(host, "session.register", #"{"sessionId":"batch","attrs":{}}"#))
+        expect(host.call("session.register", #"{"sessionId":"bench","attrs":{}}"#))
+        expect(host.call("session.register", #"{"sessionId":"batch","attrs":{}}"#))
 
         let single = pipelined(host, count: records) { i in
             ("session.writeIo", #"{"sessionId":"bench","timestampMs":\#(i),"direction":1,"data":"\#(base64)"}"#)
@@ -36,7 +36,7 @@ struct SessionModuleBench {
         print(String(format: "  session.writeIoBatch(100) %7.1f MB/s  %8.0f records/s", mb / batch, Double(records) / batch))
         print(String(format: "  plain buffered file write %7.1f MB/s  %8.0f records/s  (same bytes, same run)", mb / plain, Double(records) / plain))
 
-        expect(call(host, "session.register", #"{"sessionId":"ctx","attrs":{}}"#))
+        expect(host.call("session.register", #"{"sessionId":"ctx","attrs":{}}"#))
         let commands = 10_000
         let output = Data((0..<30).map { "output line \($0) of the command\r\n" }.joined().utf8).base64EncodedString()
         for i in 0..<commands {
@@ -48,7 +48,7 @@ struct SessionModuleBench {
         var chars = ""
         for _ in 0..<5 {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let line = call(host, "session.context", #"{"sessionId":"ctx","scope":"current"}"#)
+            let line = host.call("session.context", #"{"sessionId":"ctx","scope":"current"}"#)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             expect(line)
             chars = line.range(of: #""chars":\d+"#, options: .regularExpression).map { String(line[$0]) } ?? "?"
@@ -97,11 +97,4 @@ struct SessionModuleBench {
         guard line.contains(#""result""#) else { fatalError("call failed: \(line.prefix(300))") }
     }
 
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"r","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"r""#) { return line }
-        }
-    }
 }

@@ -19,7 +19,7 @@ struct SwapBench {
         let arguments = ["--plugins", plugins, "--state-dir", state, "--log-level", "error"]
 
         var host = try Child(modhost, arguments)
-        _ = call(host, "kv.fill", "[\(Self.entries)]")
+        _ = host.call("kv.fill", "[\(Self.entries)]")
         print("Hot swap of a module holding \(Self.entries) state entries (\(Self.swaps) swaps)")
 
         // 1. The pause: how long new calls were held (from each swap's result) and the swap's
@@ -28,12 +28,12 @@ struct SwapBench {
         var roundTrips: [Double] = []
         for index in 0..<Self.swaps {
             let started = DispatchTime.now().uptimeNanoseconds
-            let result = call(host, "modules.swap", #"{"id":"kv","path":"\#(paths[index % 2])"}"#)
+            let result = host.call("modules.swap", #"{"id":"kv","path":"\#(paths[index % 2])"}"#)
             roundTrips.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1000)
             guard let pause = Self.number(after: #""pauseMicros":"#, in: result) else { fatalError("swap failed: \(result)") }
             pauses.append(pause)
         }
-        let stateBytes = Self.number(after: #""stateBytes":"#, in: call(host, "modules.swap", #"{"id":"kv","path":"\#(paths[0])"}"#)) ?? 0
+        let stateBytes = Self.number(after: #""stateBytes":"#, in: host.call("modules.swap", #"{"id":"kv","path":"\#(paths[0])"}"#)) ?? 0
         pauses.sort()
         roundTrips.sort()
         print(String(format: "  calls held (pause)     p50 %7.0f µs   p99 %7.0f µs   max %7.0f µs   (target p99 < 5 ms; %.0f state bytes moved)",
@@ -56,7 +56,7 @@ struct SwapBench {
             let started = DispatchTime.now().uptimeNanoseconds
             host.stop()
             host = try Child(modhost, arguments)
-            let count = call(host, "kv.count", "[]")
+            let count = host.call("kv.count", "[]")
             guard count.contains(#""result":\#(Self.entries)"#) else { fatalError("restart lost state: \(count)") }
             restarts.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1000)
         }
@@ -69,13 +69,6 @@ struct SwapBench {
     }
 
     /// Sends a request and returns its response line (skipping other lines).
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"c","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"c""#) { return line }
-        }
-    }
 
     /// Round trips of `kv.get` one at a time; every `swapEvery` calls a swap is sent without
     /// waiting for it, so calls meet swaps in progress.

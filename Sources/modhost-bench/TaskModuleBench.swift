@@ -22,7 +22,7 @@ struct TaskModuleBench {
             for round in 0..<20 {
                 for expression in Self.expressions {
                     let from = 1_609_459_200_000 + Int64(round) * 86_400_000  // 2021, a day later each round
-                    let line = call(host, "task.preview", #"{"schedule":"\#(expression)","timezone":"\#(zone)","fromMs":\#(from),"count":1000}"#)
+                    let line = host.call("task.preview", #"{"schedule":"\#(expression)","timezone":"\#(zone)","fromMs":\#(from),"count":1000}"#)
                     guard line.contains(#""result""#) else { fatalError("call failed: \(line.prefix(300))") }
                     runs += 1000  // none of these schedules ends
                 }
@@ -33,11 +33,4 @@ struct TaskModuleBench {
         }
     }
 
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"r","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"r""#) { return line }
-        }
-    }
 }

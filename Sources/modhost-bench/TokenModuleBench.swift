@@ -30,19 +30,19 @@ struct TokenModuleBench {
         let host = try Child(modhost, ["--plugins", plugins, "--state-dir", state, "--log-level", "error", "--config", config,
                                        "--manual-clock", "--clock-start", String(Self.clockStart)])
         defer { host.stop() }
-        _ = call(host, "host.status", "{}")
+        _ = host.call("host.status", "{}")
         let rssLoaded = HealthModuleBench.residentKiB(host.process.processIdentifier)
 
         let accessRate = pipelined(host, count: 100_000)
 
         // Host time passes second by second from 31 min before the expiry minute to its end.
         let windowStart = expiry - 1_800_000
-        _ = call(host, "clock.set", #"{"ms":\#(windowStart - 60_000)}"#)
+        _ = host.call("clock.set", #"{"ms":\#(windowStart - 60_000)}"#)
         let started = DispatchTime.now().uptimeNanoseconds
         var perSecond: [Int] = []
         var sent = 0
         for _ in 0..<(5 * 60) {
-            _ = call(host, "clock.advance", #"{"ms":1000}"#)
+            _ = host.call("clock.advance", #"{"ms":1000}"#)
             var now = endpoint.count()
             let settle = DispatchTime.now().uptimeNanoseconds
             while true {  // let the second's refreshes reach the endpoint before time moves on
@@ -55,10 +55,10 @@ struct TokenModuleBench {
             sent = now
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        var list = call(host, "token.list", "{}")
+        var list = host.call("token.list", "{}")
         while list.contains(#""status":"refreshing""#), DispatchTime.now().uptimeNanoseconds - started < 120_000_000_000 {
             usleep(20_000)  // the last refreshes still under way
-            list = call(host, "token.list", "{}")
+            list = host.call("token.list", "{}")
         }
         let drained = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         sent = endpoint.count()
@@ -100,13 +100,6 @@ struct TokenModuleBench {
         return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
     }
 
-    private func call(_ host: Child, _ method: String, _ params: String) -> String {
-        host.send(#"{"jsonrpc":"2.0","id":"t","method":"\#(method)","params":\#(params)}"#)
-        while true {
-            let line = host.readLine()
-            if line.hasPrefix(#"{"jsonrpc":"2.0","id":"t""#) { return line }
-        }
-    }
 
     /// A loopback token endpoint that answers every refresh and counts them (stdin: any line
     /// asks for the count).

@@ -18,7 +18,7 @@ final class Modern: Plugin, Sendable {
         methods.add("whoAsked") { _ in CallInfo.current?.clientID }
         methods.add("timeLeft") { _ in CallInfo.current?.remaining.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 } }
         methods.add("asyncWhoAsked") { (_: Modern) async throws -> UInt64? in
-            try await Task.sleep(for: .milliseconds(1))
+            await Task.yield()  // a suspension point: the task-local binding must survive it
             return CallInfo.current?.clientID
         }
         methods.add("shadow") { modern in modern.host.isShadow }

@@ -55,13 +55,13 @@ final class Routing: EngineModule {
                 if claim.available == [chosen.providerKey] { return outcome }
                 if chosen.via == "forced" {
                     throw ModuleFailure.reason("forced_target_unavailable", "forced target \(chosen.target) is unhealthy",
-                                               ["detail": "unhealthy", "target": .string(chosen.target)]).pluginError
+                                               ["detail": "unhealthy", "target": .string(chosen.target)])
                 }
                 request.exclude = (request.exclude ?? []) + [chosen.providerKey]
             }
         }
         throw ModuleFailure.reason("no_target_available", "no target available: every chosen key was taken before it could be claimed",
-                                   ["detail": "every chosen key was taken before it could be claimed"]).pluginError
+                                   ["detail": "every chosen key was taken before it could be claimed"])
     }
 
     /// `health.available` through the registry, with the config's deadline.
@@ -71,7 +71,7 @@ final class Routing: EngineModule {
             return try await engine.host.call("health.available", params: AvailableRequest(providerKeys: keys, peek: peek ? true : nil),
                                               deadline: healthDeadline, as: AvailableAnswer.self)
         } catch let error as PluginError {
-            throw ModuleFailure.reason("health_unavailable", "routing could not ask health.available: \(error.message)").pluginError
+            throw ModuleFailure.reason("health_unavailable", "routing could not ask health.available: \(error.message)")
         }
     }
 

@@ -68,10 +68,8 @@ import Testing
         let meet: JSON = [3, 1500]  // two entries that cannot meet a third: they leave after 1.5 s
         let first = try send("conc.meet", meet)
         let second = try send("conc.meet", meet)
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while try host.call("modules.describe", ["id": "conc"])["openCalls"] != 2 {
-            guard Date() < deadline else { throw HostProcessError("the two calls never were inside together", stderr: host.stderrText) }
-            usleep(2_000)
+        guard try Poll.until(every: .milliseconds(2), { try host.call("modules.describe", ["id": "conc"])["openCalls"] == 2 }) else {
+            throw HostProcessError("the two calls never were inside together", stderr: host.stderrText)
         }
         try host.call("modules.unload", ["id": "conc"])
         #expect(try host.response(id: first)["result"] == 2)

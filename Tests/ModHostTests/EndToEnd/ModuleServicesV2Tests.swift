@@ -62,10 +62,9 @@ import Testing
         try host.call("modules.swap", ["id": "svc", "path": .string(next), "mode": "shadow"])
         #expect(try host.call("svc.shadow") == false)  // answered by the serving instance
         var shadow = JSON.null
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while shadow["differed"] != 1, Date() < deadline {
+        _ = try Poll.until(every: .milliseconds(2)) {
             shadow = try host.call("modules.describe", ["id": "svc"])["shadow"]
-            if shadow["differed"] != 1 { usleep(2_000) }
+            return shadow["differed"] == 1
         }
         #expect(shadow["differed"] == 1, "\(shadow)")
         #expect(shadow["samples"][0]["serving"] == "false")

@@ -67,7 +67,7 @@ import Testing
         _ = try harness.host.call("events.subscribe", ["topics": ["probe.rang"]])
         try harness.advance(by: 10_000)
         #expect(try harness.host.nextEvent(topic: "probe.rang")["data"]["name"] == "a")
-        #expect(harness.host.stderrText.contains("took over the state of version \"1.0.0\""))
+        try harness.host.waitForStderr(containing: "took over the state of version \"1.0.0\"")
     }
 
     /// An operation from a plugin's own thread that ran before a `clock.advance` and armed its

@@ -128,6 +128,29 @@ import Testing
         #expect(failure["data"]["reason"] == "task_timeout" && failure["data"]["attempts"] == 3)
     }
 
+    /// The deadline travels with the call (ABI 1.2): a held `node.assign` gives the agent the
+    /// time its caller still waits, not the task's longer `timeoutMs`, and ends the task when the
+    /// caller stops waiting instead of retrying for nobody.
+    @Test func aHeldAssignEndsAtItsCallersDeadline() throws {
+        let node = try NodeHost(extraArguments: ["--call-timeout-ms", "3000"])
+        let agent = try node.agent("one", mode: "silent")
+        defer { agent.kill() }
+        let id = JSON.int(Int64(node.host.takeID()))
+        try node.host.send(raw: JSON.object(["jsonrpc": "2.0", "id": id, "method": "node.assign",
+                                             "params": ["capability": "shell", "toolName": "ls", "timeoutMs": 60_000, "attempts": 3]]).text)
+        let assignment = try agent.nextAssignmentWithTime()
+        #expect(assignment.timeoutMs <= 3_000 && assignment.timeoutMs > 1_000, "the agent was given \(assignment.timeoutMs) ms")
+        // The host answers the caller at its deadline (real time) ...
+        #expect(try node.host.response(id: id)["error"]["code"] == -32004)
+        // ... and at that time on the module's clock the task ends, on its first attempt.
+        try node.harness.advance(by: 3_000)
+        #expect(try Poll.until { try node.host.call("node.taskGet", ["taskId": .string(assignment.taskId)])["state"] == "failed" })
+        let task = try node.host.call("node.taskGet", ["taskId": .string(assignment.taskId)])
+        #expect(task["error"]["reason"] == "deadline_passed" && task["attempt"] == 1)
+        let one = try node.host.call("node.get", ["nodeId": "one"])
+        #expect(one["stats"]["timedOut"] == 1 && one["activeTasks"] == 0)
+    }
+
     @Test func cancelEndsAQueuedTask() throws {
         let node = try NodeHost()
         let agent = try node.agent("one", mode: "silent")

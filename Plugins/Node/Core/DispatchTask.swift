@@ -35,6 +35,8 @@ public struct DispatchTask: Codable, Sendable {
     public var error: TaskError?
     /// The held `node.assign` call, for `wait: true`.
     public var waiter: PendingCallID?
+    /// When the held call's caller stops waiting (its ABI 1.2 deadline): the task ends then.
+    public var callerDeadlineMs: Int64?
 
     /// `node.taskGet`'s view.
     var view: TaskView {

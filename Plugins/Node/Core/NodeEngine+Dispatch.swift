@@ -7,7 +7,12 @@ import ModuleSupport
 // connections move the task to another node with a new attempt id.
 extension NodeEngine {
     /// `node.assign`: nil when `waiter` holds the call until the task ends, else `{taskId, state}`.
-    public mutating func assign(_ request: AssignRequest, waiter: PendingCallID?, at now: Int64, effects: inout Effects) throws(ModuleFailure) -> AssignQueued? {
+    ///
+    /// `callerDeadlineMs` is when the waiting caller stops waiting (its call's ABI 1.2 deadline,
+    /// on this engine's clock): no attempt runs past it, an agent is told the time it really
+    /// has, and at that time the task ends (`deadline_passed`) instead of running on for nobody.
+    public mutating func assign(_ request: AssignRequest, waiter: PendingCallID?, callerDeadlineMs: Int64? = nil, at now: Int64,
+                                effects: inout Effects) throws(ModuleFailure) -> AssignQueued? {
         guard !request.capability.isEmpty else { throw .invalidInput("capability must not be empty") }
         guard !request.toolName.isEmpty else { throw .invalidInput("toolName must not be empty") }
         let timeoutMs = request.timeoutMs ?? 60_000
@@ -25,6 +30,12 @@ extension NodeEngine {
                           ["capability": .string(request.capability)])
         }
         task.waiter = waiter
+        if waiter != nil, let callerDeadlineMs {
+            guard callerDeadlineMs > now else {
+                throw .reason("deadline_passed", "the call's deadline has already passed: nothing was dispatched", [:])
+            }
+            task.callerDeadlineMs = callerDeadlineMs
+        }
         if let node = pick(task) {
             tasks[task.taskId] = task
             active.insert(task.taskId)
@@ -75,7 +86,7 @@ extension NodeEngine {
         task.state = .running
         task.queuedAtMs = nil
         task.attemptStartedMs = now
-        task.attemptDeadlineMs = now &+ task.timeoutMs
+        task.attemptDeadlineMs = min(now &+ task.timeoutMs, task.callerDeadlineMs ?? .max)
         task.tried.append(nodeId)
         tasks[taskId] = task
         let old = node.status
@@ -84,7 +95,7 @@ extension NodeEngine {
         nodes[nodeId] = node
         effects.notify(client: node.clientId, "node.task_assign",
                        TaskAssignment(taskId: taskId, attemptId: attemptId, nodeId: nodeId, toolName: task.toolName,
-                                      toolArgs: task.toolArgs, timeoutMs: task.timeoutMs))
+                                      toolArgs: task.toolArgs, timeoutMs: task.attemptDeadlineMs - now))
         refresh(nodeId, from: old, at: now, effects: &effects)
     }
 
@@ -125,7 +136,17 @@ extension NodeEngine {
     mutating func expireAttempts(at now: Int64, effects: inout Effects) {
         for id in active.sorted() {
             guard let task = tasks[id], task.state == .running || task.state == .queued else { continue }
-            if task.state == .queued, let queued = task.queuedAtMs, now - queued >= limits.queueTimeoutMs {
+            if let callerDeadline = task.callerDeadlineMs, now >= callerDeadline {
+                if task.state == .running {
+                    cancelOnNode(task, effects: &effects)
+                    endAttempt(id, at: now, effects: &effects) { $0.timedOut += 1 }
+                } else {
+                    queuedCount -= 1
+                }
+                effects.log(.info, "task \(LogText.quote(id)) ends at attempt \(task.attempt): its caller's deadline passed")
+                fail(id, TaskError(reason: "deadline_passed", message: "the caller stopped waiting (its call's deadline passed) at attempt \(task.attempt) of \(task.attempts)"),
+                     at: now, effects: &effects)
+            } else if task.state == .queued, let queued = task.queuedAtMs, now - queued >= limits.queueTimeoutMs {
                 queuedCount -= 1
                 fail(id, TaskError(reason: "task_timeout", message: "waited \(now - queued) ms for a free node"), at: now, effects: &effects)
             } else if task.state == .running, now >= task.attemptDeadlineMs {

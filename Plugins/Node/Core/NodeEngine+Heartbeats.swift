@@ -49,6 +49,7 @@ extension NodeEngine {
             guard let task = tasks[id] else { continue }
             if task.state == .running { consider(task.attemptDeadlineMs) }
             if task.state == .queued, let queued = task.queuedAtMs { consider(queued &+ limits.queueTimeoutMs) }
+            if let callerDeadline = task.callerDeadlineMs { consider(callerDeadline) }
         }
         for node in nodes.values { if let gone = node.disconnectedAtMs, node.status != .offline { consider(gone + limits.disconnectGraceMs) } }
         return next

@@ -59,7 +59,11 @@ final class Node: EngineModule {
                 let queued = try node.engine.perform { try $0.assign(p, waiter: nil, at: $1, effects: &$2) }
                 reply.succeed(queued)
             } else {
-                _ = try node.engine.perform(parking: reply) { try $0.assign(p, waiter: $2, at: $1, effects: &$3) }
+                // The deadline travels with the call (ABI 1.2): the task ends when its caller stops waiting.
+                let remainingMs = reply.info.remaining.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+                _ = try node.engine.perform(parking: reply) { engine, now, waiter, effects in
+                    try engine.assign(p, waiter: waiter, callerDeadlineMs: remainingMs.map { now &+ $0 }, at: now, effects: &effects)
+                }
             }
         }
         methods.add("taskResult", params: ["taskId", "attemptId", "success"]) { (node, p: TaskResultRequest) in

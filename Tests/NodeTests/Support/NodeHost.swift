@@ -7,10 +7,10 @@ struct NodeHost {
     let path: String
     var host: HostProcess { harness.host }
 
-    init(config: [String: JSON] = [:], state: String? = nil) throws {
+    init(config: [String: JSON] = [:], state: String? = nil, extraArguments: [String] = []) throws {
         path = try TemporaryDirectory.make(prefix: "modhost-node") + "/host.sock"
         harness = try ModuleHarness(modules: ["libNode.so"], config: config.isEmpty ? [:] : ["node": .object(config)], state: state,
-                                    extraArguments: ["--listen", "unix:\(path)"])
+                                    extraArguments: ["--listen", "unix:\(path)"] + extraArguments)
         _ = try harness.host.waitForStderr(containing: "ready:")
     }
 
@@ -37,10 +37,18 @@ struct Agent {
     /// The next assignment it printed: (taskId, attemptId). Throws when none comes within
     /// `timeout` seconds (a broken dispatch fails the test instead of hanging it).
     func nextAssignment(timeout: TimeInterval = 20) throws -> (taskId: String, attemptId: String) {
+        let assignment = try nextAssignmentWithTime(timeout: timeout)
+        return (assignment.taskId, assignment.attemptId)
+    }
+
+    /// The next assignment with the `timeoutMs` it gave the agent.
+    func nextAssignmentWithTime(timeout: TimeInterval = 20) throws -> (taskId: String, attemptId: String, timeoutMs: Int64) {
         let line = try process.readLine(timeout: timeout, what: "an assignment")
         let parts = line.split(separator: " ").map(String.init)
-        guard parts.count == 3, parts[0] == "assigned" else { throw HostProcessError("the agent printed \"\(line)\", not an assignment") }
-        return (parts[1], parts[2])
+        guard parts.count == 4, parts[0] == "assigned", let ms = Int64(parts[3]) else {
+            throw HostProcessError("the agent printed \"\(line)\", not an assignment")
+        }
+        return (parts[1], parts[2], ms)
     }
 
     func kill() {
@@ -57,7 +65,7 @@ let agentScript = #"""
 
 usage: agent.py SOCKET NODE_ID CAPABILITIES MAX_TASKS MODE
 MODE: echo (answers every task with success), silent (never answers), fail (answers failure).
-Prints "registered" once registered and "assigned <taskId> <attemptId>" for every assignment.
+Prints "registered" once registered and "assigned <taskId> <attemptId> <timeoutMs>" for every assignment.
 """
 import json, socket, sys
 
@@ -81,7 +89,7 @@ for line in stream:
     if message.get("method") != "event" or message["params"]["topic"] != "node.task_assign":
         continue
     task = message["params"]["data"]
-    print("assigned", task["taskId"], task["attemptId"], flush=True)
+    print("assigned", task["taskId"], task["attemptId"], task["timeoutMs"], flush=True)
     if mode == "echo":
         send("node.taskResult", {"taskId": task["taskId"], "attemptId": task["attemptId"], "success": True,
                                  "result": {"node": node_id, "tool": task["toolName"], "args": task["toolArgs"]}})

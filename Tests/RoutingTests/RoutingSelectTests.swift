@@ -91,6 +91,57 @@ import Testing
         #expect(picks.map { String($0.prefix(1)) }.joined(separator: " ") == "a a b a c a a")
     }
 
+    /// A dry run changes nothing: the forced target is still consumed by the next real select,
+    /// and a sticky target whose keys all cooled down is cleared only by a real select.
+    @Test func aDryRunLeavesTheForcedTargetAndStickyAsTheyWere() throws {
+        let bench = try RoutingBench(pools: [RoutingBench.pool("main", ["a.k1.m", "a.k2.m", "b.k1.m"])])
+        _ = try bench.apply("<**b.k1.m**>")
+        for _ in 0..<3 {
+            #expect(try bench.host.call("routing.select", ["sessionId": "s", "dryRun": true])["chosen"]["target"] == "b.k1.m")
+        }
+        let forced = try bench.host.call("routing.select", ["sessionId": "s"])
+        #expect(forced["target"] == "b.k1.m" && forced["via"] == "forced", "\(forced)")
+        #expect(try bench.host.call("routing.select", ["sessionId": "s"])["via"] == "pool", "consumed once, by the real select")
+
+        _ = try bench.apply("<**!a.m**>")
+        try bench.rateLimit("a.k1", seconds: 60)
+        try bench.rateLimit("a.k2", seconds: 60)
+        let dry = try bench.host.call("routing.select", ["sessionId": "s", "dryRun": true])
+        #expect(dry["chosen"]["target"] == "b.k1.m", "\(dry)")
+        #expect(try bench.host.call("routing.get", ["s"])["stickyTarget"] != .null, "a dry run does not clear sticky")
+        #expect(try bench.select() == "b.k1.m")
+        #expect(try bench.host.call("routing.get", ["s"])["stickyTarget"] == .null, "a real select does")
+    }
+
+    /// Routing calls health through the registry: a hot swap of health in the middle of a
+    /// stream of selects fails none of them, and health's cooldowns cross the swap.
+    @Test func aHotSwapOfHealthDuringSelectsIsInvisibleToRouting() throws {
+        let bench = try RoutingBench(pools: [RoutingBench.pool("main", ["a.k1.m", "b.k1.m"])])
+        try bench.rateLimit("a.k1", seconds: 30)
+        let copy = try TemporaryDirectory.make(prefix: "health-swap")
+        try PluginBuilder.copyBuilt("libHealth.so", into: copy)
+        var ids: [JSON] = []
+        func selects(_ count: Int) throws {
+            for _ in 0..<count {
+                let id = JSON.int(Int64(bench.host.takeID()))
+                ids.append(id)
+                try bench.host.send(raw: JSON.object(["jsonrpc": "2.0", "id": id, "method": "routing.select", "params": ["sessionId": "s"]]).text)
+            }
+        }
+        try selects(200)
+        let swap = JSON.int(Int64(bench.host.takeID()))
+        try bench.host.send(raw: JSON.object(["jsonrpc": "2.0", "id": swap, "method": "modules.swap",
+                                              "params": ["id": "health", "path": .string("\(copy)/libHealth.so")]]).text)
+        try selects(200)
+        #expect(try bench.host.response(id: swap)["result"]["to"] == "1.0.0")
+        for id in ids {
+            let answer = try bench.host.response(id: id)
+            #expect(answer["result"]["target"] == "b.k1.m", "\(answer)")
+        }
+        _ = try bench.harness.advance(by: 30_000)
+        #expect(try (0..<4).map { _ in try bench.select() }.contains("a.k1.m"))
+    }
+
     @Test func filtersOfTheServerWideSessionApplyUnderEverySession() throws {
         let bench = try RoutingBench(pools: [RoutingBench.pool("main", ["a.k1.m", "b.k1.m"])])
         _ = try bench.apply("<**#a**>", session: "*")

@@ -45,6 +45,10 @@ import Testing
         #expect(Set(commands[0].keys) == ["command_id", "session_id", "command_line", "cwd", "started_at", "ended_at", "output_summary",
                                           "stream_offset", "stream_length", "exit_code"])
         #expect(commands.map { $0["command_id"] as? String } == ["c1", "c2"])
+        // What was typed and shown may hold secrets: the owner alone reads it.
+        func mode(_ path: String) throws -> Int { try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1 }
+        #expect(try mode(dir) == 0o700)
+        for file in ["meta.json", "commands.json", "stream.bin"] { #expect(try mode("\(dir)/\(file)") == 0o600, "\(file)") }
 
         try bench.harness.advance(by: 2_000)
         let ended = try bench.host.call("session.end", ["sessionId": "s1", "exitCode": 0])

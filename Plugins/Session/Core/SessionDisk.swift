@@ -36,10 +36,12 @@ public struct SessionDisk: Sendable {
     /// Creates the directory, its `meta.json` and an empty `stream.bin`.
     public func create(_ directory: String, meta: SessionMeta) throws {
         guard writable else { return }
-        try FileManager.default.createDirectory(atPath: "\(root)/\(directory)", withIntermediateDirectories: true)
+        // Recordings may hold what was typed and shown, secrets included: owner only.
+        try FileManager.default.createDirectory(atPath: "\(root)/\(directory)", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         try writeJSON(meta, to: path(directory, "meta.json"))
         if !FileManager.default.fileExists(atPath: path(directory, "stream.bin")) {
-            guard FileManager.default.createFile(atPath: path(directory, "stream.bin"), contents: nil) else {
+            guard FileManager.default.createFile(atPath: path(directory, "stream.bin"), contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw DiskError("could not create \(path(directory, "stream.bin"))")
             }
         }
@@ -81,7 +83,7 @@ public struct SessionDisk: Sendable {
     public func append(_ directory: String, _ bytes: [UInt8]) throws {
         guard writable, !bytes.isEmpty else { return }
         let file = path(directory, "stream.bin")
-        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DiskError("could not open \(file): errno \(errno)") }
         defer { close(fd) }
         try bytes.withUnsafeBytes { raw in
@@ -127,7 +129,8 @@ public struct SessionDisk: Sendable {
     @discardableResult
     public func moveAside(_ directory: String) throws -> String {
         guard writable else { return "\(root)/corrupt/\(directory)" }
-        try FileManager.default.createDirectory(atPath: "\(root)/corrupt", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(root)/corrupt", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         var target = "\(root)/corrupt/\(directory)"
         var n = 1
         while FileManager.default.fileExists(atPath: target) { target = "\(root)/corrupt/\(directory).\(n)"; n += 1 }
@@ -146,7 +149,7 @@ public struct SessionDisk: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(value)
         let temp = file + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DiskError("could not write \(temp): errno \(errno)") }
         let ok = data.withUnsafeBytes { raw in write(fd, raw.baseAddress, raw.count) == raw.count }
         fsync(fd)

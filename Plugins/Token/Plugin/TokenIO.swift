@@ -24,12 +24,13 @@ final class TokenIO: Sendable {
     let shadow: Bool
     let queue = DispatchQueue(label: "token-io")
     private let state = Mutex(IOState())
+    /// Work queued or under way (a job, a lock being retried, a request in flight): `stop`
+    /// waits on it.
+    private let outstanding = DispatchGroup()
 
     private struct IOState: Sendable {
         /// `draining` (in `stop`): what began finishes, nothing new begins; `closed`: nothing runs.
         var phase = Phase.closed
-        /// Work queued or under way (a job, a lock being retried, a request in flight).
-        var outstanding = 0
         var locks: [String: Int32] = [:]
         var client: HTTPClient?
         var watch: DirectoryWatch?
@@ -71,7 +72,7 @@ final class TokenIO: Sendable {
     func stop() {
         state.withLock { $0.phase = .draining }
         let deadline = DispatchTime.now() + .milliseconds(Int(timeoutMs) + 2_000)
-        while state.withLock({ $0.outstanding }) > 0, DispatchTime.now() < deadline { usleep(5_000) }
+        _ = outstanding.wait(timeout: deadline)
         let (client, watch, locks) = state.withLock { state in
             defer {
                 state.phase = .closed
@@ -142,13 +143,13 @@ final class TokenIO: Sendable {
             case .draining: if startsWork { return false }
             case .closed: if !evenClosed { return false }
             }
-            state.outstanding += 1
+            outstanding.enter()
             return true
         }
         guard accepted else { return }
         (target ?? queue).async { [self] in
             body()
-            state.withLock { $0.outstanding -= 1 }
+            outstanding.leave()
         }
     }
 
@@ -168,10 +169,10 @@ final class TokenIO: Sendable {
                 try? engine.perform { $0.lockFailed(id, attempt: attempt, detail: detail, at: $1, effects: &$2) }
                 return
             }
-            state.withLock { $0.outstanding += 1 }
+            outstanding.enter()
             queue.asyncAfter(deadline: .now() + .milliseconds(25)) { [self] in
                 lock(id, attempt, engine, deadline: deadline)
-                state.withLock { $0.outstanding -= 1 }
+                outstanding.leave()
             }
         case .failure(let error):
             try? engine.perform { $0.lockFailed(id, attempt: attempt, detail: error.text, at: $1, effects: &$2) }
@@ -181,14 +182,14 @@ final class TokenIO: Sendable {
     private func send(_ id: String, _ attempt: UInt64, _ request: OAuthRequest, _ engine: Engine) {
         guard let client = state.withLock({ $0.client }) else { return }
         let started = DispatchTime.now()
-        state.withLock { $0.outstanding += 1 }
+        outstanding.enter()
         client.send(request) { [self] result in
             queue.async { [self] in
                 let durationMs = Int64((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
                 if state.withLock({ $0.phase != .closed }) {
                     try? engine.perform { $0.httpCompleted(id, attempt: attempt, result: result, durationMs: durationMs, at: $1, effects: &$2) }
                 }
-                state.withLock { $0.outstanding -= 1 }
+                outstanding.leave()
             }
         }
     }

@@ -60,8 +60,8 @@ final class TokenEndpoint: @unchecked Sendable {
 
     static let script = #"""
 # A token endpoint on loopback for the token module's tests: RFC 6749 §6 refresh requests
-# validated and answered (§5.1, §5.2) by oauthlib when it is installed, else by a plain
-# implementation of the same rules; every request recorded; scripted misbehaviour (5xx, 429,
+# validated and answered (§5.1, §5.2) by oauthlib (required: without it the script says so and
+# exits); every request recorded; scripted misbehaviour (5xx, 429,
 # a hang, a huge or non-JSON body, a sibling rotating the refresh token). Controlled by JSON
 # lines on stdin, one answer line on stdout each. The first stdout line is {"port": N, ...}.
 import base64, json, os, sys, threading, time, urllib.parse

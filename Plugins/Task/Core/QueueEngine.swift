@@ -23,7 +23,6 @@ extension TaskEngine {
             maxAttempts: spec.attempts, backoff: spec.backoff, timeoutMs: spec.timeoutMs, key: spec.key, group: spec.group,
             createdAt: nowMs, dueAt: spec.dueAt)
         queue.put(task)
-        storeMeta(&effects)
         store(task, &effects)
         pump(at: nowMs, effects: &effects)
         return SubmitAnswer(taskId: task.id, status: queue[task.id]?.status ?? task.status, existing: nil)
@@ -193,7 +192,6 @@ extension TaskEngine {
         done.completedAt = nowMs
         done.cursor = entry.cursor
         queue.put(done)
-        storeMeta(&effects)
         store(done, &effects)
         effects.list.put(Self.resultKey(entry.cursor), encoding: entry)
         effects.list.publish(Topic.taskFinished, event(done))

@@ -41,7 +41,7 @@ extension TaskEngine {
             results.consumers[consumer] = cursor
             effects.list.put(Self.consumerKey(consumer), encoding: cursor)
         }
-        effects.list.reply(waiter.call, ResultsAnswer(entries: entries, cursor: cursor))
+        effects.list.reply(waiter.call, ResultsAnswer(entries: entries, cursor: cursor).json)
         if waiter.consumer != nil { compact(&effects) }
         return true
     }

@@ -24,6 +24,12 @@ public enum Topic {
     /// `SeriesTripped`.
     public static let healthSeriesTripped = "health.series_tripped"
 
+    // The task module: each a `TaskEvent`.
+    /// A task's attempt began.
+    public static let taskStarted = "task.started"
+    /// A task reached a terminal state (succeeded, failed, canceled): its results entry exists.
+    public static let taskFinished = "task.finished"
+
     // The host.
     /// `ClientEvent`: a control-channel client connected.
     public static let hostClientConnected = "host.client_connected"

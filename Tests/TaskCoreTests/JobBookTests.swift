@@ -164,10 +164,10 @@ import Testing
         var restarted = try driver.restarted(at: Self.start + Self.hour)
         restarted.run { $0.installDefaults(configured, at: $1, effects: &$2) }
         #expect(restarted.view("token-refresh").enabled == false)
-        #expect(throws: ModuleFailure.invalidInput("task config defaultJobs: there is no default job \"token\" (they are session-evict, session-cleanup, token-refresh)")) {
+        #expect(throws: ModuleFailure.invalidInput("task.defaultJobs: there is no default job \"token\" (they are session-evict, session-cleanup, token-refresh)")) {
             try JobDefaults.definitions(["token": DefaultJobConfig()])
         }
-        #expect(throws: ModuleFailure.invalidInput("task config defaultJobs.token-refresh: schedule \"* * *\": at position 6: expected 5 or 6 fields (sec min hour dom mon dow), found 3")) {
+        #expect(throws: ModuleFailure.invalidInput("task.defaultJobs.token-refresh: schedule \"* * *\": at position 6: expected 5 or 6 fields (sec min hour dom mon dow), found 3")) {
             try JobDefaults.definitions(["token-refresh": DefaultJobConfig(schedule: "* * *")])
         }
     }

@@ -32,7 +32,7 @@ public enum JobDefaults {
     public static func definitions(_ config: [String: DefaultJobConfig]?) throws(ModuleFailure) -> [Configured] {
         let names = jobs.map(\.name)
         if let unknown = config?.keys.sorted().first(where: { !names.contains($0) }) {
-            throw .invalidInput("task config defaultJobs: there is no default job \(CronField.quoted(unknown[...])) (they are \(names.joined(separator: ", ")))")
+            throw .invalidInput("task.defaultJobs: there is no default job \(CronField.quoted(unknown[...])) (they are \(names.joined(separator: ", ")))")
         }
         var definitions: [Configured] = []
         for job in jobs {
@@ -47,7 +47,7 @@ public enum JobDefaults {
                 if let zone = definition.timezone { _ = try CronZone.named(zone, default: nil) }
                 definitions.append(Configured(definition: definition, configuresEnabled: change?.enabled != nil))
             } catch {
-                throw .invalidInput("task config defaultJobs.\(job.name): \(error.message)")
+                throw .invalidInput("task.defaultJobs.\(job.name): \(error.message)")
             }
         }
         return definitions

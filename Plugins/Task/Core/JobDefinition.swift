@@ -1,12 +1,6 @@
 import ModHostJSON
 import ModuleSupport
 
-/// What a job does when it runs: call a module's method through the registry, or publish an event.
-public enum JobTarget: Sendable, Equatable {
-    case call(method: String, params: JSONValue?)
-    case publish(topic: String, data: JSONValue?)
-}
-
 /// `overlap`: what a run does while the job's previous run is still pending or running.
 public enum JobOverlap: String, Codable, Sendable, CaseIterable {
     /// The run is dropped, recorded as `skipped`.
@@ -65,7 +59,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     /// One of the default jobs (`JobDefaults`): set by config, not by `task.register`.
     public var isDefault: Bool
 
-    public var target: JobTarget {
+    /// The task each run is (the queue's `TaskTarget`).
+    public var target: TaskTarget {
         if let call { return .call(method: call.method, params: call.params) }
         return .publish(topic: publish?.topic ?? "", data: publish?.data)
     }

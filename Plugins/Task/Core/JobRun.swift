@@ -94,5 +94,5 @@ public struct JobFire: Sendable, Equatable {
     public var run: Int
     public var scheduledAt: Int64
     public var trigger: JobTrigger
-    public var target: JobTarget
+    public var target: TaskTarget
 }

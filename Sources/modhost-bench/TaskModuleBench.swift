@@ -31,6 +31,9 @@ struct TaskModuleBench {
             let label = zone.padding(toLength: 14, withPad: " ", startingAt: 0)
             print("  \(label)" + String(format: "%9.0f next-fire computations/s (%d in %.2f s)", Double(runs) / seconds, runs, seconds))
         }
+        host.stop()
+        try TaskQueueBench(modhost: modhost, taskLibrary: library,
+                           calcLibrary: URL(fileURLWithPath: library).deletingLastPathComponent().appendingPathComponent("libCalc.so").path).run()
     }
 
 }

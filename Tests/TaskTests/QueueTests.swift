@@ -46,12 +46,33 @@ import Testing
         // A method the target lacks: -32601 from the host, not retried either.
         let missing = try bench.waitFor(try bench.submit("target.nosuch", .null, ["attempts": 3])["taskId"], "failed")
         #expect(missing["attempts"] == 1 && missing["error"]["code"] == -32601, "\(missing)")
-        // A module error is retried; a module that is not loaded (-32001) too.
-        let retried = try bench.submit("nomodule.call", .null, ["attempts": 2, "backoff": ["delayMs": 500]])["taskId"]
-        let pending = try bench.waitFor(retried, "pending", attempts: 1)
-        #expect(pending["error"]["code"] == -32001, "\(pending)")
+        // A module error (-32000) is retried.
+        let retried = try bench.submit("target.fail_with", ["code": 3], ["attempts": 2, "backoff": ["delayMs": 500]])["taskId"]
+        #expect(try bench.waitFor(retried, "pending", attempts: 1)["error"]["code"] == -32000)
         try bench.advance(by: 500)
-        #expect(try bench.waitFor(retried, "failed", attempts: 2)["error"]["code"] == -32001)
+        #expect(try bench.waitFor(retried, "failed", attempts: 2)["error"]["data"]["code"] == 3)
+    }
+
+    @Test func aTaskWaitsForItsModuleToBeLoadedWithoutCountingAnAttempt() throws {
+        let bench = try QueueBench(withTarget: false)
+        try bench.host.call("events.subscribe", ["topics": ["task.finished"]])
+        let id = try bench.submit("target.ok", ["n": 1])["taskId"]
+        let waiting = try bench.waitFor(id, "pending")
+        #expect(waiting["attempts"] == 0 && waiting["waitingForModule"] == "target" && waiting["error"]["code"] == -32601, "\(waiting)")
+        // Loaded later: the task runs at once (no clock move), on its first attempt.
+        try bench.host.call("modules.load", ["path": .string(try QueueBench.target.get())])
+        let finished = try bench.host.nextEvent(topic: "task.finished")["data"]
+        #expect(finished["taskId"] == id && finished["status"] == "succeeded" && finished["attempts"] == 1, "\(finished)")
+        #expect(try bench.task(id)["result"] == ["n": 1])
+        // A module that never comes: the task gives up after its timeoutMs, with the host's -32601.
+        let never = try bench.submit("nomodule.call", .null, ["timeoutMs": 10_000])["taskId"]
+        _ = try bench.waitFor(never, "pending")
+        // It looks again every backoff delay (5 s by default), then gives up at t0 + 10 s.
+        try bench.advance(by: 5_000)
+        #expect(try Poll.until { try bench.task(never)["dueAt"] == .int(Self.t0 + 10_000) })
+        try bench.advance(by: 5_000)
+        let failed = try bench.waitFor(never, "failed")
+        #expect(failed["attempts"] == 0 && failed["error"]["code"] == -32601 && failed["completedAt"] == .int(Self.t0 + 10_000), "\(failed)")
     }
 
     @Test func aKeyOfAPendingOrRunningTaskReturnsThatTask() throws {
@@ -162,6 +183,7 @@ import Testing
         let bench = try QueueBench()
         let id = try bench.submit("target.fail_with", ["code": 9, "token": "hunter2-do-not-log"], ["attempts": 2, "backoff": ["delayMs": 100]])["taskId"]
         try bench.host.waitForStderr(containing: "attempt 1 of 2 failed")
+        _ = try bench.waitFor(id, "pending", attempts: 1)  // the retry's wake-up is armed once the reply's entry ended
         try bench.advance(by: 100)
         _ = try bench.waitFor(id, "failed")
         #expect(!bench.host.stderrText.contains("hunter2"))

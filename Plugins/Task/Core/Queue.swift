@@ -129,6 +129,13 @@ public struct TaskError: Codable, Sendable, Equatable, Error {
         ![-32700, -32600, -32601, -32602].contains(code) && reason != "canceled"
     }
 
+    /// The call never reached a module: the host has none loaded by that name (yet). At start
+    /// the task module may load before the module a task calls; a module may be loaded later.
+    /// The queue waits for it (up to the task's `timeoutMs`) without counting an attempt.
+    public var isModuleNotLoaded: Bool {
+        code == -32601 && message.contains("(no module ") && message.contains(" is loaded")
+    }
+
     public static func timeout(_ ms: Int64) -> TaskError {
         TaskError(code: -32004, message: "the attempt did not finish within timeoutMs (\(ms) ms)", reason: "timeout")
     }
@@ -173,6 +180,14 @@ public struct QueuedTask: Codable, Sendable, Equatable {
     public var outcome: TaskOutcome?
     /// Its results entry, once terminal.
     public var cursor: Int64?
+    /// Since when it waits for its module to be loaded (its last call found none).
+    public var missingSince: Int64?
+
+    /// The module its call goes to (nil for a publish).
+    public var module: String? {
+        guard case .call(let method, _) = target, let dot = method.firstIndex(of: ".") else { return nil }
+        return String(method[..<dot])
+    }
 
     /// The current attempt's limit on the host clock.
     public var deadline: Int64? {
@@ -213,6 +228,8 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var result: JSONValue?
     public var error: TaskError?
     public var cursor: Int64?
+    /// The module it waits for (its last call found none loaded by that name).
+    public var waitingForModule: String?
 
     init(_ task: QueuedTask) {
         taskId = task.id
@@ -236,5 +253,6 @@ public struct TaskView: Codable, Sendable, Equatable {
         result = task.outcome?.result
         error = task.outcome?.error
         cursor = task.cursor
+        waitingForModule = task.missingSince != nil && task.status == .pending ? task.module : nil
     }
 }

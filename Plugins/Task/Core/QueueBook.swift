@@ -27,7 +27,7 @@ public struct QueueBook: Sendable {
     /// Every task known: pending, running, and terminal ones until their results entry is compacted.
     var tasks: [String: QueuedTask] = [:]
     /// Pending tasks, in the order they may run.
-    var pending: [PendingRef] = []
+    var pending = PendingOrder()
     var running: Set<String> = []
     var runningByGroup: [String: Int] = [:]
     /// Key → the pending or running task holding it.
@@ -50,8 +50,7 @@ public struct QueueBook: Sendable {
         nextSeq = max(nextSeq, task.seq + 1)
         switch task.status {
         case .pending:
-            let ref = PendingRef(dueAt: task.dueAt, seq: task.seq, id: task.id)
-            pending.insert(ref, at: insertionIndex(ref))
+            pending.insert(PendingRef(dueAt: task.dueAt, seq: task.seq, id: task.id))
         case .running:
             running.insert(task.id)
             if let group = task.group { runningByGroup[group, default: 0] += 1 }
@@ -70,14 +69,7 @@ public struct QueueBook: Sendable {
     private mutating func unindex(_ task: QueuedTask) {
         switch task.status {
         case .pending:
-            let ref = PendingRef(dueAt: task.dueAt, seq: task.seq, id: task.id)
-            var index = insertionIndex(ref)
-            while index < pending.count, pending[index].id != task.id, !(ref < pending[index]) { index += 1 }
-            if index < pending.count, pending[index].id == task.id {
-                pending.remove(at: index)
-            } else if let found = pending.firstIndex(where: { $0.id == task.id }) {
-                pending.remove(at: found)
-            }
+            pending.remove(PendingRef(dueAt: task.dueAt, seq: task.seq, id: task.id))
         case .running:
             running.remove(task.id)
             if let group = task.group, let count = runningByGroup[group] {
@@ -87,17 +79,6 @@ public struct QueueBook: Sendable {
             break
         }
         if let key = task.key, keys[key] == task.id { keys[key] = nil }
-    }
-
-    /// The first index whose ref is not before `ref`.
-    private func insertionIndex(_ ref: PendingRef) -> Int {
-        var low = 0
-        var high = pending.count
-        while low < high {
-            let mid = (low + high) / 2
-            if pending[mid] < ref { low = mid + 1 } else { high = mid }
-        }
-        return low
     }
 
     /// Whether one more task of `group` may start now.
@@ -133,5 +114,53 @@ public struct QueueBook: Sendable {
     /// The running tasks whose attempt is past its deadline at `nowMs`.
     func overdue(at nowMs: Int64) -> [String] {
         running.filter { (tasks[$0]?.deadline ?? .max) <= nowMs }.sorted()
+    }
+}
+
+/// Pending tasks sorted by (due time, submission): a sorted array read from a moving head, so
+/// taking the first (the common case: a queue drained in order) and appending a task due now
+/// (it sorts last) are constant time; a cancel or a task skipped for its group moves the rest.
+struct PendingOrder: Sendable, Sequence {
+    private var refs: [QueueBook.PendingRef] = []
+    private var head = 0
+
+    var count: Int { refs.count - head }
+
+    func makeIterator() -> ArraySlice<QueueBook.PendingRef>.Iterator { refs[head...].makeIterator() }
+
+    /// The first index at or after `head` whose ref is not before `ref`.
+    private func index(of ref: QueueBook.PendingRef) -> Int {
+        var low = head
+        var high = refs.count
+        while low < high {
+            let mid = (low + high) / 2
+            if refs[mid] < ref { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    mutating func insert(_ ref: QueueBook.PendingRef) {
+        if let last = refs.last, head < refs.count, !(ref < last) {
+            refs.append(ref)
+        } else {
+            refs.insert(ref, at: index(of: ref))
+        }
+    }
+
+    mutating func remove(_ ref: QueueBook.PendingRef) {
+        let at = index(of: ref)
+        guard at < refs.count, refs[at].id == ref.id else { return }
+        if at == head {
+            head += 1
+            if head == refs.count {
+                refs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024, head * 2 > refs.count {
+                refs.removeFirst(head)
+                head = 0
+            }
+        } else {
+            refs.remove(at: at)
+        }
     }
 }

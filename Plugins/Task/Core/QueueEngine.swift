@@ -78,14 +78,53 @@ extension TaskEngine {
     public mutating func callEnded(_ id: String, attempt: Int, outcome: Result<JSONValue, TaskError>, at nowMs: Int64,
                                    effects: inout TaskEffects) {
         guard let task = queue[id], task.status == .running, task.attempts == attempt, inFlight.remove(id) != nil else {
-            effects.list.log(.debug, "task \(id) attempt \(attempt): a late reply, ignored (the attempt ended before)")
+            effects.list.log(.info, "task \(id) attempt \(attempt): a late reply, ignored (the attempt ended before)")
             return
         }
         switch outcome {
         case .success(let result):
             finish(task, .succeeded, .success(result), at: nowMs, effects: &effects)
+        case .failure(let error) where error.isModuleNotLoaded:
+            waitForModule(task, error, at: nowMs, effects: &effects)
         case .failure(let error):
             attemptFailed(task, error, at: nowMs, effects: &effects)
+        }
+        pump(at: nowMs, effects: &effects)
+    }
+
+    /// The call found no module by that name: the attempt did not happen (it is not counted).
+    /// The task waits, pending, for the module's `modules.loaded` (`moduleLoaded`), checking
+    /// again every backoff delay (at least 1 s), for up to its `timeoutMs`; then it fails with the
+    /// host's -32601.
+    private mutating func waitForModule(_ task: QueuedTask, _ error: TaskError, at nowMs: Int64, effects: inout TaskEffects) {
+        let since = task.missingSince ?? nowMs
+        let giveUp = since &+ task.timeoutMs
+        guard nowMs < giveUp else {
+            var gaveUp = task
+            gaveUp.attempts -= 1
+            finish(gaveUp, .failed, .failure(error), at: nowMs, effects: &effects)
+            return
+        }
+        var waiting = task
+        waiting.status = .pending
+        waiting.attempts -= 1
+        waiting.missingSince = since
+        waiting.outcome = .failure(error)
+        waiting.dueAt = min(giveUp, nowMs &+ max(1_000, task.backoff.delay(afterAttempt: 1)))
+        queue.put(waiting)
+        store(waiting, &effects)
+        if task.missingSince == nil {
+            effects.list.log(.info, "task \(task.id): no module \(LogText.quote(task.module ?? "?")) is loaded; waiting for it up to timeoutMs (\(task.timeoutMs) ms)")
+        }
+    }
+
+    /// `modules.loaded`: the tasks waiting for module `id` run now.
+    public mutating func moduleLoaded(_ id: String, at nowMs: Int64, effects: inout TaskEffects) {
+        let waiting = queue.pending.compactMap { ref in queue[ref.id] }.filter { $0.missingSince != nil && $0.module == id }
+        for var task in waiting {
+            task.dueAt = nowMs
+            queue.put(task)
+            store(task, &effects)
         }
         pump(at: nowMs, effects: &effects)
     }
@@ -106,6 +145,7 @@ extension TaskEngine {
             return
         }
         var retry = task
+        retry.missingSince = nil
         retry.status = .pending
         retry.dueAt = nowMs &+ task.backoff.delay(afterAttempt: task.attempts)
         retry.outcome = .failure(error)
@@ -148,6 +188,7 @@ extension TaskEngine {
                         job: task.origin?.jobName)
         }
         done.status = status
+        done.missingSince = nil
         done.outcome = outcome
         done.completedAt = nowMs
         done.cursor = entry.cursor

@@ -75,6 +75,9 @@ final class TaskModule: EngineModule {
         methods.add("get", params: ["taskId"]) { (task, p: TaskIDRequest) in
             try task.engine.read { engine throws(ModuleFailure) in try engine.get(p.taskId) }
         }
+        methods.on("modules.loaded") { (task, p: Loaded) in
+            try task.engine.perform { $0.moduleLoaded(p.id, at: $1, effects: &$2) }
+        }
         methods.on(handover) { (task, _: RawJSON) in
             try task.engine.perform { engine, _, effects in engine.releaseWaiters(effects: &effects) }
         }
@@ -82,6 +85,11 @@ final class TaskModule: EngineModule {
             try task.engine.perform(parking: reply) { try $0.results(p, call: $2, at: $1, effects: &$3) }
         }
     }
+}
+
+/// `modules.loaded`'s data (the host's): the module's id.
+struct Loaded: Decodable, Sendable {
+    let id: String
 }
 
 /// The library's one exported symbol.

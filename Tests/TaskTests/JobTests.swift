@@ -10,7 +10,9 @@ import Testing
     static let t0 = QueueBench.start  // 2026-01-01T00:00:00Z, a Thursday
 
     @Test func aDailyJobInBerlinCallsTheTargetEachDay() throws {
-        let bench = try QueueBench()
+        // Without the every-minute token job (its module is absent here): the results of three
+        // days would be 4,320 skipped runs, and compaction would drop the report's tasks.
+        let bench = try QueueBench(config: ["defaultJobs": ["token-refresh": ["enabled": false]]], defaultJobs: true)
         let registered = try bench.register("report", "0 30 9 * * *", call: "target.ok", ["key": "d"], ["timezone": "Europe/Berlin"])
         // 09:30 CET is 08:30Z.
         #expect(registered["nextRunAt"] == .int(Self.t0 + 8 * B.hour + 30 * B.minute), "\(registered)")
@@ -35,7 +37,7 @@ import Testing
         try bench.host.call("task.register", ["name": "beat", "schedule": "* * * * *", "publish": ["topic": "reports.due", "data": ["n": 1]]])
         try bench.advance(by: B.minute)
         let event = try bench.host.nextEvent(topic: "reports.due")
-        #expect(event["params"]["data"] == ["n": 1], "\(event)")
+        #expect(event["data"] == ["n": 1], "\(event)")
         let job = try bench.waitForRun("beat", 1, "succeeded")
         #expect(job["publish"] == ["topic": "reports.due", "data": ["n": 1]] && job["runs"][0]["scheduledAt"] == .int(Self.t0 + B.minute), "\(job)")
     }
@@ -65,7 +67,7 @@ import Testing
     }
 
     @Test func badRegistrationsAreRefusedAndTheHostKeepsServing() throws {
-        let bench = try QueueBench()
+        let bench = try QueueBench(defaultJobs: true)
         let cases: [(JSON, String)] = [
             (["name": "x", "schedule": "0 61 * * *", "call": ["method": "target.ok"]],
              "schedule \"0 61 * * *\": hour field at position 3: 61 is out of range 0-23"),

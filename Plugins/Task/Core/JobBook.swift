@@ -230,6 +230,11 @@ public struct JobBook: Sendable {
         jobs[name]?.definition.timeoutMs ?? JobDefinition.defaultTimeoutMs
     }
 
+    /// Whether job `name` is a default job.
+    public func isDefault(_ name: String) -> Bool {
+        jobs[name]?.definition.isDefault ?? false
+    }
+
     // MARK: - Records
 
     static func key(_ name: String) -> String { "job/\(name)" }

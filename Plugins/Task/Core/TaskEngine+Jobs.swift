@@ -79,7 +79,9 @@ extension TaskEngine {
         while !fires.isEmpty {
             let fire = fires.removeFirst()
             do {
-                let spec = TaskSpec(target: fire.target, dueAt: nowMs, timeoutMs: jobs.timeoutMs(fire.name))
+                // A default job's call to a module not loaded fails at once: a skipped run.
+                let spec = TaskSpec(target: fire.target, dueAt: nowMs, timeoutMs: jobs.timeoutMs(fire.name),
+                                    waitsForModule: !jobs.isDefault(fire.name))
                 let answer = try submit(spec, origin: .job(name: fire.name, scheduledAtMs: fire.scheduledAt), at: nowMs, effects: &effects)
                 jobs.submitted(fire, taskId: answer.taskId, effects: &effects.list)
             } catch {

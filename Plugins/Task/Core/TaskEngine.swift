@@ -81,6 +81,10 @@ public struct TaskEngine: ModuleEngine {
         [queue.nextDue(limits), queue.nextDeadline, results.nextWaiterDeadline, jobs.nextWakeMs].compactMap { $0 }.min()
     }
 
+    /// Early firings too: a clock stepped back shows at the next firing (the jobs' schedules
+    /// restart after a large step back); everything `wake` does is only what is due.
+    public var wakesOnEveryFiring: Bool { true }
+
     public mutating func wake(at nowMs: Int64, effects: inout TaskEffects) {
         expireAttempts(at: nowMs, effects: &effects)
         expireWaiters(at: nowMs, effects: &effects)

@@ -3,8 +3,8 @@ import ModuleSupport
 
 /// The jobs (MODULES.md, task): cron schedules that submit queue tasks. Pure: time comes in as
 /// `now`, store writes and log lines go into `effects`, and what must be submitted comes back
-/// as `JobFire`s, which the engine hands to the queue and reports back (`submitted`, `started`,
-/// `ended`).
+/// as `JobFire`s, which the engine hands to the queue and reports back (`submitted`, `ended`;
+/// `task.list` shows a run `running` from its queue task).
 ///
 /// A job is due when a scheduled time in (`evaluatedAt`, now] exists; `takeDue` looks at the
 /// jobs whose next time came (a heap), so a wake costs what fires, not the number of jobs.
@@ -177,13 +177,6 @@ public struct JobBook: Sendable {
         let next = job.releaseWaiting(at: now)
         store(job, effects: &effects)
         return next.map { [$0] } ?? []
-    }
-
-    /// Task `taskId` started running.
-    public mutating func started(_ taskId: String, at now: Int64, effects: inout ModuleEffectList) {
-        guard let name = tasks[taskId], var job = jobs[name], let active = job.record.active.first(where: { $0.taskId == taskId }) else { return }
-        job.update(active.run) { $0.status = .running; $0.startedAt = $0.startedAt ?? now }
-        store(job, effects: &effects)
     }
 
     /// Task `taskId` ended: its run is recorded, and a run waiting its turn starts (returned).

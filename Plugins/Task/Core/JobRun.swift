@@ -6,7 +6,6 @@ public enum JobRunStatus: String, Codable, Sendable {
     case queued, pending, running, succeeded, failed, canceled, skipped
 
     public var isActive: Bool { self == .pending || self == .running }
-    public var isOver: Bool { !isActive && self != .queued }
 }
 
 /// Why a run exists: its scheduled time came, it stands for runs missed (`misfire`), or `task.runNow`.

@@ -67,4 +67,21 @@ import Testing
         let read = try bench.host.call("task.results", ["consumer": "c"])
         #expect(QueueResultsTests.cursors(read) == [2, 3], "\(read)")
     }
+
+    @Test func aTaskRunningAtAHotSwapIsInterruptedAndRetriedByTheNewVersion() throws {
+        let bench = try QueueBench()
+        let id = try bench.submit("target.hold", ["key": "s"], ["attempts": 2])["taskId"]
+        try bench.waitForHeld(1)
+        let copy = "\(try TemporaryDirectory.make(prefix: "task-swap"))/libTask.so"
+        try FileManager.default.copyItem(atPath: "\(bench.harness.plugins)/libTask.so", toPath: copy)
+        #expect(try bench.host.call("modules.swap", ["id": "task", "path": .string(copy)], timeout: 60)["generation"] == 2)
+        // Its reply would reach the old instance: the new one counts the attempt and runs it again.
+        #expect(try bench.waitFor(id, "running", attempts: 2)["taskId"] == id)
+        try bench.waitForHeld(2)
+        try bench.host.call("target.release", ["key": "s"])  // the old attempt's call: dropped
+        #expect(try bench.task(id)["status"] == "running")
+        try bench.host.call("target.release", ["key": "s"])
+        let done = try bench.waitFor(id, "succeeded")
+        #expect(done["attempts"] == 2 && done["result"] == ["released": "s"], "\(done)")
+    }
 }

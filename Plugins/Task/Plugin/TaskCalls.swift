@@ -26,6 +26,9 @@ final class TaskCalls: Sendable {
     func stop() { open.withLock { $0 = false } }
 
     func carryOut(_ calls: [TaskCall], engine: EngineHost<TaskEngine>) {
+        // A shadow causes no outside effect (MODULES.md): its tasks stay `running` in its own
+        // copy of the queue, and the serving instance makes the calls.
+        guard !host.isShadow else { return }
         for call in calls {
             do {
                 try host.call(call.method, params: call.params ?? .null, deadline: .milliseconds(call.timeoutMs)) { [self] reply in

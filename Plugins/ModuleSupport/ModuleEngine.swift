@@ -27,6 +27,13 @@ public protocol ModuleEngine: Sendable {
     /// `nextWakeMs` past `nowMs` or clear it.
     mutating func wake(at nowMs: Int64, effects: inout Effects)
 
+    /// Whether every firing of the wake-up timer calls `wake`, even one before `nextWakeMs`
+    /// (after the clock stepped back, the host moves its timers back by the step, so the timer
+    /// fires early on the new time): for an engine that acts on clock steps (the task module's
+    /// jobs restart their schedules after a large step back). Default false: early firings
+    /// only re-arm the timer.
+    var wakesOnEveryFiring: Bool { get }
+
     /// Held calls (`PendingCallID`s the engine was handed) that ended without the engine's
     /// answer: their caller's deadline passed, or the module is stopping (then the effects are
     /// not carried out). Forget them; an answer to one later is dropped. Default: nothing
@@ -36,6 +43,7 @@ public protocol ModuleEngine: Sendable {
 
 extension ModuleEngine {
     public var nextWakeMs: Int64? { nil }
+    public var wakesOnEveryFiring: Bool { false }
     public mutating func wake(at nowMs: Int64, effects: inout Effects) {}
     public mutating func released(_ calls: [PendingCallID], effects: inout Effects) {}
 }

@@ -3,7 +3,8 @@ import ModHostTestKit
 
 /// The task module through the real binary: next-fire computations per second for a mix of
 /// expressions (`task.preview`, 1,000 fire times a call, JSON included), in UTC and in
-/// Europe/Berlin across a year of DST changes.
+/// Europe/Berlin across a year of DST changes; then the jobs (TaskJobsBench) and the queue
+/// (TaskQueueBench).
 struct TaskModuleBench {
     static let expressions = ["*/5 * * * *", "0 30 2 * * *", "15,45 */3 * * 1-5", "0 0 1,15 * sun", "*/10 * * * * *", "@hourly", "0 9 * jan,jul mon"]
     let modhost: URL
@@ -32,6 +33,7 @@ struct TaskModuleBench {
             print("  \(label)" + String(format: "%9.0f next-fire computations/s (%d in %.2f s)", Double(runs) / seconds, runs, seconds))
         }
         host.stop()
+        try TaskJobsBench(modhost: modhost, library: library).run()
         try TaskQueueBench(modhost: modhost, taskLibrary: library,
                            calcLibrary: URL(fileURLWithPath: library).deletingLastPathComponent().appendingPathComponent("libCalc.so").path).run()
     }

@@ -26,11 +26,18 @@ struct QueueBench {
     /// - Parameters:
     ///   - config: the `task` section.
     ///   - withTarget: load the `target` module beside it.
-    init(config: [String: JSON] = [:], withTarget: Bool = true, extraArguments: [String] = []) throws {
+    ///   - defaultJobs: keep the default jobs (off: the queue's tests see no cron runs); a
+    ///     `defaultJobs` key in `config` is used as it is.
+    init(config: [String: JSON] = [:], withTarget: Bool = true, extraArguments: [String] = [], defaultJobs: Bool = false) throws {
+        var config = config
+        if !defaultJobs, config["defaultJobs"] == nil {
+            config["defaultJobs"] = ["session-evict": ["enabled": false], "session-cleanup": ["enabled": false],
+                                     "token-refresh": ["enabled": false]]
+        }
         let plugins = try TemporaryDirectory.make(prefix: "task-plugins")
         try PluginBuilder.copyBuilt("libTask.so", into: plugins)
         if withTarget { try FileManager.default.copyItem(atPath: try Self.target.get(), toPath: "\(plugins)/libtarget.so") }
-        harness = try ModuleHarness(plugins: plugins, config: config.isEmpty ? [:] : ["task": .object(config)],
+        harness = try ModuleHarness(plugins: plugins, config: ["task": .object(config)],
                                     extraArguments: extraArguments)
     }
 

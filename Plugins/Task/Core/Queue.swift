@@ -89,9 +89,12 @@ public struct TaskSpec: Sendable, Equatable {
     public var key: String?
     /// A concurrency group (config `groups`).
     public var group: String?
+    /// Whether a call that finds its module not loaded waits for it (`isModuleNotLoaded`);
+    /// false fails at once (a default job's run: harmless while its module is absent).
+    public var waitsForModule: Bool
 
     public init(target: TaskTarget, dueAt: Int64, attempts: Int = 1, backoff: Backoff = Backoff(), timeoutMs: Int64 = 600_000,
-                key: String? = nil, group: String? = nil) {
+                key: String? = nil, group: String? = nil, waitsForModule: Bool = true) {
         self.target = target
         self.dueAt = dueAt
         self.attempts = attempts
@@ -99,6 +102,7 @@ public struct TaskSpec: Sendable, Equatable {
         self.timeoutMs = timeoutMs
         self.key = key
         self.group = group
+        self.waitsForModule = waitsForModule
     }
 
     /// The limits `task.submit` enforces (also for jobs).
@@ -182,6 +186,8 @@ public struct QueuedTask: Codable, Sendable, Equatable {
     public var cursor: Int64?
     /// Since when it waits for its module to be loaded (its last call found none).
     public var missingSince: Int64?
+    /// False: a call finding its module not loaded fails at once (`TaskSpec.waitsForModule`).
+    public var waitsForModule: Bool?
 
     /// The module its call goes to (nil for a publish).
     public var module: String? {

@@ -21,7 +21,7 @@ extension TaskEngine {
         let task = QueuedTask(
             id: "t\(seq)", seq: seq, target: spec.target, origin: origin, status: .pending, attempts: 0,
             maxAttempts: spec.attempts, backoff: spec.backoff, timeoutMs: spec.timeoutMs, key: spec.key, group: spec.group,
-            createdAt: nowMs, dueAt: spec.dueAt)
+            createdAt: nowMs, dueAt: spec.dueAt, waitsForModule: spec.waitsForModule ? nil : false)
         queue.put(task)
         pump(at: nowMs, effects: &effects)
         // Stored once: as it started (pump stores it), or else as it waits.
@@ -85,7 +85,7 @@ extension TaskEngine {
         switch outcome {
         case .success(let result):
             finish(task, .succeeded, .success(result), at: nowMs, effects: &effects)
-        case .failure(let error) where error.isModuleNotLoaded:
+        case .failure(let error) where error.isModuleNotLoaded && task.waitsForModule != false:
             waitForModule(task, error, at: nowMs, effects: &effects)
         case .failure(let error):
             attemptFailed(task, error, at: nowMs, effects: &effects)

@@ -24,6 +24,8 @@ public struct TaskEngine: ModuleEngine {
         public var results: [ResultEntry]?
         public var consumers: [String: Int64]?
         public var meta: QueueMeta?
+        /// The jobs (nil from a version without them).
+        public var jobs: JobBook.State?
     }
 
     /// The zone of a schedule that names none: the host's (its `TZ`).
@@ -34,11 +36,19 @@ public struct TaskEngine: ModuleEngine {
     /// Tasks whose call this instance made and waits for (not carried over: after a restart or
     /// a swap no call is under way, and a task still `running` was interrupted).
     var inFlight: Set<String> = []
+    /// The cron jobs (TaskEngine+Jobs.swift), and the default jobs as config has them.
+    var jobs: JobBook
+    let defaultJobs: [JobDefaults.Configured]
+    /// While job runs are submitted: a job's task ending meanwhile waits in `endedEarly`.
+    var submittingJobs = false
+    var endedEarly: [QueuedTask] = []
 
     public init(config: TaskConfig, defaultZone: TimeZone) {
         self.defaultZone = CronZone(defaultZone)
         limits = QueueBook.Limits(concurrency: config.concurrency ?? 3, groups: config.groups ?? [:])
         results = ResultLog(keep: config.resultsKept ?? 100)
+        jobs = JobBook(graceMs: config.misfireGraceMs ?? 60_000, maxJobs: config.maxJobs ?? 100_000, defaultZone: self.defaultZone)
+        defaultJobs = (try? JobDefaults.definitions(config.defaultJobs)) ?? []  // `problem()` refused a bad one
     }
 
     /// `task.preview`: the next `count` fire times strictly after `fromMs` (default now).
@@ -62,23 +72,24 @@ public struct TaskEngine: ModuleEngine {
 
     /// An IANA zone, or the host's when nil.
     func zone(_ name: String?) throws(ModuleFailure) -> CronZone {
-        guard let name else { return defaultZone }
-        guard name.utf8.count <= 64, let zone = CronZone(identifier: name) else {
-            throw .invalidInput("timezone \(CronField.quoted(name[...])) is not an IANA time zone name (such as Europe/Berlin or UTC)")
-        }
-        return zone
+        try CronZone.named(name, default: defaultZone)
     }
 
     // MARK: - The kit
 
     public var nextWakeMs: Int64? {
-        [queue.nextDue(limits), queue.nextDeadline, results.nextWaiterDeadline].compactMap { $0 }.min()
+        [queue.nextDue(limits), queue.nextDeadline, results.nextWaiterDeadline, jobs.nextWakeMs].compactMap { $0 }.min()
     }
+
+    /// Early firings too: a clock stepped back shows at the next firing (the jobs' schedules
+    /// restart after a large step back); everything `wake` does is only what is due.
+    public var wakesOnEveryFiring: Bool { true }
 
     public mutating func wake(at nowMs: Int64, effects: inout TaskEffects) {
         expireAttempts(at: nowMs, effects: &effects)
         expireWaiters(at: nowMs, effects: &effects)
         pump(at: nowMs, effects: &effects)
+        fireDueJobs(at: nowMs, effects: &effects)
     }
 
     public mutating func released(_ calls: [PendingCallID], effects: inout TaskEffects) {
@@ -90,11 +101,12 @@ public struct TaskEngine: ModuleEngine {
     /// `task.origin` where it came from. Jobs record their runs here and apply `overlap`.
     mutating func taskEnded(_ task: QueuedTask, at nowMs: Int64, effects: inout TaskEffects) {
         guard task.origin != nil else { return }
+        jobEnded(task, at: nowMs, effects: &effects)
     }
 
     public func exportState() -> State {
         State(tasks: queue.tasks.values.sorted { $0.seq < $1.seq }, results: results.entries, consumers: results.consumers,
-              meta: meta)
+              meta: meta, jobs: jobs.exportState())
     }
 
     public mutating func importState(_ state: State) {
@@ -102,6 +114,8 @@ public struct TaskEngine: ModuleEngine {
         results = ResultLog(keep: results.keep)
         inFlight = []
         load(tasks: state.tasks ?? [], results: state.results ?? [], consumers: state.consumers ?? [:], meta: state.meta)
+        jobs = JobBook(graceMs: jobs.graceMs, maxJobs: jobs.maxJobs, defaultZone: defaultZone)
+        if let carried = state.jobs { jobs.importState(carried) }
     }
 
     /// What the last run stored (restore at start), or a swap handed over.
@@ -146,11 +160,21 @@ public struct TaskConfig: Decodable, Sendable {
     public var groups: [String: Int]?
     /// Results entries always kept (100): older ones go once every named consumer is past them.
     public var resultsKept: Int?
+    /// Changes to the default jobs: `{"token-refresh": {"schedule": "*/5 * * * *", "enabled": false}}`.
+    public var defaultJobs: [String: DefaultJobConfig]?
+    /// A run older than this when its job is looked at was missed (60000).
+    public var misfireGraceMs: Int64?
+    /// The most jobs (100000).
+    public var maxJobs: Int?
 
-    public init(concurrency: Int? = nil, groups: [String: Int]? = nil, resultsKept: Int? = nil) {
+    public init(concurrency: Int? = nil, groups: [String: Int]? = nil, resultsKept: Int? = nil,
+                defaultJobs: [String: DefaultJobConfig]? = nil, misfireGraceMs: Int64? = nil, maxJobs: Int? = nil) {
         self.concurrency = concurrency
         self.groups = groups
         self.resultsKept = resultsKept
+        self.defaultJobs = defaultJobs
+        self.misfireGraceMs = misfireGraceMs
+        self.maxJobs = maxJobs
     }
 
     /// What is wrong with it, if anything (the load fails with this).
@@ -160,6 +184,11 @@ public struct TaskConfig: Decodable, Sendable {
             return "task.groups[\"\(name)\"] must be 1 to 1000, got \(limit)"
         }
         if let resultsKept, !(1...1_000_000).contains(resultsKept) { return "task.resultsKept must be 1 to 1000000, got \(resultsKept)" }
+        if let misfireGraceMs, !(1_000...86_400_000).contains(misfireGraceMs) {
+            return "task.misfireGraceMs must be 1000 to 86400000, got \(misfireGraceMs)"
+        }
+        if let maxJobs, !(1...1_000_000).contains(maxJobs) { return "task.maxJobs must be 1 to 1000000, got \(maxJobs)" }
+        do { _ = try JobDefaults.definitions(defaultJobs) } catch { return error.message }
         return nil
     }
 }

@@ -35,20 +35,22 @@ final class TaskModule: EngineModule {
     /// The topic of that signal.
     static let handover = "task.handover"
 
-    /// The queue of the last run: tasks, results, consumers' positions, the counters.
+    /// The queue of the last run: tasks, results, consumers' positions, the counters; the jobs.
     func restore(_ records: StoredRecords, into task: inout TaskEngine, at now: Int64, effects: inout TaskEffects) throws {
         task.load(tasks: try records.read("task/", as: QueuedTask.self), results: try records.read("result/", as: ResultEntry.self),
                   consumers: Dictionary(try records.readNamed("consumer/", as: Int64.self).map { ($0.name, $0.value) },
                                         uniquingKeysWith: { $1 }),
                   meta: try records.read("meta/queue", as: QueueMeta.self).first)
+        task.loadJobs(try records.readNamed("job/", as: JobRecord.self), effects: &effects)
     }
 
     /// Restores (or takes the swapped state), then recovers tasks a kill or swap interrupted and
-    /// starts what is due.
+    /// starts what is due, jobs' runs missed meanwhile included.
     func start() throws {
         calls.start()
         try engine.start { records, task, now, effects in try restore(records, into: &task, at: now, effects: &effects) }
         try engine.perform { $0.recover(at: $1, effects: &$2) }
+        try engine.perform { $0.startJobs(at: $1, effects: &$2) }
     }
 
     /// Long polls answer now (no entries: the client polls again), so a hot swap's drain does
@@ -60,6 +62,7 @@ final class TaskModule: EngineModule {
     }
 
     static func register(_ methods: inout Methods<TaskModule>) {
+        registerJobs(&methods)
         methods.add("preview") { (task, p: PreviewRequest) in
             try task.engine.perform { engine, now, _ in try engine.preview(p, at: now) }
         }

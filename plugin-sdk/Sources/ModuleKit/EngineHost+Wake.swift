@@ -67,7 +67,8 @@ extension EngineHost {
         }
     }
 
-    /// A wake-up timer fired: wakes the engine if its time has come, then arms the next.
+    /// A wake-up timer fired: wakes the engine if its time has come (or at every firing, for
+    /// an engine that `wakesOnEveryFiring`), then arms the next.
     private func fire(_ generation: UInt64) {
         let current = wake.withLock { wake in
             guard wake.generation == generation else { return false }
@@ -78,7 +79,9 @@ extension EngineHost {
         guard current else { return }
         let (next, now, effects) = state.withLock { state -> (Int64?, Int64, Engine.Effects?) in
             let now = host.nowMs  // inside the lock, as in `perform`: operations see time in the order they run
-            guard let due = state.engine.nextWakeMs, due <= now else { return (state.engine.nextWakeMs, now, nil) }
+            guard let due = state.engine.nextWakeMs, due <= now || state.engine.wakesOnEveryFiring else {
+                return (state.engine.nextWakeMs, now, nil)
+            }
             var effects = Engine.Effects()
             state.engine.wake(at: now, effects: &effects)
             apply(effects, to: &state)

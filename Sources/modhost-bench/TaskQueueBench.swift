@@ -4,8 +4,8 @@ import ModHostTestKit
 /// The task queue through the real binary: `task.submit` → `task.results` throughput with a
 /// no-op target (`calc.update`, the example plugin: any params, result null), on the real
 /// clock. Submits are pipelined in batches; a consumer reads the results as they land (long
-/// polls of up to 1 s). Figures: submits/s, and tasks/s from the first submit to the last
-/// result read, for concurrency 3 (the default) and 16.
+/// polls of up to 1 s). Figures: submits/s, tasks/s from the first submit to the last result
+/// read, and the host's CPU time (all threads) per task, for concurrency 3 (the default) and 16.
 struct TaskQueueBench {
     let modhost: URL
     let taskLibrary: String
@@ -30,6 +30,7 @@ struct TaskQueueBench {
         let host = try Child(modhost, ["--plugins", plugins, "--state-dir", state, "--config", config, "--log-level", "error"])
         defer { host.stop() }
         _ = host.call("task.results", #"{"consumer":"bench"}"#)
+        let cpu0 = host.cpuSeconds() ?? 0
         let submit = #"{"jsonrpc":"2.0","id":1,"method":"task.submit","params":{"call":{"method":"calc.update","params":{"n":1}}}}"#
         let t0 = DispatchTime.now().uptimeNanoseconds
         var sent = 0
@@ -51,9 +52,10 @@ struct TaskQueueBench {
             guard !line.contains(#""status":"failed""#) else { fatalError("a task failed: \(line.prefix(300))") }
         }
         let done = DispatchTime.now().uptimeNanoseconds
+        let cpu = (host.cpuSeconds() ?? 0) - cpu0
         let submitSeconds = Double(submitted - t0) / 1e9
         let seconds = Double(done - t0) / 1e9
-        print(String(format: "  concurrency %2d: %7.0f submits/s, %7.0f tasks/s submit to result read (%d in %.2f s)",
-                     concurrency, Double(tasks) / submitSeconds, Double(tasks) / seconds, tasks, seconds))
+        print(String(format: "  concurrency %2d: %7.0f submits/s, %7.0f tasks/s submit to result read (%d in %.2f s), host CPU %.0f µs a task",
+                     concurrency, Double(tasks) / submitSeconds, Double(tasks) / seconds, tasks, seconds, cpu * 1e6 / Double(tasks)))
     }
 }

@@ -186,6 +186,15 @@ import Testing
         #expect(engine.results.entries.map(\.cursor) == [4, 5, 6])
         #expect(engine.queue[ids[0]] == nil && effects.list.effects.contains(.delete(key: "result/00000000000000000001")))
         #expect(engine.results.latestCursor == 6)
+        // The counters are stored before records go; until then the records say.
+        let metas = effects.list.effects.compactMap { effect -> QueueMeta? in
+            guard case .put("meta/queue", let value) = effect else { return nil }
+            return try? JSONDecoder().decode(QueueMeta.self, from: value)
+        }
+        #expect(metas == [QueueMeta(nextTask: 7, nextCursor: 7)])
+        var restored = Self.engine(TaskConfig(resultsKept: 3))
+        restored.load(tasks: ids.dropFirst(3).compactMap { engine.queue[$0] }, results: engine.results.entries, consumers: [:], meta: nil)
+        #expect(restored.meta == QueueMeta(nextTask: 7, nextCursor: 7))
     }
 
     @Test func badSubmitsNameTheField() {

@@ -23,10 +23,11 @@ extension TaskEngine {
             maxAttempts: spec.attempts, backoff: spec.backoff, timeoutMs: spec.timeoutMs, key: spec.key, group: spec.group,
             createdAt: nowMs, dueAt: spec.dueAt, waitsForModule: spec.waitsForModule ? nil : false)
         queue.put(task)
-        storeMeta(&effects)
-        store(task, &effects)
         pump(at: nowMs, effects: &effects)
-        return SubmitAnswer(taskId: task.id, status: queue[task.id]?.status ?? task.status, existing: nil)
+        // Stored once: as it started (pump stores it), or else as it waits.
+        let status = queue[task.id]?.status ?? task.status
+        if status == .pending { store(task, &effects) }
+        return SubmitAnswer(taskId: task.id, status: status, existing: nil)
     }
 
     /// `task.submit`.
@@ -61,7 +62,7 @@ extension TaskEngine {
             task.startedAt = nowMs
             queue.put(task)
             store(task, &effects)
-            effects.list.publish(Topic.taskStarted, event(task))
+            effects.list.publish(Topic.taskStarted, event(task).json)
             switch task.target {
             case .call(let method, let params):
                 inFlight.insert(id)
@@ -193,10 +194,9 @@ extension TaskEngine {
         done.completedAt = nowMs
         done.cursor = entry.cursor
         queue.put(done)
-        storeMeta(&effects)
         store(done, &effects)
-        effects.list.put(Self.resultKey(entry.cursor), encoding: entry)
-        effects.list.publish(Topic.taskFinished, event(done))
+        effects.list.put(Self.resultKey(entry.cursor), encoding: entry.json)
+        effects.list.publish(Topic.taskFinished, event(done).json)
         answerWaiters(at: nowMs, effects: &effects)
         taskEnded(done, at: nowMs, effects: &effects)
         compact(&effects)
@@ -210,7 +210,7 @@ extension TaskEngine {
     }
 
     func store(_ task: QueuedTask, _ effects: inout TaskEffects) {
-        effects.list.put(Self.taskKey(task.id), encoding: task)
+        effects.list.put(Self.taskKey(task.id), encoding: task.json)
     }
 
     func storeMeta(_ effects: inout TaskEffects) {

@@ -12,8 +12,8 @@ import ModuleSupport
 /// once per task reaching a terminal state.
 ///
 /// Store records: `task/<id>` (`QueuedTask`), `result/<cursor, 20 digits>` (`ResultEntry`),
-/// `consumer/<name>` (a cursor), `meta/queue` (`QueueMeta`: the next task number and cursor, so
-/// neither is ever reused).
+/// `consumer/<name>` (a cursor), `meta/queue` (`QueueMeta`: the next task number and cursor,
+/// written when compaction deletes records, so neither is ever reused).
 public struct TaskEngine: ModuleEngine {
     public typealias Effects = TaskEffects
 

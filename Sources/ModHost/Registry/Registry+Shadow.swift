@@ -12,8 +12,12 @@ extension Registry {
     }
 
     /// Loads `path` as a shadow of module `id`, seeded with the serving instance's state.
-    func startShadow(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
+    func startShadow(_ id: String, path: String, config: [UInt8]?, compare: [String: ShadowComparison.Rule]? = nil, keepSamples: Int? = nil,
+                     drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
         let (slot, serving) = try runningWithoutShadow(id)
+        let comparison = try ShadowComparison(
+            rules: compare, keepSamples: keepSamples,
+            declared: Set(serving.descriptor.methods.keys).union(serving.descriptor.exports.keys), module: id)
         let shadowSlot = ModuleSlot(id: id, concurrent: false, maxResultBytes: slot.maxResultBytes)
         let shadow: ModuleInstance
         do {
@@ -36,7 +40,7 @@ extension Registry {
                 } catch {
                     throw SwapFailure(error.description)
                 }
-                slot.shadow = Shadow(instance: shadow, slot: shadowSlot)
+                slot.shadow = Shadow(instance: shadow, slot: shadowSlot, comparison: comparison)
                 return state.count
             }
             let started = ShadowStarted(

@@ -129,7 +129,7 @@ final class HostMethods: @unchecked Sendable {
             let drain = runtime.configuration.drainTimeout
             switch request.mode ?? "swap" {
             case "swap":
-                guard request.compare == nil, request.keepSamples == nil else {
+                guard request.compare == nil || request.compare == .null, request.keepSamples == nil else {
                     throw RPCError.invalidParams("\"compare\" and \"keepSamples\" tune a shadow: give them with mode \"shadow\"")
                 }
                 return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: drain))

@@ -86,7 +86,7 @@ struct SwapParams: Decodable {
     let path: String
     let mode: String?
     /// Shadow mode only: per-method comparison rules and the number of differing samples kept.
-    let compare: [String: ShadowComparison.Rule]?
+    let compare: JSONValue?
     let keepSamples: Int?
 }
 struct ClockParams: Decodable { let ms: Int64 }

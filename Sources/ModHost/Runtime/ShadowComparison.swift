@@ -9,7 +9,7 @@ import ModHostJSON
 /// the members and elements the pointers name are removed, and the rest compared as JSON values
 /// (member order does not count, numbers compare by value). Errors compare by code.
 struct ShadowComparison: Sendable {
-    struct Rule: Codable, Sendable {
+    struct Rule: Encodable, Sendable {
         /// JSON pointers (RFC 6901) into the result, left out of the comparison.
         var ignore: [String]?
         /// The share of the method's calls mirrored, 0 to 1 (default 1: every call). Spread
@@ -33,28 +33,53 @@ struct ShadowComparison: Sendable {
         ignored = [:]
     }
 
-    /// Checks the swap's `compare` and `keepSamples` against the serving module's declared
-    /// methods (`-32602` naming the field and what to do).
-    init(rules: [String: Rule]?, keepSamples: Int?, declared: Set<String>, module: String) throws(RPCError) {
-        let rules = rules ?? [:]
+    /// Reads and checks the swap's `compare` (as written: an object of rules) and `keepSamples`
+    /// against the serving module's declared methods (`-32602` naming the field and what to do).
+    init(compare: JSONValue?, keepSamples: Int?, declared: Set<String>, module: String) throws(RPCError) {
+        var rules: [String: Rule] = [:]
         var ignored: [String: [[String]]] = [:]
-        for (method, rule) in rules {
-            guard method == Self.anyMethod || declared.contains(method) else {
-                throw RPCError.invalidParams(
-                    "\"compare\": module \(module) has no method \"\(method)\"; use its method names (\(declared.sorted().joined(separator: ", "))) or \"*\" for all")
+        if let compare, !compare.isNull {
+            guard let members = compare.object else {
+                throw RPCError.invalidParams("\"compare\" must be an object of rules by method name: {\"<method>\": {\"ignore\": [...], \"sample\": 0.5}}")
             }
-            if let sample = rule.sample, !(0...1).contains(sample) {
-                throw RPCError.invalidParams("\"compare.\(method).sample\" must be a share from 0 to 1 (0.5: every second call), got \(sample)")
-            }
-            var pointers: [[String]] = []
-            for (index, pointer) in (rule.ignore ?? []).enumerated() {
-                guard let tokens = Self.tokens(pointer) else {
+            for (method, value) in members {
+                let field = "compare.\(method)"
+                guard method == Self.anyMethod || declared.contains(method) else {
                     throw RPCError.invalidParams(
-                        "\"compare.\(method).ignore[\(index)]\" must be a JSON pointer starting with \"/\" (such as \"/generatedAt\"), got \"\(pointer)\"")
+                        "\"compare\": module \(module) has no method \"\(method)\"; use its method names (\(declared.sorted().joined(separator: ", "))) or \"*\" for all")
                 }
-                pointers.append(tokens)
+                guard let rule = value.object else {
+                    throw RPCError.invalidParams("\"\(field)\" must be an object: {\"ignore\": [JSON pointers], \"sample\": 0 to 1}")
+                }
+                if let unknown = rule.keys.sorted().first(where: { $0 != "ignore" && $0 != "sample" }) {
+                    throw RPCError.invalidParams("\"\(field)\" has an unknown member \"\(unknown)\"; a rule takes \"ignore\" and \"sample\"")
+                }
+                var parsed = Rule()
+                if let sample = rule["sample"], !sample.isNull {
+                    guard let share = sample.double, (0...1).contains(share) else {
+                        throw RPCError.invalidParams("\"\(field).sample\" must be a share from 0 to 1 (0.5: every second call), got \(sample.text)")
+                    }
+                    parsed.sample = share
+                }
+                var pointers: [[String]] = []
+                if let ignore = rule["ignore"], !ignore.isNull {
+                    guard let list = ignore.array else {
+                        throw RPCError.invalidParams("\"\(field).ignore\" must be an array of JSON pointers such as [\"/generatedAt\"]")
+                    }
+                    var texts: [String] = []
+                    for (index, element) in list.enumerated() {
+                        guard let pointer = element.string, let tokens = Self.tokens(pointer) else {
+                            throw RPCError.invalidParams(
+                                "\"\(field).ignore[\(index)]\" must be a JSON pointer starting with \"/\" (such as \"/generatedAt\"), got \(element.text)")
+                        }
+                        texts.append(pointer)
+                        pointers.append(tokens)
+                    }
+                    parsed.ignore = texts
+                }
+                rules[method] = parsed
+                ignored[method] = pointers
             }
-            ignored[method] = pointers
         }
         if let keepSamples, !(0...Self.maxKeepSamples).contains(keepSamples) {
             throw RPCError.invalidParams("\"keepSamples\" must be 0 to \(Self.maxKeepSamples), got \(keepSamples)")

@@ -66,7 +66,9 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
         try SwapBench(modhost: context.modhost, kvSource: kvSource, latencyCalls: context.latencyCalls).run()
     }),
     ("metrics", { context in
-        let echo = try context.echoLibrary(prefix: "modhost-bench-plugins")
+        // The recorder alone (MODHOST_BENCH_RECORDER_ONLY) needs no plugin, nor a child process (callgrind).
+        let recorderOnly = ProcessInfo.processInfo.environment["MODHOST_BENCH_RECORDER_ONLY"] != nil
+        let echo = recorderOnly ? "" : try context.echoLibrary(prefix: "modhost-bench-plugins")
         try MetricsBench(calls: context.calls, plugins: (echo as NSString).deletingLastPathComponent, modhost: context.modhost).run()
     }),
     ("ffi", { context in try FFIBench(echoLibrary: try context.echoLibrary(prefix: "modhost-bench-ffi")).run() }),

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Histogram
 import Synchronization
 
@@ -23,22 +24,28 @@ public final class MethodSeries: Sendable {
         Latency(lowestDiscernibleValue: 1, highestTrackableValue: highestMicros, numberOfSignificantValueDigits: .two)
     }
 
+    /// The empty histogram every series starts from: a copy shares its counts, so a series'
+    /// own are allocated by its first record (copy on write), and never again.
+    private static let empty = makeHistogram()
+
     let method: String
 
     private struct Active {
-        var latency: Latency?
+        /// Not optional, so the call path neither checks nor copies one (a copy of `empty` until
+        /// the first record gives it its own counts).
+        var latency: Latency = MethodSeries.empty
         var calls = 0
         var errors: [Int32: Int] = [:]
         var totalNanoseconds: UInt64 = 0
     }
-    private let active = Mutex(Active())
+    private let active = ShortLock(Active())
     private let inFlight = Atomic<Int>(0)
 
     private struct Reader {
         var merged: Latency?
         var spare: Latency?
     }
-    private let reader = Mutex(Reader())
+    private let reader = ShortLock(Reader())
 
     public init(method: String) {
         self.method = method
@@ -63,8 +70,7 @@ public final class MethodSeries: Sendable {
     func record(nanoseconds: UInt64, errorCode: Int32?) {
         let micros = Swift.min(nanoseconds / 1000, Self.highestMicros)
         active.withLock { active in
-            if active.latency == nil { active.latency = Self.makeHistogram() }
-            active.latency!.record(micros)
+            active.latency.record(micros)
             active.calls &+= 1
             active.totalNanoseconds &+= nanoseconds
             if let errorCode { active.errors[errorCode, default: 0] += 1 }
@@ -104,20 +110,18 @@ public final class MethodSeries: Sendable {
     /// What the series counted so far. The hot path is held only for the swap.
     func snapshot() -> Snapshot {
         reader.withLock { reader in
-            var empty: Latency? = reader.spare.take() ?? Self.makeHistogram()
+            var swapped: Latency = reader.spare.take() ?? Self.empty
             let (calls, errors, total) = active.withLock { active -> (Int, [Int32: Int], UInt64) in
-                if active.latency != nil { swap(&active.latency, &empty) }
+                swap(&active.latency, &swapped)
                 return (active.calls, active.errors, active.totalNanoseconds)
             }
-            // `empty` now holds what calls recorded since the last read (or the unused empty one).
-            if var swappedOut = empty {
-                if swappedOut.totalCount > 0 {
-                    if reader.merged == nil { reader.merged = Self.makeHistogram() }
-                    reader.merged!.add(swappedOut)
-                    swappedOut.reset()
-                }
-                reader.spare = swappedOut
+            // `swapped` now holds what calls recorded since the last read.
+            if swapped.totalCount > 0 {
+                if reader.merged == nil { reader.merged = Self.makeHistogram() }
+                reader.merged!.add(swapped)
+                swapped.reset()
             }
+            reader.spare = swapped
             return Snapshot(
                 method: method, calls: calls, errors: errors, inFlight: inFlight.load(ordering: .relaxed),
                 totalNanoseconds: total, latency: reader.merged)
@@ -195,5 +199,49 @@ final class HostMetrics: Sendable {
 
     func generations(of module: String) -> [GenerationMetrics]? {
         modules.withLock { $0[module] }
+    }
+}
+
+/// A value behind a spin lock, for the call path's short critical sections (a few dozen
+/// instructions: a histogram record, a swap of two histograms). Uncontended it is one
+/// compare-and-swap and one store; a waiter spins a little, then yields its core, so a holder
+/// that was preempted is not spun against. In `modhost-bench metrics` (callgrind, the
+/// benchmark loop's own instructions included), a record took 682 instructions under
+/// Synchronization's `Mutex` (a priority-inheritance futex on Linux) with an optional histogram
+/// (copied through value witnesses), 214 under a pthread mutex with a plain one, 160 under this
+/// lock: about 24 ns.
+///
+/// The value lives behind a pointer, not in a stored `var`, so an access checks no exclusivity
+/// at run time.
+final class ShortLock<Value>: @unchecked Sendable {
+    private let locked = Atomic<Bool>(false)
+    private let value = UnsafeMutablePointer<Value>.allocate(capacity: 1)
+
+    init(_ value: Value) {
+        self.value.initialize(to: value)
+    }
+
+    deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
+    }
+
+    @inline(__always)
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        if !locked.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { wait() }
+        defer { locked.store(false, ordering: .releasing) }
+        return try body(&value.pointee)
+    }
+
+    @inline(never)
+    private func wait() {
+        var spins = 0
+        while true {
+            if !locked.load(ordering: .relaxed), locked.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+                return
+            }
+            spins += 1
+            if spins > 100 { sched_yield() }
+        }
     }
 }

@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|ffi|health|routing|token|node|session|task|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|metrics|ffi|health|routing|token|node|session|task|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
@@ -12,6 +12,8 @@
 // swap:    the pause callers see when a module holding 10,000 state entries is hot-swapped; call
 //          latency with and without repeated swaps; a swap against a full restart that reloads
 //          the same state.
+// metrics: the cost of recording one call's metrics (ns, a tight loop over the recorder), and
+//          pipelined echo.ping calls/s with metrics on against --no-metrics, interleaved rounds.
 // ffi:     per-call cost in-process of a typed export through libffi, of the same function
 //          through the plugin's JSON handle path, and of a direct function-pointer call.
 // health:  health.report and health.available with 10,000 provider keys, the memory they take,
@@ -62,6 +64,12 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
     ("swap", { context in
         let kvSource = context.repository.appendingPathComponent("Tests/ModHostTests/Fixtures/kv.c").path
         try SwapBench(modhost: context.modhost, kvSource: kvSource, latencyCalls: context.latencyCalls).run()
+    }),
+    ("metrics", { context in
+        // The recorder alone (MODHOST_BENCH_RECORDER_ONLY) needs no plugin, nor a child process (callgrind).
+        let recorderOnly = ProcessInfo.processInfo.environment["MODHOST_BENCH_RECORDER_ONLY"] != nil
+        let echo = recorderOnly ? "" : try context.echoLibrary(prefix: "modhost-bench-plugins")
+        try MetricsBench(calls: context.calls, plugins: (echo as NSString).deletingLastPathComponent, modhost: context.modhost).run()
     }),
     ("ffi", { context in try FFIBench(echoLibrary: try context.echoLibrary(prefix: "modhost-bench-ffi")).run() }),
     ("health", { context in

@@ -15,6 +15,7 @@ struct CallCommand: ParsableCommand {
               modhost call host.status
               modhost call calc.subtract '[42, 23]'
               modhost call --subscribe 'modules.*'
+              modhost call --raw host.metrics '{"format":"prometheus"}' > modhost.prom
             """)
 
     @Option(name: .customLong("socket"), help: ArgumentHelp(
@@ -27,6 +28,11 @@ struct CallCommand: ParsableCommand {
     @Option(name: .customLong("subscribe"), help: ArgumentHelp(
         "Stream events of this topic pattern (* matches any run) until interrupted; repeatable.", valueName: "topic"))
     var subscribe: [String] = []
+
+    @Flag(name: .customLong("raw"), help: ArgumentHelp(
+        "Print a string result as its text, not JSON-quoted (a result {\"text\": ...} prints its text).",
+        discussion: "For host.metrics' Prometheus text, to feed a node exporter's textfile collector. Other results print as JSON."))
+    var raw = false
 
     @Argument(help: ArgumentHelp("The method, e.g. host.status or calc.sum (optional with --subscribe).", valueName: "method"))
     var method: String?
@@ -41,7 +47,7 @@ struct CallCommand: ParsableCommand {
 
     func run() throws {
         let path = socket ?? SocketPath.defaultPath(serverID: server.serverID)
-        throw ExitCode(RemoteCall.run(RemoteCall.Request(socket: path, method: method, params: params, subscribe: subscribe)))
+        throw ExitCode(RemoteCall.run(RemoteCall.Request(socket: path, method: method, params: params, subscribe: subscribe, raw: raw)))
     }
 }
 

@@ -89,6 +89,10 @@ struct ModHostCommand: ParsableCommand {
     @Option(name: .customLong("drain-timeout-ms"), help: "How long calls may take to finish at unload and shutdown.")
     var drainTimeoutMs = 10_000
 
+    @Flag(name: .customLong("no-metrics"), help: ArgumentHelp(
+        "Keep no per-method call metrics (modules.metrics and host.metrics then say they are off)."))
+    var noMetrics = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -205,6 +209,7 @@ struct ModHostCommand: ParsableCommand {
         configuration.watchPluginDirectory = watch ?? (pluginDirectory == nil)
         configuration.watchSettleTime = .milliseconds(watchSettleMs)
         configuration.logLevel = level
+        configuration.metrics = !noMetrics
         configuration.disabled = (try? DisabledModules(disable)) ?? DisabledModules()  // checked in validate()
         configuration.listenPaths = try listenPaths()
         configuration.stdio = !noStdio

@@ -13,12 +13,15 @@ public enum RemoteCall {
         /// The params as JSON text (checked with `checkParams`).
         public var params: String?
         public var subscribe: [String]
+        /// Print a string result (or the `text` member of an object result) as its text.
+        public var raw: Bool
 
-        public init(socket: String, method: String?, params: String?, subscribe: [String]) {
+        public init(socket: String, method: String?, params: String?, subscribe: [String], raw: Bool = false) {
             self.socket = socket
             self.method = method
             self.params = params
             self.subscribe = subscribe
+            self.raw = raw
         }
     }
 
@@ -95,7 +98,12 @@ public enum RemoteCall {
                 emit(error, to: 2)
                 return 1
             }
-            emit(answer.result ?? Array("null".utf8), to: 1)
+            let result = answer.result ?? Array("null".utf8)
+            if request.raw, let text = rawText(result) {
+                writeAll(text, to: 1)
+            } else {
+                emit(result, to: 1)
+            }
         }
         guard !request.subscribe.isEmpty else { return 0 }
         while let line = socket.readLine() {
@@ -104,11 +112,25 @@ public enum RemoteCall {
         return 0
     }
 
+    /// `--raw`: the text of a string result, or of the string member `text` of an object result
+    /// (`host.metrics`), ending in a newline; nil for anything else (printed as JSON).
+    static func rawText(_ result: [UInt8]) -> [UInt8]? {
+        guard let value = try? JSONValue(parsing: result) else { return nil }
+        guard let text = value.string ?? value["text"].string else { return nil }
+        var bytes = Array(text.utf8)
+        if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+        return bytes
+    }
+
     /// Writes one line to a descriptor (1 or 2) at once, unbuffered, so a stream of events
     /// reaches a pipe as each arrives.
     private static func emit(_ bytes: [UInt8]?, to fd: Int32) {
         var line = bytes ?? Array("null".utf8)
         line.append(UInt8(ascii: "\n"))
+        writeAll(line, to: fd)
+    }
+
+    private static func writeAll(_ line: [UInt8], to fd: Int32) {
         line.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

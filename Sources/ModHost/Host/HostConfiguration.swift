@@ -32,6 +32,8 @@ public struct HostConfiguration: Sendable {
     public var maxResultBytes = 64 << 20
     /// How long a pending call may take before it is failed with -32004.
     public var callTimeout: Duration = .seconds(300)
+    /// Per-method call metrics (`modules.metrics`, `host.metrics`); off with `--no-metrics`.
+    public var metrics = true
     /// How long queued and pending calls may take to finish at unload and shutdown.
     public var drainTimeout: Duration = .seconds(10)
     /// Module that serves method names without a dot ("subtract" → "<module>.subtract").

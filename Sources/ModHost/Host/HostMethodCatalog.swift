@@ -11,8 +11,10 @@ public enum HostMethodCatalog {
     public static let entries: [Entry] = [
         Entry(name: "host.status", params: "", summary: "version, ABI, clock, modules, open calls"),
         Entry(name: "host.shutdown", params: "", summary: "true, then a graceful shutdown"),
+        Entry(name: "host.metrics", params: "{format?}", summary: "{text}: call metrics as Prometheus text"),
         Entry(name: "modules.list", params: "", summary: "loaded modules: id, version, state, file"),
         Entry(name: "modules.describe", params: "{id}", summary: "methods, exports, requires, flags, shadow"),
+        Entry(name: "modules.metrics", params: "{id?}", summary: "calls, errors, in flight, p50/p95/p99 per method"),
         Entry(name: "modules.load", params: "{path, config?}", summary: "loads a plugin file; its description"),
         Entry(name: "modules.unload", params: "{id, force?}", summary: "unloads a module"),
         Entry(name: "modules.swap", params: "{id, path, config?, mode?}", summary: "hot swap (mode \"shadow\": run it beside)"),

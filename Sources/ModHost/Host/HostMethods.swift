@@ -56,6 +56,24 @@ final class HostMethods: @unchecked Sendable {
                 }
                 return try HostParams.encode(ModuleDescription(instance, slot: slot))
             })
+        case "modules.metrics":
+            respond(Result { () throws(RPCError) in
+                let request = try HostParams.decode(MetricsParams.self, params)
+                return try HostParams.encode(MetricsReport.answer(runtime, id: request.id))
+            })
+        case "host.metrics":
+            respond(Result { () throws(RPCError) in
+                let request = try HostParams.decode(HostMetricsParams.self, params)
+                switch request.format ?? "prometheus" {
+                case "prometheus":
+                    return try HostParams.encode(PrometheusText(
+                        text: MetricsReport.prometheus(runtime), enabled: runtime.metrics != nil,
+                        message: runtime.metrics == nil ? MetricsReport.offMessage : nil))
+                case "json": return try HostParams.encode(MetricsReport.answer(runtime, id: nil))
+                case let other:
+                    throw RPCError.invalidParams("\"format\" must be \"prometheus\" (text for scrapers) or \"json\", got \"\(other)\"")
+                }
+            })
         case "events.subscribe", "events.unsubscribe":
             respond(Result { () throws(RPCError) in
                 // Subscriptions are the asking connection's own.
@@ -110,9 +128,14 @@ final class HostMethods: @unchecked Sendable {
             let (path, config) = try HostParams.decodeLoad(params)
             let drain = runtime.configuration.drainTimeout
             switch request.mode ?? "swap" {
-            case "swap": return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: drain))
+            case "swap":
+                guard request.compare == nil || request.compare == .null, request.keepSamples == nil else {
+                    throw RPCError.invalidParams("\"compare\" and \"keepSamples\" tune a shadow: give them with mode \"shadow\"")
+                }
+                return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: drain))
             case "shadow":
-                return try HostParams.encode(runtime.registry.startShadow(request.id, path: path, config: config, drainTimeout: drain))
+                return try HostParams.encode(runtime.registry.startShadow(
+                    request.id, path: path, config: config, compare: request.compare, keepSamples: request.keepSamples, drainTimeout: drain))
             default: throw RPCError.invalidParams("\"mode\" must be \"swap\" or \"shadow\"")
             }
         case "modules.promote":

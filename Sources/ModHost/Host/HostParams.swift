@@ -73,10 +73,21 @@ struct UnloadParams: Decodable {
     let force: Bool?
 }
 struct TopicsParams: Decodable { let topics: [String] }
+struct MetricsParams: Decodable { let id: String? }
+struct HostMetricsParams: Decodable { let format: String? }
+/// `host.metrics {format: "prometheus"}`'s answer.
+struct PrometheusText: Encodable {
+    let text: String
+    let enabled: Bool
+    let message: String?
+}
 struct SwapParams: Decodable {
     let id: String
     let path: String
     let mode: String?
+    /// Shadow mode only: per-method comparison rules and the number of differing samples kept.
+    let compare: JSONValue?
+    let keepSamples: Int?
 }
 struct ClockParams: Decodable { let ms: Int64 }
 

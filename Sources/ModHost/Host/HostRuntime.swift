@@ -14,6 +14,8 @@ final class HostRuntime: @unchecked Sendable {
     let events: EventBus
     let store: any ModuleStore
     let startedAt = ContinuousClock.now
+    /// Calls, errors and latency per module, generation and method; nil with `--no-metrics`.
+    let metrics: HostMetrics?
     /// Where lifecycle changes run, one at a time: `modules.load/unload/swap/rollback`, clock
     /// moves, and what the plugin directory watcher decides.
     let control = DispatchQueue(label: "modhost.control")
@@ -32,6 +34,7 @@ final class HostRuntime: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.store = store
+        metrics = configuration.metrics ? HostMetrics() : nil
         if let start = configuration.manualClockStartMs {
             clock = ManualClock(startMs: start)
         } else {
@@ -86,6 +89,7 @@ final class HostRuntime: @unchecked Sendable {
             if instance.descriptor.exports[name] != nil {
                 return .success(Route(slot: slot, method: name, resolved: nil))  // a typed export
             }
+            instance.metrics?.unknown.refused(code: RPCError.methodNotFoundCode)  // one series for every undeclared name
             return .failure(.methodNotFound(method, "module \(moduleID) has no method \(name)"))
         }
         return .success(Route(slot: slot, method: name, resolved: (instance.generation, found.cString, found.length)))

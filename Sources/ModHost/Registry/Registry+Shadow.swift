@@ -1,3 +1,5 @@
+import ModHostJSON
+
 /// Shadow mode (`modules.swap {..., mode: "shadow"}`), from the safe-migration seed: run the new
 /// version beside the serving one, compare, then promote or discard.
 extension Registry {
@@ -12,8 +14,12 @@ extension Registry {
     }
 
     /// Loads `path` as a shadow of module `id`, seeded with the serving instance's state.
-    func startShadow(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
+    func startShadow(_ id: String, path: String, config: [UInt8]?, compare: JSONValue? = nil, keepSamples: Int? = nil,
+                     drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
         let (slot, serving) = try runningWithoutShadow(id)
+        let comparison = try ShadowComparison(
+            compare: compare, keepSamples: keepSamples,
+            declared: Set(serving.descriptor.methods.keys).union(serving.descriptor.exports.keys), module: id)
         let shadowSlot = ModuleSlot(id: id, concurrent: false, maxResultBytes: slot.maxResultBytes)
         let shadow: ModuleInstance
         do {
@@ -36,7 +42,7 @@ extension Registry {
                 } catch {
                     throw SwapFailure(error.description)
                 }
-                slot.shadow = Shadow(instance: shadow, slot: shadowSlot)
+                slot.shadow = Shadow(instance: shadow, slot: shadowSlot, comparison: comparison)
                 return state.count
             }
             let started = ShadowStarted(

@@ -133,6 +133,7 @@ final class Registry: @unchecked Sendable {
             state.order.removeAll { $0 == id }
         }
         retire(slot, instance, until: ContinuousClock.now + drainTimeout, reason: "it was unloaded")
+        runtime.metrics?.forget(module: id)
     }
 
     /// Stops every module in reverse start order (graceful shutdown), after letting queued and

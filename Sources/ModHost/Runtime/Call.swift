@@ -51,7 +51,11 @@ final class Call: @unchecked Sendable {
     var resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)?
     /// Also told the outcome (shadow mode compares it with the shadow's). Set before the call
     /// is handed to the plugin.
-    var observer: (@Sendable (CallOutcome) -> Void)?
+    var observer: (@Sendable (CallOutcome, _ nanoseconds: UInt64) -> Void)?
+    /// The metrics series the call counts in (set when its generation starts running it).
+    private var series: MethodSeries?
+    /// When its generation started running it (`DispatchTime` nanoseconds); 0: not timed.
+    private var startedAt: UInt64 = 0
 
     /// - Parameter clientID: the client to report (`call_client`) when it is not `reply`'s, as
     ///   for a mirrored call of a shadow.
@@ -105,11 +109,31 @@ final class Call: @unchecked Sendable {
         }
     }
 
+    /// The call starts running on an instance: counted in flight in `series` and timed (also
+    /// when only an observer wants its latency).
+    @inline(__always)
+    func started(_ series: MethodSeries?) {
+        guard series != nil || observer != nil else { return }
+        self.series = series
+        startedAt = DispatchTime.now().uptimeNanoseconds
+        series?.begin()
+    }
+
+    /// At the answer: the time since `started` (0 when not timed), recorded in the series.
+    @inline(__always)
+    private func answered(errorCode: Int32?) -> UInt64 {
+        guard startedAt != 0 else { return 0 }
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- startedAt
+        series?.end(nanoseconds: elapsed, errorCode: errorCode)
+        return elapsed
+    }
+
     var paramsBytes: [UInt8] { Array(storage[idCount..<storage.count - 1]) }
 
     func finish(result: UnsafeBufferPointer<UInt8>) {
         defer { reply.client?.callFinished() }
-        observer?(.result(Array(result)))
+        let elapsed = answered(errorCode: nil)
+        observer?(.result(Array(result)), elapsed)
         switch reply {
         case .notification:
             return
@@ -132,7 +156,8 @@ final class Call: @unchecked Sendable {
 
     func finish(error: RPCError) {
         defer { reply.client?.callFinished() }
-        observer?(.error(error))
+        let elapsed = answered(errorCode: error.code)
+        observer?(.error(error), elapsed)
         switch reply {
         case .notification:
             return

@@ -12,6 +12,8 @@ final class ModuleInstance: @unchecked Sendable {
     let context: ModuleContext
     let config: [UInt8]
     private(set) var pointer: UnsafeMutableRawPointer?
+    /// This generation's call metrics, from its first start; nil with `--no-metrics`.
+    private(set) var metrics: GenerationMetrics?
     private let stateValue = Atomic<UInt8>(ModuleState.loaded.rawValue)
     private let destroyed = Atomic<Bool>(false)
 
@@ -76,6 +78,13 @@ final class ModuleInstance: @unchecked Sendable {
             }
         }
         context.subscribeDescriptorTopics()
+        // Once: a restart (after a failed swap, a rollback) keeps counting in the same series,
+        // and the call path may be reading this meanwhile.
+        if metrics == nil {
+            metrics = context.runtime.metrics?.generation(
+                module: id, generation: generation, version: descriptor.version, isShadow: context.isShadow,
+                methods: Array(descriptor.methods.keys) + Array(descriptor.exports.keys))
+        }
         state = .running
     }
 
@@ -132,6 +141,7 @@ final class ModuleInstance: @unchecked Sendable {
     /// Hands one call to the plugin's `handle`. Runs on the module's mailbox.
     @inline(__always)
     func run(_ call: Call) {
+        call.started(metrics?.series(for: call.method))
         let name: PluginDescriptor.MethodName
         if let resolved = call.resolved, resolved.generation == generation {
             name = PluginDescriptor.MethodName(cString: resolved.name, length: resolved.length)

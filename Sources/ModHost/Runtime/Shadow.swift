@@ -16,73 +16,151 @@ final class Shadow: Sendable {
         let serving: String
         let shadow: String
     }
+    /// Per method: what was mirrored and compared, the match rate, and both sides' latency
+    /// (microseconds, from each instance starting the call to its answer; HDR, 2 digits).
+    struct MethodReport: Encodable {
+        let method: String
+        let mirrored: Int
+        /// Calls not mirrored because of the method's `sample` share.
+        let skipped: Int
+        let matched: Int
+        let differed: Int
+        /// matched / (matched + differed); absent before the first comparison.
+        let matchRate: Double?
+        let servingP50Us: UInt64?
+        let servingP95Us: UInt64?
+        let servingP99Us: UInt64?
+        let shadowP50Us: UInt64?
+        let shadowP95Us: UInt64?
+        let shadowP99Us: UInt64?
+    }
     struct Report: Encodable {
         let version: String
         let generation: Int
         let file: String
         let mirrored: Int
+        let skipped: Int
         let matched: Int
         let differed: Int
         let pending: Int
+        let matchRate: Double?
+        let keepSamples: Int
+        let compare: [String: ShadowComparison.Rule]
+        let methods: [MethodReport]
         let samples: [Sample]
     }
-    static let sampleLimit = 5
 
     let instance: ModuleInstance
     let slot: ModuleSlot
-    private struct Counts {
+    let comparison: ShadowComparison
+    private struct MethodCounts {
+        var seen = 0
         var mirrored = 0
         var matched = 0
         var differed = 0
+        var serving: MethodSeries.Latency?
+        var shadow: MethodSeries.Latency?
+    }
+    private struct Counts {
+        var mirrored = 0
+        var skipped = 0
+        var matched = 0
+        var differed = 0
+        var methods: [String: MethodCounts] = [:]
         var samples: [Sample] = []
     }
     private let counts = Mutex(Counts())
 
-    init(instance: ModuleInstance, slot: ModuleSlot) {
+    init(instance: ModuleInstance, slot: ModuleSlot, comparison: ShadowComparison = ShadowComparison()) {
         self.instance = instance
         self.slot = slot
+        self.comparison = comparison
     }
 
-    /// Mirrors `call` (about to run on the serving instance) to the shadow.
+    /// Mirrors `call` (about to run on the serving instance) to the shadow, if the method's
+    /// `sample` share takes it.
     func mirror(_ call: Call) {
-        let comparison = Comparison(method: call.method, params: call.paramsBytes, shadow: self)
-        call.observer = { comparison.record(serving: $0) }
+        let rule = comparison.rule(for: call.method)
+        let sampled = counts.withLock { counts in
+            let seen = counts.methods[call.method, default: MethodCounts()].seen
+            counts.methods[call.method, default: MethodCounts()].seen = seen + 1
+            // Exactly the share, spread evenly: the n-th call is taken when floor(n * share) steps.
+            let share = rule?.sample ?? 1
+            let taken = share >= 1 || (share > 0 && (Double(seen + 1) * share).rounded(.down) > (Double(seen) * share).rounded(.down))
+            if taken {
+                counts.mirrored += 1
+                counts.methods[call.method]!.mirrored += 1
+            } else {
+                counts.skipped += 1
+            }
+            return taken
+        }
+        guard sampled else { return }
+        let pair = Comparison(method: call.method, params: call.paramsBytes, shadow: self)
+        call.observer = { pair.record(serving: $0, nanoseconds: $1) }
         let copy = call.paramsBytes.withUnsafeBufferPointer { params in
-            Call(method: call.method, slot: slot, reply: .handler({ comparison.record(shadow: $0) }), id: nil, params: params,
+            Call(method: call.method, slot: slot, reply: .handler({ _ in }), id: nil, params: params,
                  deadline: call.timeout, clientID: call.clientID)
         }
-        counts.withLock { $0.mirrored += 1 }
+        copy.observer = { pair.record(shadow: $0, nanoseconds: $1) }
         slot.mailbox.post(.call(copy))
     }
 
-    fileprivate func compared(_ method: String, _ params: [UInt8], serving: CallOutcome, shadow: CallOutcome) {
+    fileprivate func compared(_ method: String, _ params: [UInt8], serving: (CallOutcome, UInt64), shadow: (CallOutcome, UInt64)) {
         let same: Bool
-        switch (serving, shadow) {
-        case (.result(let a), .result(let b)): same = a == b
+        switch (serving.0, shadow.0) {
+        case (.result(let a), .result(let b)): same = comparison.same(method, a, b)
         case (.error(let a), .error(let b)): same = a.code == b.code
         default: same = false
         }
         counts.withLock { counts in
+            var perMethod = counts.methods[method, default: MethodCounts()]
+            counts.methods[method] = nil  // recorded in place below, without a copy of the histograms
+            if perMethod.serving == nil { perMethod.serving = MethodSeries.makeHistogram() }
+            if perMethod.shadow == nil { perMethod.shadow = MethodSeries.makeHistogram() }
+            perMethod.serving!.record(Swift.min(serving.1 / 1000, MethodSeries.highestMicros))
+            perMethod.shadow!.record(Swift.min(shadow.1 / 1000, MethodSeries.highestMicros))
             if same {
                 counts.matched += 1
+                perMethod.matched += 1
             } else {
                 counts.differed += 1
-                if counts.samples.count < Self.sampleLimit {
+                perMethod.differed += 1
+                if counts.samples.count < comparison.keepSamples {
                     counts.samples.append(Sample(
                         method: method, params: String(decoding: params, as: UTF8.self),
-                        serving: Self.text(serving), shadow: Self.text(shadow)))
+                        serving: Self.text(serving.0), shadow: Self.text(shadow.0)))
                 }
             }
+            counts.methods[method] = perMethod
         }
     }
 
     var report: Report {
         counts.withLock { counts in
-            Report(
+            let methods = counts.methods.keys.sorted().map { name -> MethodReport in
+                let method = counts.methods[name]!
+                func micros(_ histogram: MethodSeries.Latency?, _ percentile: Double) -> UInt64? {
+                    guard let histogram, histogram.totalCount > 0 else { return nil }
+                    return histogram.valueAtPercentile(percentile)
+                }
+                return MethodReport(
+                    method: name, mirrored: method.mirrored, skipped: method.seen - method.mirrored, matched: method.matched,
+                    differed: method.differed, matchRate: Self.rate(method.matched, method.differed),
+                    servingP50Us: micros(method.serving, 50), servingP95Us: micros(method.serving, 95),
+                    servingP99Us: micros(method.serving, 99), shadowP50Us: micros(method.shadow, 50),
+                    shadowP95Us: micros(method.shadow, 95), shadowP99Us: micros(method.shadow, 99))
+            }
+            return Report(
                 version: instance.descriptor.version, generation: instance.generation, file: instance.image.file,
-                mirrored: counts.mirrored, matched: counts.matched, differed: counts.differed,
-                pending: counts.mirrored - counts.matched - counts.differed, samples: counts.samples)
+                mirrored: counts.mirrored, skipped: counts.skipped, matched: counts.matched, differed: counts.differed,
+                pending: counts.mirrored - counts.matched - counts.differed, matchRate: Self.rate(counts.matched, counts.differed),
+                keepSamples: comparison.keepSamples, compare: comparison.rules, methods: methods, samples: counts.samples)
         }
+    }
+
+    private static func rate(_ matched: Int, _ differed: Int) -> Double? {
+        matched + differed == 0 ? nil : Double(matched) / Double(matched + differed)
     }
 
     private static func text(_ outcome: CallOutcome) -> String {
@@ -93,12 +171,12 @@ final class Shadow: Sendable {
     }
 }
 
-/// The two outcomes of one mirrored call; compares once both are in.
+/// The two outcomes of one mirrored call, each with its latency; compares once both are in.
 private final class Comparison: Sendable {
     private let method: String
     private let params: [UInt8]
     private let shadow: Shadow
-    private let outcomes = Mutex<(serving: CallOutcome?, shadow: CallOutcome?)>((nil, nil))
+    private let outcomes = Mutex<(serving: (CallOutcome, UInt64)?, shadow: (CallOutcome, UInt64)?)>((nil, nil))
 
     init(method: String, params: [UInt8], shadow: Shadow) {
         self.method = method
@@ -106,18 +184,18 @@ private final class Comparison: Sendable {
         self.shadow = shadow
     }
 
-    func record(serving outcome: CallOutcome) {
-        let both = outcomes.withLock { outcomes -> (CallOutcome, CallOutcome)? in
-            outcomes.serving = outcome
-            return outcomes.shadow.map { (outcome, $0) }
+    func record(serving outcome: CallOutcome, nanoseconds: UInt64) {
+        let both = outcomes.withLock { outcomes -> ((CallOutcome, UInt64), (CallOutcome, UInt64))? in
+            outcomes.serving = (outcome, nanoseconds)
+            return outcomes.shadow.map { ((outcome, nanoseconds), $0) }
         }
         if let (serving, mirrored) = both { shadow.compared(method, params, serving: serving, shadow: mirrored) }
     }
 
-    func record(shadow outcome: CallOutcome) {
-        let both = outcomes.withLock { outcomes -> (CallOutcome, CallOutcome)? in
-            outcomes.shadow = outcome
-            return outcomes.serving.map { ($0, outcome) }
+    func record(shadow outcome: CallOutcome, nanoseconds: UInt64) {
+        let both = outcomes.withLock { outcomes -> ((CallOutcome, UInt64), (CallOutcome, UInt64))? in
+            outcomes.shadow = (outcome, nanoseconds)
+            return outcomes.serving.map { ($0, (outcome, nanoseconds)) }
         }
         if let (serving, mirrored) = both { shadow.compared(method, params, serving: serving, shadow: mirrored) }
     }

@@ -50,8 +50,3 @@ void mh_shim_standby_end(int wake) {
     uint64_t one = 1;
     while (write(wake, &one, sizeof one) < 0 && errno == EINTR) {}
 }
-
-static __thread int more_follows;
-
-void mh_shim_set_more_follows(int more) { more_follows = more; }
-int mh_shim_more_follows(void) { return more_follows; }

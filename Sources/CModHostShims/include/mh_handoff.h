@@ -1,5 +1,5 @@
 /* What the idle one-at-a-time path needs to skip thread hand-offs (issue 17): a write that
- * never blocks, epoll for the standby reader, and a thread-local hint from a mailbox worker. */
+ * never blocks, and epoll for the standby reader. */
 #ifndef MH_HANDOFF_H
 #define MH_HANDOFF_H
 
@@ -25,10 +25,5 @@ void mh_shim_standby_wait(int epoll);
 
 /* Makes every wait on the standby return, now and later. */
 void mh_shim_standby_end(int wake);
-
-/* The calling thread's hint: 1 while a mailbox worker runs a job that other jobs of its batch
- * follow (its output can wait to be written with theirs), else 0. */
-void mh_shim_set_more_follows(int more);
-int mh_shim_more_follows(void);
 
 #endif

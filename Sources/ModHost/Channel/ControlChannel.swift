@@ -13,7 +13,7 @@ import Synchronization
 /// control queue; responses may come out of order.
 ///
 /// **Leader and follower** (the idle one-at-a-time path, issue 17): when a read brings a single
-/// call for a serial module that is idle, the reader runs the call itself (`Mailbox.claimInPlace`)
+/// call, the client's only one in the host, for a serial module that is idle, the reader runs the call itself (`Mailbox.claimInPlace`)
 /// instead of waking the module's worker, and its reply is written from the same thread
 /// (`OutputWriter`): no thread hand-off. Before it enters the plugin it gives up the reader role
 /// and arms a standby thread, asleep in `epoll_wait` on the descriptor: if input arrives while
@@ -171,7 +171,10 @@ final class ControlChannel: @unchecked Sendable {
             }
         }
         var outcome = ChunkOutcome.more
-        if let relay, routed.count == 1, routed[0].calls.count == 1, relay.mayRunInPlace, routed[0].mailbox.claimInPlace(routed[0].calls[0]) {
+        // One call, and the client's only one in the host (it waits for the answer): a pipelining
+        // client's calls are posted, so reading and running overlap.
+        if let relay, routed.count == 1, routed[0].calls.count == 1, client.callsInFlight == 1, relay.mayRunInPlace,
+           routed[0].mailbox.claimInPlace(routed[0].calls[0]) {
             outcome = .inPlace(routed[0].mailbox, routed[0].calls[0])
             routed.removeAll(keepingCapacity: true)
         } else {

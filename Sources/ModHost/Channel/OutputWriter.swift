@@ -5,12 +5,12 @@ import Synchronization
 /// Writes protocol lines to one client's file descriptor, from the thread that has the line when
 /// nothing is waiting to be written, else from a dedicated thread.
 ///
-/// Any thread may append. A line appended while nothing else is queued or being written, by a
-/// thread whose next job is not another reply (`mh_shim_more_follows`), is written at once from
-/// that thread, as much of it as the descriptor takes without blocking (`RWF_NOWAIT`): no
-/// wake-up of the writer thread on the idle one-at-a-time path. The rest, and every line that
-/// finds others waiting, coalesce in a buffer that the writer thread hands to `write(2)` in one
-/// piece, so a burst of responses costs one system call. Nothing else writes to this
+/// Any thread may append. A line appended with `now` (the reply to a client's only call in the
+/// host: nothing else of its is coming) while nothing else is queued or being written is written
+/// at once from that thread, as much of it as the descriptor takes without blocking
+/// (`RWF_NOWAIT`): no wake-up of the writer thread on the idle one-at-a-time path. The rest, and
+/// every other line, coalesce in a buffer that the writer thread hands to `write(2)` in one
+/// piece, so a burst of responses (a pipelining client) costs one system call. Nothing else writes to this
 /// descriptor: for stdio it is a duplicate of the original stdout, and fd 1 itself points at
 /// stderr.
 ///
@@ -64,18 +64,22 @@ final class OutputWriter: @unchecked Sendable {
     var unwrittenBytes: Int { unwritten.load(ordering: .sequentiallyConsistent) }
 
     /// Appends one protocol line; `body` appends the message bytes (no newline) to the buffer.
+    /// With `now`, a line with nothing ahead of it is written from the calling thread. `queued`
+    /// runs once the line is in the buffer (or dropped), before any of it is written.
     @inline(__always)
-    func writeLine(_ body: (inout [UInt8]) -> Void) {
+    func writeLine(now: Bool = false, queued: () -> Void = {}, _ body: (inout [UInt8]) -> Void) {
         condition.lock()
         if stopped {
             // A late reply for a client that is gone: dropped, never written anywhere.
             condition.unlock()
+            queued()
             return
         }
         let before = buffer.count
         body(&buffer)
         buffer.append(UInt8(ascii: "\n"))
-        if before == 0 && direct && !writing && !broken && !closed && mh_shim_more_follows() == 0 {
+        queued()
+        if now && before == 0 && direct && !writing && !broken && !closed {
             // Nothing ahead of it: write it from here, without blocking, under the lock (so no
             // other line can pass it).
             let written = buffer.withUnsafeBytes { mh_shim_write_nowait(fd, $0.baseAddress!, $0.count) }

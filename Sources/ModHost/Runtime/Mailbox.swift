@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import Synchronization
 import CModHost
-import CModHostShims
 
 /// The work queue of one module: calls, events, timer firings and replies run through it.
 ///
@@ -111,11 +110,26 @@ final class Mailbox: @unchecked Sendable {
         return true
     }
 
-    /// Runs the call `claimInPlace` claimed, on the calling thread, then hands what was posted
-    /// meanwhile to the worker.
+    /// Runs the call `claimInPlace` claimed, on the calling thread. What was posted meanwhile
+    /// (often the client's next call, read while this one's answer was on its way) runs here too,
+    /// one batch of it, rather than wake the worker; anything later goes to the worker.
     func runInPlace(_ call: Call) {
         execute(.call(call))
         condition.lock()
+        if !queue.isEmpty && !paused && !closed {
+            let batch = Array(queue)
+            queue.removeAll(keepingCapacity: true)
+            inHand = batch
+            condition.unlock()
+            var next = 0
+            while next < batch.count {
+                execute(batch[next])
+                next += 1
+                if stopFlag.load(ordering: .relaxed) { break }
+            }
+            condition.lock()
+            if next < batch.count { queue.insert(contentsOf: batch[next...], at: 0) }
+        }
         running -= 1
         inPlace = false
         inHand = []
@@ -319,13 +333,10 @@ final class Mailbox: @unchecked Sendable {
             condition.unlock()
             var next = 0
             while next < batch.count {
-                // Replies of all but the batch's last job may wait to be written with the next.
-                mh_shim_set_more_follows(next + 1 < batch.count ? 1 : 0)
                 execute(batch[next])
                 next += 1
                 if stopFlag.load(ordering: .relaxed) { break }
             }
-            mh_shim_set_more_follows(0)
             condition.lock()
             running -= 1
             if !concurrent { inHand = [] }

@@ -1,6 +1,6 @@
 // modhost-bench: release-mode figures, each beside a baseline measured in the same run.
 //
-//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|metrics|ffi|health|routing|token|node|session|task|all] [--calls N] [--latency-calls N]
+//     swift build -c release && .build/release/modhost-bench [channel|socket|swap|metrics|ffi|health|routing|token|node|session|task|latency|all] [--calls N] [--latency-calls N]
 //                                                            [--baseline OTHER-MODHOST]
 //
 // channel: pipelined throughput of `echo.ping` (a no-op C plugin method) through the real binary
@@ -25,6 +25,11 @@
 //          against a loopback endpoint: requests, their spread, RSS (needs libToken.so, python3).
 // node:    node.assign round trips through 1 and 4 agents on the Unix socket (p50/p99) and
 //          node.acquire/release pairs/s (needs libNode.so).
+// latency: one call at a time through a C client over pipes (latency/client.c): modhost's
+//          no-op echo.ping beside a Python JSON-lines echo and a bare C responder, rounds
+//          interleaved; p50/p99/p99.9 and context switches per call; a call through an
+//          inter-module hop (probe.call > echo.ping, routing.select > health); pipelined
+//          throughput of all three (with --baseline, that modhost build beside this one).
 // session: session.writeIo and writeIoBatch in MB/s and records/s beside a plain buffered file
 //          write of the same bytes; session.context on 10,000 commands (needs libSession.so).
 import Foundation
@@ -87,6 +92,11 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
         try SessionModuleBench(modhost: context.modhost, library: context.build.appendingPathComponent("libSession.so").path, records: 20_000).run()
     }),
     ("task", { context in try TaskModuleBench(modhost: context.modhost, library: context.build.appendingPathComponent("libTask.so").path).run() }),
+    ("latency", { context in
+        try LatencyBench(modhost: context.modhost, build: context.build, repository: context.repository,
+                         echoLibrary: try context.echoLibrary(prefix: "modhost-bench-latency-plugins"), calls: context.latencyCalls,
+                         baseline: context.baseline).run()
+    }),
 ]
 
 var calls = 400_000

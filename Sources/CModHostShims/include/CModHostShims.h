@@ -13,5 +13,6 @@
 #include "mh_altstack.h"
 #include "mh_socket.h"
 #include "mh_rwlock.h"
+#include "mh_handoff.h"
 
 #endif

@@ -2,10 +2,15 @@ import CModHostShims
 import Foundation
 import Synchronization
 
-/// Writes protocol lines to one client's file descriptor from a dedicated thread.
+/// Writes protocol lines to one client's file descriptor, from the thread that has the line when
+/// nothing is waiting to be written, else from a dedicated thread.
 ///
-/// Any thread may append; appends coalesce in a buffer that the writer thread hands to `write(2)`
-/// in one piece, so a burst of responses costs one system call. Nothing else writes to this
+/// Any thread may append. A line appended with `now` (the reply to a client's only call in the
+/// host: nothing else of its is coming) while nothing else is queued or being written is written
+/// at once from that thread, as much of it as the descriptor takes without blocking
+/// (`RWF_NOWAIT`): no wake-up of the writer thread on the idle one-at-a-time path. The rest, and
+/// every other line, coalesce in a buffer that the writer thread hands to `write(2)` in one
+/// piece, so a burst of responses (a pipelining client) costs one system call. Nothing else writes to this
 /// descriptor: for stdio it is a duplicate of the original stdout, and fd 1 itself points at
 /// stderr.
 ///
@@ -28,6 +33,9 @@ final class OutputWriter: @unchecked Sendable {
     /// The writer thread has returned: nothing touches `fd` any more (its owner may close it),
     /// and lines appended from now on are dropped.
     private var stopped = false
+    /// Lines may be written from the appending thread (false once the descriptor refused a
+    /// non-blocking write: not a pipe or socket, or an old kernel).
+    private var direct = true
     /// Bytes appended and not yet written (the buffer plus the chunk being written).
     private let unwritten = Atomic<Int>(0)
     private let lowWater: Int
@@ -56,17 +64,38 @@ final class OutputWriter: @unchecked Sendable {
     var unwrittenBytes: Int { unwritten.load(ordering: .sequentiallyConsistent) }
 
     /// Appends one protocol line; `body` appends the message bytes (no newline) to the buffer.
+    /// With `now`, a line with nothing ahead of it is written from the calling thread. `queued`
+    /// runs once the line is in the buffer (or dropped), before any of it is written.
     @inline(__always)
-    func writeLine(_ body: (inout [UInt8]) -> Void) {
+    func writeLine(now: Bool = false, queued: () -> Void = {}, _ body: (inout [UInt8]) -> Void) {
         condition.lock()
         if stopped {
             // A late reply for a client that is gone: dropped, never written anywhere.
             condition.unlock()
+            queued()
             return
         }
         let before = buffer.count
         body(&buffer)
         buffer.append(UInt8(ascii: "\n"))
+        queued()
+        if now && before == 0 && direct && !writing && !broken && !closed {
+            // Nothing ahead of it: write it from here, without blocking, under the lock (so no
+            // other line can pass it).
+            let written = buffer.withUnsafeBytes { mh_shim_write_nowait(fd, $0.baseAddress!, $0.count) }
+            if written == buffer.count {
+                Self.empty(&buffer)
+                condition.unlock()
+                return
+            }
+            if written > 0 {
+                buffer.removeFirst(written)
+            } else if errno != EAGAIN {
+                // This descriptor cannot (or fails): the writer thread writes from now on, and
+                // reports a broken output as usual.
+                direct = false
+            }
+        }
         unwritten.add(buffer.count - before, ordering: .relaxed)
         if writerWaiting { condition.signal() }
         condition.unlock()

@@ -14,6 +14,12 @@ enum ReplyTarget: Sendable {
     /// A call the host itself made (shadow mirroring, scheduled jobs, tests of the runtime).
     case handler(@Sendable (CallOutcome) -> Void)
 
+    /// A single request's call is counted as answered once its line is queued, before it can reach
+    /// the client (a client that sends its next call on reading the answer finds this one done).
+    var countsOnQueueing: Bool {
+        if case .channel = self { true } else { false }
+    }
+
     /// The control-channel client the call came from, told when it is done (backpressure).
     var client: ChannelClient? {
         switch self {
@@ -131,14 +137,14 @@ final class Call: @unchecked Sendable {
     var paramsBytes: [UInt8] { Array(storage[idCount..<storage.count - 1]) }
 
     func finish(result: UnsafeBufferPointer<UInt8>) {
-        defer { reply.client?.callFinished() }
+        defer { if !reply.countsOnQueueing { reply.client?.callFinished() } }
         let elapsed = answered(errorCode: nil)
         observer?(.result(Array(result)), elapsed)
         switch reply {
         case .notification:
             return
         case .channel(let client):
-            client.output.writeLine { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
+            client.output.writeLine(now: client.callsInFlight <= 1, queued: client.callFinished) { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
         case .batch(let collector):
             var out: [UInt8] = []
             appendResponse(to: &out) { $0.append(contentsOf: result) }
@@ -155,14 +161,14 @@ final class Call: @unchecked Sendable {
     }
 
     func finish(error: RPCError) {
-        defer { reply.client?.callFinished() }
+        defer { if !reply.countsOnQueueing { reply.client?.callFinished() } }
         let elapsed = answered(errorCode: error.code)
         observer?(.error(error), elapsed)
         switch reply {
         case .notification:
             return
         case .channel(let client):
-            client.output.writeLine { out in appendResponse(to: &out, error: error) }
+            client.output.writeLine(now: client.callsInFlight <= 1, queued: client.callFinished) { out in appendResponse(to: &out, error: error) }
         case .batch(let collector):
             var out: [UInt8] = []
             appendResponse(to: &out, error: error)

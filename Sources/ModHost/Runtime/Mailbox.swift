@@ -35,8 +35,11 @@ final class Mailbox: @unchecked Sendable {
     private var workers = 0
     private var idleWorkers = 0
     private var concurrent: Bool
-    /// A serial worker's current batch (see `work`).
+    /// A serial worker's current batch (see `work`), or the call run in place (`claimInPlace`).
     private var inHand: [Job] = []
+    /// A call of this serial mailbox is running on a thread that is not its worker (the control
+    /// channel's reader, `claimInPlace`): the worker waits until it is done.
+    private var inPlace = false
     /// No waiting call with a deadline of its own (`call_v2`) is due before this (monotonic ns;
     /// a lower bound, lowered when one is posted, recomputed by a full sweep): only such a call
     /// can be due behind one that is not, so the sweep looks past the front only once it is.
@@ -89,6 +92,49 @@ final class Mailbox: @unchecked Sendable {
             for call in calls { queue.append(.call(call)) }
             wakeWorker()
         }
+        condition.unlock()
+    }
+
+    /// Claims the idle mailbox for `call`, to be run on the calling thread by `runInPlace`: the
+    /// reader of a client runs a call itself rather than wake the worker (no thread hand-off on
+    /// the idle one-at-a-time path). Only a serial mailbox with nothing queued, held or running,
+    /// and not paused, holding (a swap) or closed, is claimed; false leaves everything as it was
+    /// (post the call instead). From the claim on, jobs posted wait behind the call, in order.
+    func claimInPlace(_ call: Call) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !concurrent, !closed, !paused, !holding, !inPlace, running == 0, queue.isEmpty, held.isEmpty else { return false }
+        running += 1
+        inPlace = true
+        inHand = [.call(call)]
+        return true
+    }
+
+    /// Runs the call `claimInPlace` claimed, on the calling thread. What was posted meanwhile
+    /// (often the client's next call, read while this one's answer was on its way) runs here too,
+    /// one batch of it, rather than wake the worker; anything later goes to the worker.
+    func runInPlace(_ call: Call) {
+        execute(.call(call))
+        condition.lock()
+        if !queue.isEmpty && !paused && !closed {
+            let batch = Array(queue)
+            queue.removeAll(keepingCapacity: true)
+            inHand = batch
+            condition.unlock()
+            var next = 0
+            while next < batch.count {
+                execute(batch[next])
+                next += 1
+                if stopFlag.load(ordering: .relaxed) { break }
+            }
+            condition.lock()
+            if next < batch.count { queue.insert(contentsOf: batch[next...], at: 0) }
+        }
+        running -= 1
+        inPlace = false
+        inHand = []
+        if !queue.isEmpty { wakeWorker() }
+        if running == 0 && (paused || (idleWaiters > 0 && queue.isEmpty && held.isEmpty)) { condition.broadcast() }
         condition.unlock()
     }
 
@@ -243,7 +289,7 @@ final class Mailbox: @unchecked Sendable {
 
     /// Wakes an idle worker or starts one, up to the limit. Must hold `condition`.
     private func wakeWorker() {
-        guard !paused else { return }
+        guard !paused, !inPlace else { return }  // `runInPlace` wakes it once its call is done
         if idleWorkers > 0 {
             // A shutdown's `waitUntilIdle` sleeps on this condition too: a signal could wake it
             // instead of a worker, so broadcast while one waits.
@@ -266,7 +312,7 @@ final class Mailbox: @unchecked Sendable {
     private func work() {
         condition.lock()
         while !closed {
-            if paused || queue.isEmpty {
+            if paused || queue.isEmpty || inPlace {
                 idleWorkers += 1
                 condition.wait()
                 idleWorkers -= 1

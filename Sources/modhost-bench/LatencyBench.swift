@@ -1,0 +1,154 @@
+import Foundation
+import ModHostTestKit
+
+/// One call at a time, as a new user's client sees it (issue 17): modhost with a no-op C plugin
+/// beside a Python JSON-lines echo and a bare C responder, all driven in one run by a C client
+/// over pipes (`latency/client.c`: a client in C adds little of its own to a round trip), rounds
+/// interleaved so the machine's state falls on all three alike. p50/p99/p99.9 and the server's
+/// context switches per call (from `/proc/PID/task/*/status`), a call through an inter-module
+/// hop, and pipelined throughput. With `--baseline OTHER-MODHOST` that build runs beside this one.
+struct LatencyBench {
+    let modhost: URL
+    let build: URL
+    let repository: URL
+    let echoLibrary: String
+    let calls: Int
+    var baseline: URL? = nil
+    static let warmup = 200
+    static let rounds = 5
+    static let pipelined = 200_000
+
+    func run() throws {
+        let work = try TemporaryDirectory.make(prefix: "modhost-bench-latency")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let plugins = (echoLibrary as NSString).deletingLastPathComponent
+        try PluginBuilder.buildC(source: repository.appendingPathComponent("Tests/ModHostTests/Fixtures/probe.c").path,
+                                 output: "\(plugins)/libprobe.so", optimize: true)
+        var hasRouting = true
+        for library in ["libHealth.so", "libRouting.so"] {
+            let built = build.appendingPathComponent(library).path
+            if FileManager.default.fileExists(atPath: built) {
+                try FileManager.default.copyItem(atPath: built, toPath: "\(plugins)/\(library)")
+            } else {
+                hasRouting = false
+            }
+        }
+        let sources = repository.appendingPathComponent("Sources/modhost-bench/latency").path
+        try compile(["-O2", "\(sources)/responder.c", "-o", "\(work)/responder"])
+        try compile(["-O2", "-pthread", "\(sources)/client.c", "-o", "\(work)/client"])
+        let python = """
+            import json, sys
+            for line in sys.stdin:
+                request = json.loads(line)
+                sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "pong"}) + "\\n")
+                sys.stdout.flush()
+            """
+        try python.write(toFile: "\(work)/echo.py", atomically: true, encoding: .utf8)
+
+        let ping = #"{"jsonrpc":"2.0","id":@,"method":"echo.ping"}"#
+        let hop = #"{"jsonrpc":"2.0","id":@,"method":"probe.call","params":{"method":"echo.ping"}}"#
+        let keys = #"["openai.k0","openai.k1"]"#
+        var hosts = [("modhost", modhost.path)]
+        if let baseline { hosts.append(("baseline", baseline.path)) }
+        var plan: [[String]] = []
+        for (name, binary) in hosts {
+            let state = try TemporaryDirectory.make(prefix: "modhost-bench-latency-state")
+            plan.append(["process", name, binary, "--plugins", plugins, "--state-dir", state, "--log-level", "error", "--no-watch"])
+        }
+        plan.append(["process", "python", "python3", "\(work)/echo.py"])
+        plan.append(["process", "responder", "\(work)/responder"])
+        for (name, _) in hosts where hasRouting {
+            plan.append(["setup", name, #"{"jsonrpc":"2.0","id":0,"method":"routing.setPool","params":{"pool":"main","targets":[{"target":"openai.k0.gpt"},{"target":"openai.k1.gpt"}]}}"#])
+        }
+        for (name, _) in hosts { plan.append(["latency", "\(name) echo.ping", name, ping]) }
+        plan.append(["latency", "python echo", "python", ping])
+        plan.append(["latency", "C responder", "responder", ping])
+        for (name, _) in hosts {
+            plan.append(["latency", "\(name) probe.call>echo.ping", name, hop])
+            if hasRouting {
+                plan.append(["latency", "\(name) health.available", name,
+                             #"{"jsonrpc":"2.0","id":@,"method":"health.available","params":{"providerKeys":\#(keys),"peek":true}}"#])
+                plan.append(["latency", "\(name) routing.select", name,
+                             #"{"jsonrpc":"2.0","id":@,"method":"routing.select","params":{"sessionId":"s1"}}"#])
+            }
+        }
+        for (name, _) in hosts { plan.append(["pipeline", "\(name) echo.ping", name, ping]) }
+        plan.append(["pipeline", "python echo", "python", ping])
+        plan.append(["pipeline", "C responder", "responder", ping])
+        try plan.map { $0.joined(separator: "\t") }.joined(separator: "\n").appending("\n")
+            .write(toFile: "\(work)/plan", atomically: true, encoding: .utf8)
+
+        let output = try runClient(["\(work)/client", "\(work)/plan", "\(calls)", "\(Self.warmup)", "\(Self.rounds)", "\(Self.pipelined)"])
+        var latency: [String: (p50: Double, p99: Double, p999: Double, mean: Double, switches: Double)] = [:]
+        var pipeline: [String: (rate: Double, switches: Double)] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "\t").map(String.init)
+            if fields.first == "latency", fields.count == 7 {
+                let n = fields[2...].map { Double($0) ?? .nan }
+                latency[fields[1]] = (n[0], n[1], n[2], n[3], n[4])
+            } else if fields.first == "pipeline", fields.count == 4 {
+                pipeline[fields[1]] = (Double(fields[2]) ?? .nan, Double(fields[3]) ?? .nan)
+            }
+        }
+
+        func row(_ label: String, _ key: String) {
+            guard let f = latency[key] else { return }
+            print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0)
+                  + String(format: "%8.1f %8.1f %8.1f %8.1f %10.2f", f.p50, f.p99, f.p999, f.mean, f.switches))
+        }
+        print("One call at a time (C client over pipes; \(calls) calls each after \(Self.warmup) warm-up, \(Self.rounds) rounds interleaved)")
+        print("                                         p50      p99    p99.9     mean   switches")
+        print("                                          µs       µs       µs       µs   per call")
+        for (name, _) in hosts { row("\(name) echo.ping (no-op C)", "\(name) echo.ping") }
+        row("python echo (json, flush per line)", "python echo")
+        row("C responder (finds \"id\", canned)", "C responder")
+        if let host = latency["modhost echo.ping"], let python = latency["python echo"], let c = latency["C responder"] {
+            print(String(format: "  modhost p50 / python p50 %.2fx (target < 1), / C responder p50 %.2fx (target <= 2); "
+                         + "p99 %.0f µs (target < 60 with cores awake); %.2f switches a call (target <= 1.5)",
+                         host.p50 / python.p50, host.p50 / c.p50, host.p99, host.switches))
+        }
+        print("")
+        print("Through an inter-module hop (the same client and rounds)")
+        for (name, _) in hosts {
+            row("\(name) probe.call > echo.ping", "\(name) probe.call>echo.ping")
+            row("\(name) health.available (2 keys)", "\(name) health.available")
+            row("\(name) routing.select (2 health calls)", "\(name) routing.select")
+            if let direct = latency["\(name) echo.ping"], let relayed = latency["\(name) probe.call>echo.ping"] {
+                print(String(format: "  %@: one hop adds %.1f µs at p50 (%.2f switches), the direct call costs %.1f µs (target: a hop adds at most one call's cost)",
+                             name, relayed.p50 - direct.p50, relayed.switches - direct.switches, direct.p50))
+            }
+            if let health = latency["\(name) health.available"], let select = latency["\(name) routing.select"] {
+                print(String(format: "  %@: routing.select adds %.1f µs at p50 over health.available alone (two hops to health and routing's work)",
+                             name, select.p50 - health.p50))
+            }
+        }
+        print("")
+        print("Pipelined (the same client, \(Self.pipelined) calls written by a thread while read back, best of 3)")
+        for (label, key) in hosts.map({ ("\($0.0) echo.ping", "\($0.0) echo.ping") }) + [("python echo", "python echo"), ("C responder", "C responder")] {
+            guard let f = pipeline[key] else { continue }
+            print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.0f calls/s %8.3f switches per call", f.rate, f.switches))
+        }
+    }
+
+    private func compile(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror"] + arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HostProcessError("cc \(arguments.joined(separator: " ")) failed") }
+    }
+
+    private func runClient(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HostProcessError("the latency client failed (status \(process.terminationStatus))") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

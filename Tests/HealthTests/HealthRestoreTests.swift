@@ -76,8 +76,11 @@ import Testing
         #expect(try restarted.call("health.status", ["providerKey": "openai.k49999"])["state"] == "healthy")
         // The deferred deletion runs between calls as the clock moves; a key reported meanwhile keeps its record.
         try restarted.call("health.report", ["providerKey": "openai.k7", "status": 429, "retryAfter": 60])
-        try restarted.advanceClock(by: 1)
-        try restarted.waitForStderr(containing: "deleted the stale records")
+        // The advance answers once the timers it fired ran, the deletion's sweeps among them:
+        // tens of thousands of store deletes, which on a loaded machine take more than the
+        // default 20 s. This test is about the start, so the wait is generous.
+        try restarted.call("clock.advance", ["ms": 1], timeout: 180)
+        try restarted.waitForStderr(containing: "deleted the stale records", timeout: 180)
         #expect(try restarted.shutdown() == 0)
         let after = try SQLiteStore(path: database)
         #expect(try after.list(module: "health", prefix: Array("key/".utf8)).map { String(decoding: $0.0, as: UTF8.self) } == ["key/openai.k7"])

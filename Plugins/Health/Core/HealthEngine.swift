@@ -1,5 +1,6 @@
 import Foundation
 import ModHostSupport
+import ModuleSupport
 
 /// The health rules over all provider keys and series: pure state, no host services. Every
 /// operation takes the host clock's time (`nowMs`) and collects what the plugin must do
@@ -22,7 +23,7 @@ public struct HealthEngine: Sendable {
     var members: [String: Set<String>] = [:]
     /// Keys of each series that are out (cooldown, open, blacklisted).
     var outCounts: [String: Int] = [:]
-    var deadlines = DeadlineHeap()
+    var deadlines = DeadlineHeap<HealthDeadline>()
 
     public init(config: HealthConfig, timeZone: TimeZone) {
         self.config = config

@@ -34,7 +34,8 @@ public struct JobBook: Sendable {
     var jobs: [String: Job] = [:]
     /// Task id → the job whose run it is.
     var tasks: [String: String] = [:]
-    var heap = JobHeap()
+    /// Jobs' next times, by name; an entry no longer its job's `nextAt` is dropped when it comes up.
+    var heap = DeadlineHeap<String>()
     /// The latest time any operation evaluated at (a step back is measured from it).
     var lastSeen: Int64 = .min
     let graceMs: Int64
@@ -135,7 +136,7 @@ public struct JobBook: Sendable {
         var fires: [JobFire] = []
         while let first = heap.first, first.atMs <= now {
             heap.popFirst()
-            guard var job = jobs[first.name], job.nextAt == first.atMs else { continue }
+            guard var job = jobs[first.target], job.nextAt == first.atMs else { continue }
             fires += job.evaluate(at: now, graceMs: graceMs)
             store(job, effects: &effects)
         }
@@ -258,7 +259,7 @@ public struct JobBook: Sendable {
 
     /// Drops heap entries that no longer are their job's next time, so `nextWakeMs` is exact.
     mutating func trimHeap() {
-        while let first = heap.first, jobs[first.name]?.nextAt != first.atMs { heap.popFirst() }
+        while let first = heap.first, jobs[first.target]?.nextAt != first.atMs { heap.popFirst() }
     }
 
     func existing(_ name: String) throws(ModuleFailure) -> Job {

@@ -1,24 +1,23 @@
-/// Deadlines of keys and series, earliest first: a binary min-heap.
+/// Times of things to look at, earliest first: a binary min-heap (health's cooldown ends, task's
+/// next job runs). Written here rather than taken from swift-collections' `Heap`: plugins
+/// depend on the SDK and the toolchain only.
 ///
-/// Entries are never removed when a deadline moves; a popped entry whose target no longer
-/// has that deadline is simply found to have nothing due (the engine re-checks the target).
-struct DeadlineHeap: Sendable {
-    enum Target: Sendable, Equatable {
-        case key(String)
-        case series(String)
-    }
-
-    struct Element: Sendable {
-        var atMs: Int64
-        var target: Target
+/// Entries are never removed when a time moves; a popped entry whose target no longer has that
+/// time is simply found to have nothing due (the engine re-checks the target).
+public struct DeadlineHeap<Target: Sendable>: Sendable {
+    public struct Element: Sendable {
+        public var atMs: Int64
+        public var target: Target
     }
 
     private var elements: [Element] = []
 
-    var count: Int { elements.count }
-    var first: Element? { elements.first }
+    public init() {}
 
-    mutating func insert(_ atMs: Int64, _ target: Target) {
+    public var count: Int { elements.count }
+    public var first: Element? { elements.first }
+
+    public mutating func insert(_ atMs: Int64, _ target: Target) {
         elements.append(Element(atMs: atMs, target: target))
         var child = elements.count - 1
         while child > 0 {
@@ -29,14 +28,14 @@ struct DeadlineHeap: Sendable {
         }
     }
 
-    mutating func popFirst() -> Element? {
+    @discardableResult
+    public mutating func popFirst() -> Element? {
         guard !elements.isEmpty else { return nil }
         elements.swapAt(0, elements.count - 1)
         let first = elements.removeLast()
         var parent = 0
         while true {
-            let left = 2 * parent + 1
-            let right = left + 1
+            let left = 2 * parent + 1, right = left + 1
             var smallest = parent
             if left < elements.count, elements[left].atMs < elements[smallest].atMs { smallest = left }
             if right < elements.count, elements[right].atMs < elements[smallest].atMs { smallest = right }
@@ -47,7 +46,5 @@ struct DeadlineHeap: Sendable {
         return first
     }
 
-    mutating func removeAll() {
-        elements.removeAll()
-    }
+    public mutating func removeAll() { elements.removeAll() }
 }

@@ -172,6 +172,25 @@ import Testing
         }
     }
 
+    /// A crash between recording a run and recording its task id: the run is failed at the
+    /// restart, and the run queued behind it (`overlap: queue`) starts instead of waiting for good.
+    @Test func aRunWaitingBehindOneLostInACrashStartsAfterTheRestart() throws {
+        var driver = D()
+        driver.hold = true
+        try driver.register("slow", "* * * * *", overlap: "queue")
+        driver.advance(to: Self.start + 2 * Self.minute)
+        var record = try driver.record("slow")
+        #expect(record.active.count == 1 && record.waiting.count == 1)
+        record.active[0].taskId = nil  // the task id never reached the store
+        driver.store["job/slow"] = try JSONEncoder().encode(record)
+        var restarted = try driver.restarted(at: Self.start + 2 * Self.minute + 10_000)
+        #expect(restarted.book.activeTaskIds.isEmpty && restarted.view("slow").waiting == 1)
+        restarted.submit(restarted.run { $0.releaseStranded(at: $1, effects: &$2) })
+        #expect(restarted.fired.map(\.scheduledAt) == [Self.start + 2 * Self.minute])
+        #expect(restarted.view("slow").waiting == 0 && restarted.view("slow").active == 1)
+        #expect(restarted.view("slow").runs.last?.status == .failed, "the lost run is failed, not forgotten")
+    }
+
     @Test func aRunInTheQueueAtACrashEndsAfterTheRestart() throws {
         var driver = D()
         driver.hold = true

@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func nonRetryableErrorsFailAtOnce() throws {
-        for code in [-32601, -32602] {
+        for code in [-32601, -32602, -32603, -32002, -32003] {
             var engine = Self.engine()
             var effects = TaskEffects()
             let id = try engine.submit(Self.request(attempts: 5), at: Self.t0, effects: &effects).taskId

@@ -249,6 +249,19 @@ public struct JobBook: Sendable {
         store(job, effects: &effects)
     }
 
+    /// Runs waiting under `overlap: queue` with nothing ahead of them any more (the run ahead was
+    /// lost in a crash before it reached the queue, and `load` failed it): started now, so the
+    /// job is not stuck behind them for good.
+    public mutating func releaseStranded(at now: Int64, effects: inout ModuleEffectList) -> [JobFire] {
+        var fires: [JobFire] = []
+        for name in jobs.keys.sorted() {
+            guard var job = jobs[name], let fire = job.releaseWaiting(at: now) else { continue }
+            fires.append(fire)
+            store(job, effects: &effects)
+        }
+        return fires
+    }
+
     /// Keeps `job` in memory and in the store, its next time on the heap.
     mutating func store(_ job: Job, effects: inout ModuleEffectList) {
         if let next = job.nextAt, jobs[job.name]?.nextAt != next { heap.insert(next, job.name) }

@@ -126,11 +126,12 @@ public struct TaskError: Codable, Sendable, Equatable, Error {
         self.data = data
     }
 
-    /// Whether another attempt may help: module errors (-32000 and the plugin's own codes),
-    /// -32001 (module unavailable), -32004 (timed out), -32603; never a request the callee
-    /// refuses as such (-32700, -32600, -32601 method not found, -32602 invalid params).
+    /// Whether another attempt may help, as MODULES.md lists it: a module error (-32000, the
+    /// plugin's own code under `data`), -32001 (module unavailable), -32004 (timed out). Nothing
+    /// else: not a request the callee refuses as such (-32601, -32602, -32600, -32700), nor an
+    /// answer that would be the same next time (-32603, a failed swap -32002 or load -32003).
     public var isRetryable: Bool {
-        ![-32700, -32600, -32601, -32602].contains(code) && reason != "canceled"
+        [-32000, -32001, -32004].contains(code) && reason != "canceled"
     }
 
     /// The call never reached a module: the host has none loaded by that name (yet). At start

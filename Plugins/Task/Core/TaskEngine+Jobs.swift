@@ -61,6 +61,7 @@ extension TaskEngine {
                 submitJobRuns(jobs.ended(id, lost, at: nowMs, effects: &effects.list), at: nowMs, effects: &effects)
             }
         }
+        submitJobRuns(jobs.releaseStranded(at: nowMs, effects: &effects.list), at: nowMs, effects: &effects)
         fireDueJobs(at: nowMs, effects: &effects)
     }
 

@@ -44,12 +44,20 @@ public final class HostProcess: RPCConnection, @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
+        // At end of file each handler is removed here, whether or not this object still exists
+        // (a host killed by `deinit` reaches its end of file later): a handler left installed
+        // keeps its pipe open for the rest of the test run, and Foundation's `Process.run` on
+        // this toolchain can read past its buffer (a SIGSEGV) while listing /proc/self/fd once
+        // the test process holds more than about 1,300 descriptors (swift-corelibs-foundation
+        // PR #5472). Without the handler the pipe's file handle is released and closes itself.
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
             self?.receiveOutput(data)
         }
         errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
             guard let self else { return }
             condition.lock()
             if data.isEmpty {

@@ -150,9 +150,17 @@ typedef char mh_abi_version_matches_major_and_minor
  * timer and reply callbacks may run on several threads at once, overlapping each
  * other, in no guaranteed order. Lifecycle entries still run alone (see Threading).
  * MH_FLAG_UNLOADABLE: plain C only: the image may be dlclose()d when retired; no
- * plugin thread may run code from the image once destroy has returned (join them in stop). */
+ * plugin thread may run code from the image once destroy has returned (join them in stop).
+ * MH_FLAG_MULTI_INSTANCE (since 1.2): two generations of the module may serve at once
+ * (modules.swap mode "canary"): each instance gets a share of the calls, every event
+ * it subscribes to and its own timers, and both read and write the module's one store
+ * and data directory. Neither instance sees the other's memory, so what both must
+ * agree on lives in the store; at promotion the canary instance simply serves on, at
+ * rollback the old one does. Both generations must declare it. A host that does not
+ * know the flag ignores it. */
 #define MH_FLAG_CONCURRENT 0x1ull
 #define MH_FLAG_UNLOADABLE 0x2ull
+#define MH_FLAG_MULTI_INSTANCE 0x4ull
 
 /* mh_init_info.flags (since 1.2). */
 /* MH_INIT_SHADOW: the instance is a shadow (modules.swap mode "shadow"): it gets

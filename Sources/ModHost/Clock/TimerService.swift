@@ -48,9 +48,12 @@ final class TimerService: @unchecked Sendable {
     static let stepThresholdMs: Int64 = 100
 
     private struct Timer {
-        let context: ModuleContext
-        let fn: mh_timer_fn
+        /// The module whose callback this is; nil for one of the host's own (`startHost`).
+        let context: ModuleContext?
+        let fn: mh_timer_fn?
         let user: UnsafeMutableRawPointer?
+        /// A host timer's action, run on the thread that finds it due.
+        var action: (@Sendable () -> Void)? = nil
         let repeatMs: Int64
         var due: Int64
         /// Real clock: `CLOCK_REALTIME − CLOCK_MONOTONIC` when `due` was set, so that a backward
@@ -107,6 +110,30 @@ final class TimerService: @unchecked Sendable {
         heap.insert(Entry(due: due, id: id))
         if due < wakeAt { waiter?.wake() }
         return id
+    }
+
+    /// Starts one of the host's own timers (a gate's check): `action` runs on the thread that
+    /// finds it due (the one moving the manual clock, or the real clock's timer thread), so it
+    /// must be quick or hand its work on. 0 once shut down.
+    func startHost(delayMs: UInt64, repeatMs: UInt64, action: @escaping @Sendable () -> Void) -> UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { return 0 }
+        let id = nextID
+        nextID += 1
+        let due = clock.nowMs.addingSaturating(Int64(clamping: delayMs))
+        timers[id] = Timer(context: nil, fn: nil, user: nil, action: action, repeatMs: Int64(clamping: repeatMs), due: due,
+                           base: waiter == nil ? 0 : RealClockWaiter.wallMinusMonotonicMs())
+        heap.insert(Entry(due: due, id: id))
+        if due < wakeAt { waiter?.wake() }
+        return id
+    }
+
+    /// Cancels a host timer (`startHost`); its action does not start again.
+    func cancelHost(_ id: UInt64) {
+        condition.lock()
+        if timers[id]?.context == nil { timers[id] = nil }
+        condition.unlock()
     }
 
     /// Cancels a timer. Once it returns the callback does not run again: if it is running on
@@ -195,9 +222,13 @@ final class TimerService: @unchecked Sendable {
             }
             if timer.due > manual.nowMs { manual.set(timer.due) }
             condition.unlock()
+            guard let context = timer.context, let fn = timer.fn else {
+                timer.action?()
+                continue
+            }
             let semaphore = DispatchSemaphore(value: 0)
-            let firing = TimerFiring(id: id, fn: timer.fn, user: timer.user, done: { semaphore.signal() })
-            timer.context.slot.mailbox.post(.callback(timer.context, .timer(firing)))
+            let firing = TimerFiring(id: id, fn: fn, user: timer.user, done: { semaphore.signal() })
+            context.slot.mailbox.post(.callback(context, .timer(firing)))
             semaphore.wait()
         }
     }
@@ -291,8 +322,12 @@ final class TimerService: @unchecked Sendable {
             if !due.isEmpty {
                 condition.unlock()
                 for (timer, id) in due {
-                    let firing = TimerFiring(id: id, fn: timer.fn, user: timer.user, done: nil)
-                    timer.context.slot.mailbox.post(.callback(timer.context, .timer(firing)))
+                    guard let context = timer.context, let fn = timer.fn else {
+                        timer.action?()
+                        continue
+                    }
+                    let firing = TimerFiring(id: id, fn: fn, user: timer.user, done: nil)
+                    context.slot.mailbox.post(.callback(context, .timer(firing)))
                 }
                 condition.lock()
                 continue

@@ -88,6 +88,16 @@ struct SwapParams: Decodable {
     /// Shadow mode only: per-method comparison rules and the number of differing samples kept.
     let compare: JSONValue?
     let keepSamples: Int?
+    /// Canary mode only: the share of calls (1 to 99) and the JSON pointer that keeps a
+    /// session on one side.
+    let percent: Int?
+    let stickyKey: String?
+    /// Shadow or canary: checks that promote or roll back on their own.
+    let gates: JSONValue?
+}
+struct CanaryParams: Decodable {
+    let id: String
+    let percent: Int
 }
 struct ClockParams: Decodable { let ms: Int64 }
 
@@ -177,6 +187,8 @@ struct ModuleDescription: Encodable {
     struct Flags: Encodable {
         let concurrent: Bool
         let unloadable: Bool
+        /// `MH_FLAG_MULTI_INSTANCE`: may run as a canary beside another generation.
+        let multiInstance: Bool
     }
     struct Details: Encodable {
         let abiVersion: String
@@ -192,6 +204,25 @@ struct ModuleDescription: Encodable {
         /// Generation kept for `modules.rollback`, if any.
         let previousVersion: String?
         let shadow: Shadow.Report?
+        let canary: CanaryReport?
+    }
+    /// A running canary, in `modules.describe`.
+    struct CanaryReport: Encodable {
+        let version: String
+        let generation: Int
+        let file: String
+        let percent: Int
+        let stickyKey: String?
+        let gates: GateWatch.Summary?
+
+        init(_ canary: Canary) {
+            version = canary.instance.descriptor.version
+            generation = canary.instance.generation
+            file = canary.instance.image.file
+            percent = canary.percent
+            stickyKey = canary.stickyKey
+            gates = canary.gate?.summary
+        }
     }
     let summary: ModuleSummary
     let details: Details
@@ -205,12 +236,13 @@ struct ModuleDescription: Encodable {
             methods: descriptor.methodNames,
             requires: descriptor.requires.map(\.description),
             subscriptions: descriptor.subscriptions,
-            flags: Flags(concurrent: descriptor.isConcurrent, unloadable: descriptor.isUnloadable),
+            flags: Flags(concurrent: descriptor.isConcurrent, unloadable: descriptor.isUnloadable, multiInstance: descriptor.allowsTwoInstances),
             queuedCalls: slot?.mailbox.queuedCount ?? 0,
             openCalls: slot.map { CallTable.shared.openCount(of: $0) } ?? 0,
             exports: descriptor.exportNames.compactMap { descriptor.exports[$0].map(ExportDescription.init) },
             previousVersion: slot?.previous?.descriptor.version,
-            shadow: slot?.shadow?.report)
+            shadow: slot?.shadow?.report,
+            canary: slot?.canary.map(CanaryReport.init))
     }
 
     /// Both parts' members side by side in one JSON object.

@@ -37,6 +37,8 @@ struct PluginDescriptor: @unchecked Sendable {
 
     var isConcurrent: Bool { flags & UInt64(MH_FLAG_CONCURRENT) != 0 }
     var isUnloadable: Bool { flags & UInt64(MH_FLAG_UNLOADABLE) != 0 }
+    /// Whether two generations may serve at once, sharing the store (a canary).
+    var allowsTwoInstances: Bool { flags & UInt64(MH_FLAG_MULTI_INSTANCE) != 0 }
     var abiVersionString: String { VersionedStruct.versionText(abiVersion) }
 
     /// Ids the host keeps for its own methods (`host.status`, `modules.load`, …).

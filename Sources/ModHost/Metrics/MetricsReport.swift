@@ -21,6 +21,8 @@ enum MetricsReport {
         let current: Bool
         /// A shadow's (mirrored calls only).
         let shadow: Bool
+        /// A canary's (serving a share of the calls beside the current one).
+        let canary: Bool
         let methods: [Method]
     }
     struct Method: Encodable {
@@ -66,11 +68,13 @@ enum MetricsReport {
             selected = metrics.all()
         }
         return Answer(enabled: true, message: nil, modules: selected.map { entry in
-            let current = runtime.registry.slot(entry.module)?.instance?.generation
+            let slot = runtime.registry.slot(entry.module)
+            let current = slot?.instance?.generation
+            let canary = slot?.canary?.instance.generation
             return Module(id: entry.module, generations: entry.generations.map { generation in
                 Generation(
                     generation: generation.generation, version: generation.version, current: generation.generation == current,
-                    shadow: generation.isShadow, methods: generation.snapshots().map(Method.init))
+                    shadow: generation.isShadow, canary: generation.generation == canary, methods: generation.snapshots().map(Method.init))
             })
         })
     }

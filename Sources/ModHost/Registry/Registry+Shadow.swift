@@ -15,8 +15,10 @@ extension Registry {
 
     /// Loads `path` as a shadow of module `id`, seeded with the serving instance's state.
     func startShadow(_ id: String, path: String, config: [UInt8]?, compare: JSONValue? = nil, keepSamples: Int? = nil,
-                     drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
-        let (slot, serving) = try runningWithoutShadow(id)
+                     gates: JSONValue? = nil, drainTimeout: Duration) throws(RPCError) -> ShadowStarted {
+        let (slot, serving) = try runningWithoutChange(id)
+        var gate: GateWatch?
+        if let gates, !gates.isNull { gate = GateWatch(spec: try GateSpec(gates, canary: false)) }
         let comparison = try ShadowComparison(
             compare: compare, keepSamples: keepSamples,
             declared: Set(serving.descriptor.methods.keys).union(serving.descriptor.exports.keys), module: id)
@@ -42,13 +44,14 @@ extension Registry {
                 } catch {
                     throw SwapFailure(error.description)
                 }
-                slot.shadow = Shadow(instance: shadow, slot: shadowSlot, comparison: comparison)
+                slot.shadow = Shadow(instance: shadow, slot: shadowSlot, comparison: comparison, gate: gate)
                 return state.count
             }
             let started = ShadowStarted(
                 id: id, serving: serving.descriptor.version, shadow: shadow.descriptor.version, generation: shadow.generation,
                 stateBytes: stateBytes, pauseMicros: pause)
             announce("modules.shadow_started", started, file: path)
+            if let gate { watch(id, gate: gate) }
             return started
         } catch {
             discard(shadow, in: shadowSlot, releaseImage: true)
@@ -59,6 +62,7 @@ extension Registry {
     /// `modules.promote`: the shadow's version takes over, exactly as a swap would (the serving
     /// instance's state moves to a fresh instance of the shadow's image); the shadow goes.
     func promote(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+        if let slot = slot(id), slot.canary != nil { return try promoteCanary(slot, drainTimeout: drainTimeout) }
         guard let slot = slot(id), let serving = slot.instance, let shadow = slot.shadow else {
             throw RPCError(code: RPCError.refusedCode, message: "module \(id) has no shadow to promote", data: JSONObject.module(id))
         }

@@ -32,7 +32,7 @@ extension Registry {
 
     /// `modules.swap`: loads `path` as the next generation of module `id` and switches to it.
     func swap(_ id: String, path: String, config: [UInt8]?, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
-        let (slot, old) = try runningWithoutShadow(id)
+        let (slot, old) = try runningWithoutChange(id)
         let fresh: ModuleInstance
         do {
             fresh = try prepare(id, path: path, config: config ?? old.config, slot: slot)
@@ -63,6 +63,7 @@ extension Registry {
     /// state back, and discards the newer one.
     func rollback(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
         let (slot, current) = try running(id)
+        if slot.canary != nil { return try rollbackCanary(slot, drainTimeout: drainTimeout) }
         if let shadowVersion = discardShadow(of: slot) {
             // Rolling back a shadow discards it; the serving generation never changed.
             return SwapOutcome(id: id, from: shadowVersion, to: current.descriptor.version, generation: current.generation,
@@ -92,11 +93,16 @@ extension Registry {
         return (slot, instance)
     }
 
-    /// As `running`, refusing (-32005) a module that has a shadow: one change at a time.
-    func runningWithoutShadow(_ id: String) throws(RPCError) -> (ModuleSlot, ModuleInstance) {
+    /// As `running`, refusing (-32005) a module that has a shadow or a canary: one change at a time.
+    func runningWithoutChange(_ id: String) throws(RPCError) -> (ModuleSlot, ModuleInstance) {
         let (slot, instance) = try running(id)
         guard slot.shadow == nil else {
             throw RPCError(code: RPCError.refusedCode, message: "module \(id) has a shadow; promote or roll it back first",
+                           data: JSONObject.module(id))
+        }
+        if let canary = slot.canary {
+            throw RPCError(code: RPCError.refusedCode,
+                           message: "module \(id) has a canary (\(canary.instance.descriptor.version) at \(canary.percent)%); step it to 100 (modules.canary) or roll it back first",
                            data: JSONObject.module(id))
         }
         return (slot, instance)

@@ -247,6 +247,7 @@ final class Registry: @unchecked Sendable {
             slot.instance = nil
             // The generation kept for rollback goes too, and a shadow.
             discardShadow(of: slot)
+            discardCanary(of: slot)
             if let previous = slot.takePrevious() {
                 previous.destroy()
                 releaseImage(of: previous)

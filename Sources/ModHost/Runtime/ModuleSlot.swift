@@ -16,6 +16,9 @@ final class ModuleSlot: Sendable {
     /// A new version running beside the serving one, receiving mirrored calls.
     private let shadowBox = Mutex<Shadow?>(nil)
     private let hasShadow = Atomic<Bool>(false)
+    /// A new version serving a share of the calls beside the current one.
+    private let canaryBox = Mutex<Canary?>(nil)
+    private let hasCanary = Atomic<Bool>(false)
 
     init(id: String, concurrent: Bool, maxResultBytes: Int) {
         self.id = id
@@ -56,6 +59,14 @@ final class ModuleSlot: Sendable {
         }
     }
 
+    var canary: Canary? {
+        get { hasCanary.load(ordering: .acquiring) ? canaryBox.withLock { $0 } : nil }
+        set {
+            canaryBox.withLock { $0 = newValue }
+            hasCanary.store(newValue != nil, ordering: .releasing)
+        }
+    }
+
     var instance: ModuleInstance? {
         get { current.read { $0 } }
         set { current.withLock { $0 = newValue } }
@@ -68,6 +79,10 @@ final class ModuleSlot: Sendable {
             guard call.claim() else { return }  // it timed out while queued
             guard let instance, instance.state == .running else {
                 call.finish(error: .moduleUnavailable(id, "it is \(instance?.state.description ?? "not loaded")"))
+                return
+            }
+            if let canary, canary.takes(call) {
+                canary.run(call)
                 return
             }
             shadow?.mirror(call)

@@ -48,6 +48,7 @@ final class Shadow: Sendable {
         let compare: [String: ShadowComparison.Rule]
         let methods: [MethodReport]
         let samples: [Sample]
+        let gates: GateWatch.Summary?
     }
 
     let instance: ModuleInstance
@@ -66,15 +67,22 @@ final class Shadow: Sendable {
         var skipped = 0
         var matched = 0
         var differed = 0
+        /// Compared calls that failed on each side.
+        var servingErrors = 0
+        var shadowErrors = 0
         var methods: [String: MethodCounts] = [:]
         var samples: [Sample] = []
     }
     private let counts = Mutex(Counts())
 
-    init(instance: ModuleInstance, slot: ModuleSlot, comparison: ShadowComparison = ShadowComparison()) {
+    /// Checks the shadow's figures on the host clock and promotes or discards it (`gates`).
+    let gate: GateWatch?
+
+    init(instance: ModuleInstance, slot: ModuleSlot, comparison: ShadowComparison = ShadowComparison(), gate: GateWatch? = nil) {
         self.instance = instance
         self.slot = slot
         self.comparison = comparison
+        self.gate = gate
     }
 
     /// Mirrors `call` (about to run on the serving instance) to the shadow, if the method's
@@ -113,26 +121,53 @@ final class Shadow: Sendable {
         case (.error(let a), .error(let b)): same = a.code == b.code
         default: same = false
         }
-        counts.withLock { counts in
+        let differing = counts.withLock { counts -> Sample? in
+            if case .error = serving.0 { counts.servingErrors += 1 }
+            if case .error = shadow.0 { counts.shadowErrors += 1 }
             var perMethod = counts.methods[method, default: MethodCounts()]
             counts.methods[method] = nil  // recorded in place below, without a copy of the histograms
             if perMethod.serving == nil { perMethod.serving = MethodSeries.makeHistogram() }
             if perMethod.shadow == nil { perMethod.shadow = MethodSeries.makeHistogram() }
             perMethod.serving!.record(Swift.min(serving.1 / 1000, MethodSeries.highestMicros))
             perMethod.shadow!.record(Swift.min(shadow.1 / 1000, MethodSeries.highestMicros))
+            counts.methods[method] = perMethod
             if same {
                 counts.matched += 1
-                perMethod.matched += 1
-            } else {
-                counts.differed += 1
-                perMethod.differed += 1
-                if counts.samples.count < comparison.keepSamples {
-                    counts.samples.append(Sample(
-                        method: method, params: String(decoding: params, as: UTF8.self),
-                        serving: Self.text(serving.0), shadow: Self.text(shadow.0)))
+                counts.methods[method]!.matched += 1
+                return nil
+            }
+            counts.differed += 1
+            counts.methods[method]!.differed += 1
+            let sample = Sample(method: method, params: String(decoding: params, as: UTF8.self),
+                                serving: Self.text(serving.0), shadow: Self.text(shadow.0))
+            if counts.samples.count < comparison.keepSamples { counts.samples.append(sample) }
+            return sample
+        }
+        if let differing, let gate { gate.keep(differing) }
+    }
+
+    /// What a gate checks: compared calls, each side's errors and p95 over them, and how many
+    /// differed (the serving side is the baseline of the same calls).
+    func gateFigures() -> GateFigures {
+        counts.withLock { counts in
+            var serving: MethodSeries.Latency?
+            var mirrored: MethodSeries.Latency?
+            for method in counts.methods.values {
+                if let histogram = method.serving {
+                    if serving == nil { serving = MethodSeries.makeHistogram() }
+                    serving!.add(histogram)
+                }
+                if let histogram = method.shadow {
+                    if mirrored == nil { mirrored = MethodSeries.makeHistogram() }
+                    mirrored!.add(histogram)
                 }
             }
-            counts.methods[method] = perMethod
+            let compared = counts.matched + counts.differed
+            return GateFigures(
+                calls: compared, errors: counts.shadowErrors, baselineCalls: compared, baselineErrors: counts.servingErrors,
+                p95Us: mirrored.flatMap { $0.totalCount > 0 ? $0.valueAtPercentile(95) : nil },
+                baselineP95Us: serving.flatMap { $0.totalCount > 0 ? $0.valueAtPercentile(95) : nil },
+                differed: counts.differed)
         }
     }
 
@@ -155,7 +190,8 @@ final class Shadow: Sendable {
                 version: instance.descriptor.version, generation: instance.generation, file: instance.image.file,
                 mirrored: counts.mirrored, skipped: counts.skipped, matched: counts.matched, differed: counts.differed,
                 pending: counts.mirrored - counts.matched - counts.differed, matchRate: Self.rate(counts.matched, counts.differed),
-                keepSamples: comparison.keepSamples, compare: comparison.rules, methods: methods, samples: counts.samples)
+                keepSamples: comparison.keepSamples, compare: comparison.rules, methods: methods, samples: counts.samples,
+                gates: gate?.summary)
         }
     }
 

@@ -9,6 +9,9 @@
  *   -DPROBE_AFTERLIFE               destroy leaves a thread behind that uses the host table
  *                                   after destroy returned (build with -DPROBE_FLAGS=0)
  *   -DPROBE_INIT_SLEEP_MS=300       init sleeps that long first (a load that takes a while)
+ *   -DPROBE_FAIL_EVERY=20           every 20th seq call of an instance fails (-32000, "seq
+ *                                   failed on purpose (PROBE_FAIL_EVERY)"): a version that
+ *                                   errors on 5% of calls
  *
  * Methods: ping -> "pong"; whoami -> the id; version -> the version;
  *   sleep [ms] -> ms, after blocking handle for ms; seq [n] -> n;
@@ -59,6 +62,7 @@ typedef struct probe {
     char *config;         /* the config section init received, NUL-terminated */
     size_t config_len;
     long long fired;      /* timer callbacks run (entries are serialized) */
+    long long seqs;       /* seq calls handled */
 } probe;
 
 /* ---- A growable output buffer ------------------------------------------ */
@@ -303,6 +307,9 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
             }
             return MH_OK;
         }
+#ifdef PROBE_FAIL_EVERY
+        if (++self->seqs % PROBE_FAIL_EVERY == 0) return fail(self, call, -32000, "seq failed on purpose (PROBE_FAIL_EVERY)");
+#endif
         return respond_int(self, call, a[0]);
     }
     if (strcmp(method, "fail_with") == 0) {

@@ -20,7 +20,7 @@ enum DescriptorBuilder {
         for topic in topics where !subscriptions.contains(topic) { subscriptions.append(topic) }
         plugin.subscriptions = list(subscriptions.map { $0.leakedCString() })
         plugin.methods = list(methodNames)
-        plugin.flags = P.isConcurrent ? UInt64(MH_FLAG_CONCURRENT) : 0
+        plugin.flags = (P.isConcurrent ? UInt64(MH_FLAG_CONCURRENT) : 0) | (P.allowsTwoInstances ? UInt64(MH_FLAG_MULTI_INSTANCE) : 0)
         EntryPoints.install(in: &plugin, stateful: StateCodec.forPlugin(type) != nil)
 
         let descriptor = UnsafeMutablePointer<mh_plugin>.allocate(capacity: 1)

@@ -40,6 +40,10 @@ public protocol Plugin: AnyObject, SendableMetatype {
     /// at once (`MH_FLAG_CONCURRENT`, see the type's notes on threads). Default: `false`. Only
     /// set it for a type whose state is thread-safe.
     static var isConcurrent: Bool { get }
+    /// Whether two generations of the module may serve at once, sharing its store
+    /// (`MH_FLAG_MULTI_INSTANCE`: `modules.swap {mode: "canary"}`). Default: `false`. Only set it
+    /// for a module that keeps what both instances must agree on in the store.
+    static var allowsTwoInstances: Bool { get }
 
     /// Declares the methods, once per process: `methods.add("name") { (plugin, params: P) in … }`.
     static func register(_ methods: inout Methods<Self>)
@@ -72,6 +76,7 @@ extension Plugin {
     public static var requires: [String] { [] }
     public static var subscriptions: [String] { [] }
     public static var isConcurrent: Bool { false }
+    public static var allowsTwoInstances: Bool { false }
     public static func register(_ methods: inout Methods<Self>) {}
     public func start() throws {}
     public func stop() {}

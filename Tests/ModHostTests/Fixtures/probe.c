@@ -12,6 +12,7 @@
  *   -DPROBE_FAIL_EVERY=20           every 20th seq call of an instance fails (-32000, "seq
  *                                   failed on purpose (PROBE_FAIL_EVERY)"): a version that
  *                                   errors on 5% of calls
+ *   -DPROBE_SEQ_SLEEP_US=2000       seq blocks that long first (a slower version)
  *
  * Methods: ping -> "pong"; whoami -> the id; version -> the version;
  *   sleep [ms] -> ms, after blocking handle for ms; seq [n] -> n;
@@ -307,6 +308,12 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
             }
             return MH_OK;
         }
+#ifdef PROBE_SEQ_SLEEP_US
+        {
+            struct timespec t = { 0, (long)PROBE_SEQ_SLEEP_US * 1000L };
+            while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+        }
+#endif
 #ifdef PROBE_FAIL_EVERY
         if (++self->seqs % PROBE_FAIL_EVERY == 0) return fail(self, call, -32000, "seq failed on purpose (PROBE_FAIL_EVERY)");
 #endif

@@ -11,6 +11,9 @@ struct MetricsBench {
     let calls: Int
     let plugins: String
     let modhost: URL
+    /// A plugin directory with an echo build declaring MH_FLAG_MULTI_INSTANCE, and a second such
+    /// build elsewhere to canary (nil: no canary rounds).
+    var canaryEcho: (plugins: String, second: String)?
     var iterations = 10_000_000
 
     func run() throws {
@@ -52,6 +55,31 @@ struct MetricsBench {
         print(String(format: "    --no-metrics: %9.0f calls/s  (metrics cost %.1f%%)", bestOff, (1 - bestOn / bestOff) * 100))
         print("    rounds on:  " + on.map { String(format: "%.0f", $0) }.joined(separator: " "))
         print("    rounds off: " + off.map { String(format: "%.0f", $0) }.joined(separator: " "))
+        if let canaryEcho { try canaryRounds(channel, canaryEcho) }
+    }
+
+    /// Pipelined echo.ping with a 50 % canary (no sticky key: every call draws its side) against
+    /// the same multi-instance build serving alone, interleaved rounds.
+    private func canaryRounds(_ channel: ChannelBench, _ builds: (plugins: String, second: String)) throws {
+        func rate(canary: Bool) throws -> Double {
+            let state = try TemporaryDirectory.make(prefix: "modhost-bench-canary")
+            let child = try Child(modhost, ["--plugins", builds.plugins, "--state-dir", state, "--log-level", "error"])
+            defer { child.stop() }
+            if canary {
+                let answer = child.call("modules.swap", #"{"id":"echo","path":"\#(builds.second)","mode":"canary","percent":50}"#)
+                guard answer.contains(#""mode":"canary""#) else { throw BenchError("the canary did not start: \(answer)") }
+            }
+            return channel.throughput(child).rate
+        }
+        var with: [Double] = [], without: [Double] = []
+        for _ in 0..<5 {
+            with.append(try rate(canary: true))
+            without.append(try rate(canary: false))
+        }
+        let best = with.max()!, alone = without.max()!
+        print("  pipelined echo.ping, \(calls) calls, a 50 % canary against none (metrics on), best of 5 interleaved rounds:")
+        print(String(format: "    no canary:     %9.0f calls/s", alone))
+        print(String(format: "    50%% canary:    %9.0f calls/s  (%+.1f%%)", best, (best / alone - 1) * 100))
     }
 
     /// Nanoseconds per recorded call, the thread's CPU time and the wall time, best of 3 loops

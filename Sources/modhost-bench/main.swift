@@ -13,7 +13,8 @@
 //          latency with and without repeated swaps; a swap against a full restart that reloads
 //          the same state.
 // metrics: the cost of recording one call's metrics (ns, a tight loop over the recorder), and
-//          pipelined echo.ping calls/s with metrics on against --no-metrics, interleaved rounds.
+//          pipelined echo.ping calls/s with metrics on against --no-metrics, and with a 50 % canary
+//          against none, interleaved rounds.
 // ffi:     per-call cost in-process of a typed export through libffi, of the same function
 //          through the plugin's JSON handle path, and of a direct function-pointer call.
 // health:  health.report and health.available with 10,000 provider keys, the memory they take,
@@ -45,10 +46,19 @@ struct BenchContext {
     let baseline: URL?
 
     /// The C example `echo.c`, built -O2 into a fresh directory.
-    func echoLibrary(prefix: String) throws -> String {
+    func echoLibrary(prefix: String, defines: [String] = []) throws -> String {
         let output = try TemporaryDirectory.make(prefix: prefix) + "/libecho.so"
-        try PluginBuilder.buildC(source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: output, optimize: true)
+        try PluginBuilder.buildC(source: repository.appendingPathComponent("plugin-sdk/examples/c-echo/echo.c").path, output: output,
+                                 defines: defines, optimize: true)
         return output
+    }
+
+    /// Two echo builds that may run as a canary of each other (MH_FLAG_MULTI_INSTANCE): the
+    /// first's directory, for --plugins, and the second's file.
+    func multiInstanceEchos() throws -> (plugins: String, second: String) {
+        let defines = ["-DECHO_FLAGS=(MH_FLAG_UNLOADABLE|MH_FLAG_MULTI_INSTANCE)"]
+        let first = try echoLibrary(prefix: "modhost-bench-canary-plugins", defines: defines)
+        return ((first as NSString).deletingLastPathComponent, try echoLibrary(prefix: "modhost-bench-canary-next", defines: defines))
     }
 }
 
@@ -74,7 +84,9 @@ let table: [(name: String, run: (BenchContext) throws -> Void)] = [
         // The recorder alone (MODHOST_BENCH_RECORDER_ONLY) needs no plugin, nor a child process (callgrind).
         let recorderOnly = ProcessInfo.processInfo.environment["MODHOST_BENCH_RECORDER_ONLY"] != nil
         let echo = recorderOnly ? "" : try context.echoLibrary(prefix: "modhost-bench-plugins")
-        try MetricsBench(calls: context.calls, plugins: (echo as NSString).deletingLastPathComponent, modhost: context.modhost).run()
+        var bench = MetricsBench(calls: context.calls, plugins: (echo as NSString).deletingLastPathComponent, modhost: context.modhost)
+        if !recorderOnly { bench.canaryEcho = try context.multiInstanceEchos() }
+        try bench.run()
     }),
     ("ffi", { context in try FFIBench(echoLibrary: try context.echoLibrary(prefix: "modhost-bench-ffi")).run() }),
     ("health", { context in

@@ -386,12 +386,17 @@ static const char *const echo_methods[] = {
 };
 static const char *const echo_subscriptions[] = { "echo.ping.*", NULL };
 
+/* -DECHO_FLAGS=…: other descriptor flags (the benchmark's canary builds add MH_FLAG_MULTI_INSTANCE). */
+#ifndef ECHO_FLAGS
+#define ECHO_FLAGS MH_FLAG_UNLOADABLE
+#endif
+
 static const mh_plugin echo_plugin = {
     .abi_version = MH_ABI_VERSION, .struct_size = sizeof(mh_plugin),
     .id = "echo", .version = "1.0.0",
     .description = "Reference C plugin: echo, add, a stored counter, async completion, events",
     .methods = echo_methods, .subscriptions = echo_subscriptions,
-    .flags = MH_FLAG_UNLOADABLE, /* plain C, and no thread outlives stop: may be dlclosed */
+    .flags = ECHO_FLAGS, /* plain C, and no thread outlives stop: may be dlclosed */
     .init = echo_init, .start = echo_start, .stop = echo_stop, .destroy = echo_destroy,
     .handle = echo_handle, .on_event = echo_on_event,
     .export_state = echo_export_state, .import_state = echo_import_state,

@@ -155,9 +155,10 @@ extension Registry {
             }
             canary.instance.destroy()
             releaseImage(of: canary.instance)
-            runtime.logger.info("\(slot.id): canary \(canary.instance.descriptor.version) rolled back; \(serving.descriptor.version) serves every call")
-            return SwapOutcome(id: slot.id, from: canary.instance.descriptor.version, to: serving.descriptor.version,
-                               generation: serving.generation, stateBytes: 0, pauseMicros: pause)
+            let outcome = SwapOutcome(id: slot.id, from: canary.instance.descriptor.version, to: serving.descriptor.version,
+                                      generation: serving.generation, stateBytes: 0, pauseMicros: pause)
+            announce("modules.canary_ended", outcome, file: canary.instance.image.file)
+            return outcome
         } catch {
             throw failed(slot.id, path: canary.instance.image.file, error.description)
         }

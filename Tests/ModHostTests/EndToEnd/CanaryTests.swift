@@ -117,9 +117,11 @@ import Testing
         #expect(try versions(ofSessions: 200) { ["sessionId": .string("s\($0)")] }.allSatisfy { $0 == "1.0.0" })
         #expect(try host.call("modules.describe", ["id": "probe"])["canary"] == .null)
         try startCanary(50)
-        let rolledBack = try host.call("modules.rollback", ["id": "probe"])
+        try host.call("events.subscribe", ["topics": ["modules.canary_ended"]])
+        let (event, rolledBack) = try host.callPublishing("modules.canary_ended", "modules.rollback", ["id": "probe"])
         #expect(rolledBack["from"] == "2.0.0")
         #expect(rolledBack["to"] == "1.0.0")
+        #expect(event["data"]["from"] == "2.0.0")
         #expect(try versions(ofSessions: 200) { ["sessionId": .string("s\($0)")] }.allSatisfy { $0 == "1.0.0" })
         // Nothing left to step.
         #expect(try host.request("modules.canary", ["id": "probe", "percent": 50])["error"]["code"] == -32005)

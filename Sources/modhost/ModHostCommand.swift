@@ -192,7 +192,10 @@ struct ModHostCommand: ParsableCommand {
             serverID: serverID)
         if let configFile {
             do {
-                configuration.moduleConfigs = try HostConfiguration.moduleConfigs(fromFile: configFile)
+                let file = try HostConfiguration.readConfig(fromFile: configFile)
+                configuration.moduleConfigs = file.moduleConfigs
+                configuration.hostModules = file.hostModules
+                configuration.configFile = configFile
             } catch {
                 throw ValidationError("\(error)")
             }

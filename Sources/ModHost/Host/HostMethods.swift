@@ -96,7 +96,7 @@ final class HostMethods: @unchecked Sendable {
                 return try HostParams.encode(["subscribers": count])
             })
         case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "clock.advance", "clock.set",
-            "host.shutdown":
+            "host.shutdown", "host.reloadConfig":
             // A load counts as in progress from the moment it is read: calls to a module not
             // known yet, read after it, wait for it (PendingLoads).
             let isLoad = method == "modules.load"
@@ -124,20 +124,7 @@ final class HostMethods: @unchecked Sendable {
             }
             return try HostParams.encode(ModuleDescription(instance, slot: runtime.registry.slot(instance.id)))
         case "modules.swap":
-            let request = try HostParams.decode(SwapParams.self, params)
-            let (path, config) = try HostParams.decodeLoad(params)
-            let drain = runtime.configuration.drainTimeout
-            switch request.mode ?? "swap" {
-            case "swap":
-                guard request.compare == nil || request.compare == .null, request.keepSamples == nil else {
-                    throw RPCError.invalidParams("\"compare\" and \"keepSamples\" tune a shadow: give them with mode \"shadow\"")
-                }
-                return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: drain))
-            case "shadow":
-                return try HostParams.encode(runtime.registry.startShadow(
-                    request.id, path: path, config: config, compare: request.compare, keepSamples: request.keepSamples, drainTimeout: drain))
-            default: throw RPCError.invalidParams("\"mode\" must be \"swap\" or \"shadow\"")
-            }
+            return try SwapRequest.run(runtime, params: params)
         case "modules.promote":
             let request = try HostParams.decode(IDParams.self, params)
             return try HostParams.encode(runtime.registry.promote(request.id, drainTimeout: runtime.configuration.drainTimeout))
@@ -168,6 +155,8 @@ final class HostMethods: @unchecked Sendable {
                 runtime.timers.set(to: request.ms, clock: manual)
             }
             return try HostParams.encode(["nowMs": manual.nowMs])
+        case "host.reloadConfig":
+            return try HostParams.encode(runtime.configModules.reload(reason: "host.reloadConfig"))
         case "host.shutdown":
             requestShutdown()
             return Array("true".utf8)

@@ -74,7 +74,7 @@ extension Registry {
             releaseImage(of: fresh)
             throw failed(id, path: image.file, error.description)
         }
-        return try commit(slot, from: serving, to: fresh, file: image.file, drainTimeout: drainTimeout)
+        return try commit(slot, from: serving, to: fresh, file: image.file, drainTimeout: drainTimeout, chosenBy: "promote")
     }
 
     /// Drops the shadow of `slot`, if any (rollback, unload). Returns the shadow's version.

@@ -43,13 +43,16 @@ extension Registry {
     }
 
     /// Transfers to `fresh` and keeps `old` for rollback; on failure discards `fresh`.
-    func commit(_ slot: ModuleSlot, from old: ModuleInstance, to fresh: ModuleInstance, file: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+    /// `chosenBy` names the change for the pin (`Pins`): "swap" or "promote".
+    func commit(_ slot: ModuleSlot, from old: ModuleInstance, to fresh: ModuleInstance, file: String, drainTimeout: Duration,
+                chosenBy: String = "swap") throws(RPCError) -> SwapOutcome {
         do {
             let outcome = try transfer(slot, from: old, to: fresh, drainTimeout: drainTimeout)
             if let displaced = slot.keepPrevious(old) {
                 displaced.destroy()
                 releaseImage(of: displaced)
             }
+            pinChosen(slot.id, fresh, by: chosenBy)
             announce("modules.swapped", outcome, file: file)
             return outcome
         } catch {
@@ -77,6 +80,7 @@ extension Registry {
             _ = slot.takePrevious()
             current.destroy()
             releaseImage(of: current)
+            pinChosen(id, previous, by: "rollback")
             announce("modules.swapped", outcome, file: previous.image.file)
             return outcome
         } catch {

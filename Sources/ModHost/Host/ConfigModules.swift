@@ -169,7 +169,8 @@ final class ConfigModules: @unchecked Sendable {
                 let result = try HostParams.encode(ModuleDescription(instance, slot: registry.slot(instance.id)))
                 return Applied(id: entry.id, mode: entry.mode, action: "loaded", result: try? JSONValue(parsing: result))
             }
-            let same = { (file: String) in PathTrust.lexicallyNormalized(file) == entry.path }
+            let target = PathTrust.lexicallyNormalized(entry.path)
+            let same = { (file: String) in PathTrust.lexicallyNormalized(file) == target }
             if let shadow = slot.shadow, same(shadow.instance.image.file) {
                 let result = try HostParams.encode(registry.promote(entry.id, drainTimeout: runtime.configuration.drainTimeout))
                 return Applied(id: entry.id, mode: entry.mode, action: "promoted", result: try? JSONValue(parsing: result))

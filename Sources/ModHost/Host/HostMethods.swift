@@ -54,7 +54,7 @@ final class HostMethods: @unchecked Sendable {
                 guard let slot = runtime.registry.slot(request.id), let instance = slot.instance else {
                     throw RPCError.invalidParams("no module \"\(request.id)\" is loaded")
                 }
-                return try HostParams.encode(ModuleDescription(instance, slot: slot))
+                return try HostParams.encode(ModuleDescription(instance, slot: slot, pin: runtime.pins.record(request.id)))
             })
         case "modules.metrics":
             respond(Result { () throws(RPCError) in

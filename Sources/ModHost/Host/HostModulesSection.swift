@@ -9,7 +9,8 @@ import ModHostJSON
 /// unchanged; `mode` `"serve"` (the default) is a plain load or swap.
 public struct HostModuleEntry: Sendable, Equatable {
     public let id: String
-    /// The file, absolute (a relative path is read from the config file's directory).
+    /// The file, absolute (a relative path is read from the config file's directory); compare
+    /// with `PathTrust.lexicallyNormalized`.
     public let path: String
     public let mode: String
     /// The entry as written, with `path` made absolute: what a reload compares to tell an edit.
@@ -95,7 +96,8 @@ extension HostConfiguration {
         guard let written = given.string, !written.isEmpty else {
             throw ConfigurationError("\(where_): \"\(name).path\" must be a non-empty string, got \(given.kindDescription)")
         }
-        let path = PathTrust.lexicallyNormalized(written.hasPrefix("/") ? written : "\(base)/\(written)")
+        // As written when absolute (listings show it so); from the config file's directory if not.
+        let path = written.hasPrefix("/") ? written : "\(base)/\(written)"
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw ConfigurationError("\(where_): \"\(name).path\": \(path): \(String(cString: strerror(errno)))")

@@ -192,11 +192,22 @@ struct ModuleDescription: Encodable {
         /// Generation kept for `modules.rollback`, if any.
         let previousVersion: String?
         let shadow: Shadow.Report?
+        /// The generation a restart brings back (`Pins`), if one is pinned.
+        let pin: PinReport?
+    }
+    /// `pin` in `modules.describe`: what was pinned, from which file, by what, and the file a
+    /// start would otherwise load (`offer`).
+    struct PinReport: Encodable {
+        let version: String
+        let file: String
+        let chosenBy: String
+        let pinnedAtMs: Int64
+        let offer: String
     }
     let summary: ModuleSummary
     let details: Details
 
-    init(_ instance: ModuleInstance, slot: ModuleSlot?) {
+    init(_ instance: ModuleInstance, slot: ModuleSlot?, pin: Pins.Record? = nil) {
         let descriptor = instance.descriptor
         summary = ModuleSummary(instance)
         details = Details(
@@ -210,7 +221,8 @@ struct ModuleDescription: Encodable {
             openCalls: slot.map { CallTable.shared.openCount(of: $0) } ?? 0,
             exports: descriptor.exportNames.compactMap { descriptor.exports[$0].map(ExportDescription.init) },
             previousVersion: slot?.previous?.descriptor.version,
-            shadow: slot?.shadow?.report)
+            shadow: slot?.shadow?.report,
+            pin: pin.map { PinReport(version: $0.version, file: $0.file, chosenBy: $0.chosenBy, pinnedAtMs: $0.pinnedAtMs, offer: $0.offer.path) })
     }
 
     /// Both parts' members side by side in one JSON object.

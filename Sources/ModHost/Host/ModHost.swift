@@ -81,6 +81,7 @@ public enum ModHost {
                 _ = try? runtime.configModules.reload(reason: "SIGHUP")
             }
         }
+        reloadSignal.resume()
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -108,7 +108,7 @@ final class Pins: Sendable {
             let pinnedFor = PathTrust.lexicallyNormalized(record.offer.path)
             let serve = hostModules.first { $0.id == id && $0.mode == "serve" }
             let why: String?
-            if let serve, serve.path != pinnedFor {
+            if let serve, PathTrust.lexicallyNormalized(serve.path) != pinnedFor {
                 why = "host.modules.\(id) now names \(LogText.quote(serve.path, keep: .tail)), not \(LogText.quote(record.offer.path, keep: .tail))"
             } else if serve == nil && !directory.contains(pinnedFor) {
                 why = "\(LogText.quote(record.offer.path, keep: .tail)), the file it was pinned over, is no longer offered"

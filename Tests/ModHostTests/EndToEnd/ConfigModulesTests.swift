@@ -1,0 +1,164 @@
+import Foundation
+import ModHostTestKit
+import Testing
+
+/// Config-driven modules through the real binary (issue 16, item 5): the `--config` file's
+/// reserved `host.modules` section names each module's file and mode, applied at start, on
+/// SIGHUP and on `host.reloadConfig`; a bad section stops a start and changes nothing on a reload.
+///
+/// The module is `Fixtures/probe.c` built as 1.0.0 (in the plugin directory) and 2.0.0
+/// (elsewhere).
+@Suite struct ConfigModulesTests {
+    let plugins: String
+    let elsewhere: String
+    let v2: String
+    let config: String
+
+    init() throws {
+        plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins)
+        elsewhere = try TestPlugins.directory()
+        v2 = try TestPlugins.probe(into: elsewhere, version: "2.0.0", name: "libprobe-2.so")
+        config = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/modhost.json"
+    }
+
+    private func writeConfig(_ value: JSON) throws {
+        // By rename, as an editor saving the file would.
+        try Data(value.text.utf8).write(to: URL(fileURLWithPath: config), options: .atomic)
+    }
+
+    private func start(_ value: JSON) throws -> HostProcess {
+        try writeConfig(value)
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--config", config])
+        // Answered once the host has read the file and started: the test may edit it from now on.
+        _ = try host.call("host.status")
+        return host
+    }
+
+    private func hostModules(_ modules: JSON) -> JSON { ["host": ["modules": modules]] }
+
+    @Test func serveAtStartSwapsToTheNamedFileAndLoadsAModuleOnlyTheConfigNames() throws {
+        let extra = try TestPlugins.probe(into: elsewhere, id: "extra", version: "1.5.0")
+        let host = try start(hostModules([
+            "probe": ["path": .string(v2), "mode": "serve"],
+            // Relative to the config file's directory is allowed too; here absolute.
+            "extra": ["path": .string(extra)],
+        ]))
+        #expect(try host.call("probe.version") == "2.0.0")
+        let modules = try host.call("modules.list")["modules"].array ?? []
+        let probe = try #require(modules.first { $0["id"] == "probe" })
+        #expect(probe["file"] == .string(v2))
+        #expect(probe["generation"] == 2, "loaded from the directory, then swapped to the file the config names")
+        #expect(try host.call("extra.version") == "1.5.0")
+        #expect(try host.shutdown() == 0)
+    }
+
+    @Test func shadowAtStartStartsAShadowBesideWhatServes() throws {
+        let host = try start(hostModules(["probe": ["path": .string(v2), "mode": "shadow", "keepSamples": 3]]))
+        #expect(try host.call("probe.version") == "1.0.0")
+        let shadow = try host.call("modules.describe", ["id": "probe"])["shadow"]
+        #expect(shadow["version"] == "2.0.0")
+        #expect(shadow["keepSamples"] == 3)
+        #expect(try host.shutdown() == 0)
+    }
+
+    @Test func sighupSwitchesAModuleToShadow() throws {
+        let host = try start(["probe": ["greeting": "hi"]])
+        #expect(try host.call("modules.describe", ["id": "probe"])["shadow"] == .null)
+        try writeConfig(["probe": ["greeting": "hi"], "host": ["modules": ["probe": ["path": .string(v2), "mode": "shadow"]]]])
+        host.signal(SIGHUP)
+        let line = try host.waitForStderr(containing: "SIGHUP: config reloaded")
+        #expect(line.contains("applied [probe (shadow: shadow)]"), "\(line)")
+        #expect(!host.stderrText.contains("greeting"), "a per-module section is never logged")
+        #expect(try host.call("modules.describe", ["id": "probe"])["shadow"]["version"] == "2.0.0")
+        #expect(try host.call("probe.version") == "1.0.0")
+        #expect(try host.shutdown() == 0)
+    }
+
+    @Test func reloadConfigAppliesWhatChangedAndSaysSo() throws {
+        let host = try start([:])
+        try writeConfig(hostModules(["probe": ["path": .string(v2), "mode": "shadow"]]))
+        let first = try host.call("host.reloadConfig")
+        #expect(first["applied"].array?.count == 1)
+        #expect(first["applied"][0]["id"] == "probe")
+        #expect(first["applied"][0]["mode"] == "shadow")
+        #expect(first["applied"][0]["result"]["shadow"] == "2.0.0")
+        #expect(first["failed"] == [])
+        #expect(try host.call("modules.describe", ["id": "probe"])["shadow"]["version"] == "2.0.0")
+
+        // Nothing changed: nothing is applied again (a second shadow would be refused).
+        let second = try host.call("host.reloadConfig")
+        #expect(second["applied"] == [])
+        #expect(second["unchanged"] == ["probe"])
+
+        // "serve" with the shadow's own file promotes it.
+        try writeConfig(hostModules(["probe": ["path": .string(v2), "mode": "serve"]]))
+        let third = try host.call("host.reloadConfig")
+        #expect(third["applied"][0]["action"] == "promoted", "\(third)")
+        #expect(try host.call("probe.version") == "2.0.0")
+
+        // An entry removed from the file leaves the module as it is.
+        try writeConfig([:])
+        let fourth = try host.call("host.reloadConfig")
+        #expect(fourth["removed"] == ["probe"])
+        #expect(try host.call("probe.version") == "2.0.0")
+        #expect(try host.shutdown() == 0)
+    }
+
+    @Test func aBadEditChangesNothingAndTheErrorNamesTheKey() throws {
+        let host = try start(hostModules(["probe": ["path": .string(v2), "mode": "shadow"]]))
+        let cases: [(JSON, String)] = [
+            (hostModules(["probe": ["path": .string(v2), "mode": "mirror"]]), "\"host.modules.probe.mode\" must be \"serve\", \"shadow\" or \"canary\""),
+            (hostModules(["probe": ["path": .string(v2), "percnt": 10]]), "unknown key \"host.modules.probe.percnt\""),
+            (hostModules(["probe": ["path": 5]]), "\"host.modules.probe.path\" must be a non-empty string"),
+            (hostModules(["probe": ["path": .string("\(elsewhere)/nosuch.so")]]), "\"host.modules.probe.path\": \(elsewhere)/nosuch.so: No such file or directory"),
+            (["host": ["modlues": [:]]], "unknown key \"host.modlues\""),
+        ]
+        for (bad, message) in cases {
+            try writeConfig(bad)
+            let error = try host.expectFailure("host.reloadConfig")
+            #expect(error["code"] == -32005)
+            #expect(error["message"].string?.contains(message) == true, "\(error)")
+            #expect(error["message"].string?.contains("nothing was changed") == true, "\(error)")
+            #expect(try host.call("modules.describe", ["id": "probe"])["shadow"]["version"] == "2.0.0")
+            #expect(try host.call("probe.version") == "1.0.0")
+        }
+        // SIGHUP with a bad file: logged, nothing changes, the host serves on.
+        host.signal(SIGHUP)
+        let line = try host.waitForStderr(containing: "SIGHUP: config file")
+        #expect(line.contains("unknown key \"host.modlues\""), "\(line)")
+        #expect(try host.call("probe.ping") == "pong")
+        #expect(try host.shutdown() == 0)
+    }
+
+    @Test func aBadHostSectionStopsTheStartNamingTheKey() throws {
+        try writeConfig(hostModules(["probe": ["path": .string(v2), "mode": "blue"]]))
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--config", config])
+        #expect(try host.waitForExit() == 64)
+        #expect(host.stderrText.contains("config file \(config): \"host.modules.probe.mode\" must be \"serve\", \"shadow\" or \"canary\", got \"blue\""),
+                "\(host.stderrText)")
+    }
+
+    @Test func canaryGoesThroughModulesSwapAndGetsItsAnswer() throws {
+        // Until canary lands, modules.swap refuses the mode; config reports that refusal.
+        let host = try start([:])
+        try writeConfig(hostModules(["probe": ["path": .string(v2), "mode": "canary", "percent": 10, "stickyKey": "/sessionId"]]))
+        let report = try host.call("host.reloadConfig")
+        let failed = report["failed"].array ?? []
+        if let first = failed.first {
+            #expect(first["id"] == "probe")
+            #expect(first["code"] == -32602)
+        } else {
+            #expect(report["applied"][0]["mode"] == "canary", "\(report)")
+        }
+        #expect(try host.shutdown() == 0)
+    }
+
+    @Test func withoutConfigReloadIsRefused() throws {
+        let host = try HostProcess(plugins: plugins)
+        let error = try host.expectFailure("host.reloadConfig")
+        #expect(error["code"] == -32005)
+        #expect(error["message"].string?.contains("without --config") == true)
+        #expect(try host.shutdown() == 0)
+    }
+}

@@ -54,7 +54,7 @@ final class HostRuntime: @unchecked Sendable {
         for stale in loader.images.removedStale {
             logger.info("removed \(stale), left by a host that is gone")
         }
-        pins = Pins(stateDirectory: configuration.stateDirectory, logger: logger)
+        pins = Pins(stateDirectory: configuration.stateDirectory, serverID: configuration.serverID, logger: logger)
         registry = Registry(runtime: self, loader: loader)
         loads = PendingLoads(runtime: self)
         configModules = ConfigModules(runtime: self)

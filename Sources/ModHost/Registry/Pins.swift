@@ -7,9 +7,10 @@ import Synchronization
 /// that a restart brings it back (the safe-migration seed: a restart after a rollback keeps the
 /// old version, even though the new file is still on disk).
 ///
-/// A pin is a copy of the chosen image's bytes, `<state>/pinned/<id>.so` (made from the private
-/// copy that was mapped, so it holds even when the original file was overwritten since), and a
-/// record in `<state>/pins.json`: the version, the file it came from, and the *offer*, the file
+/// A pin is a copy of the chosen image's bytes, `<state>/pinned/<server-id>/<id>.so` (made from
+/// the private copy that was mapped, so it holds even when the original file was overwritten
+/// since), and a record in `<state>/pinned/<server-id>/pins.json` (per server id, like the
+/// database, so hosts sharing a state directory keep their own): the version, the file it came from, and the *offer*, the file
 /// a start would otherwise load for the module (its `host.modules` "serve" entry, else the file
 /// it was loaded from) with that file's fingerprint when the pin was made. At start, a pin
 /// whose offer is still the same file (same path and fingerprint) is loaded instead of it; an
@@ -47,11 +48,11 @@ final class Pins: Sendable {
     private let logger: Logger
     private let records: Mutex<[String: Record]>
 
-    /// Reads `<state>/pins.json`. One that cannot be read is logged and set aside (renamed to
+    /// Reads `pins.json`. One that cannot be read is logged and set aside (renamed to
     /// `pins.json.bad`): the host starts as if nothing were pinned.
-    init(stateDirectory: String, logger: Logger) {
-        directory = "\(stateDirectory)/pinned"
-        recordsPath = "\(stateDirectory)/pins.json"
+    init(stateDirectory: String, serverID: String, logger: Logger) {
+        directory = "\(stateDirectory)/pinned/\(serverID)"
+        recordsPath = "\(directory)/pins.json"
         self.logger = logger
         var loaded: [String: Record] = [:]
         if let data = FileManager.default.contents(atPath: recordsPath) {
@@ -131,6 +132,7 @@ final class Pins: Sendable {
 
     /// Drops the pin of `id`, if any (an unload, an offer that changed).
     func remove(_ id: String) {
+        guard record(id) != nil else { return }
         do {
             try records.withLock { records in
                 guard records[id] != nil else { return }

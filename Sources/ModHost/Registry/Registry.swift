@@ -93,7 +93,9 @@ final class Registry: @unchecked Sendable {
         var images: [(image: PluginImage, offer: String)] = []
         var settled: Set<String> = []  // pinned ids tried (loaded or failed)
         let byOffer = Dictionary(pinned.map { (PathTrust.lexicallyNormalized($0.value.offer), $0.key) }, uniquingKeysWith: { first, _ in first })
-        func openPinned(_ id: String) -> PluginImage? {
+        /// The pinned copy of `id`, or nil (none, or it failed: a `pinFailures` entry). A module
+        /// `--disable` leaves out is thrown as such (skipped, the pin kept).
+        func openPinned(_ id: String) throws(LoadError) -> PluginImage? {
             guard let pin = pinned[id], !settled.contains(id) else { return nil }
             settled.insert(id)
             do throws(LoadError) {
@@ -104,14 +106,17 @@ final class Registry: @unchecked Sendable {
                 }
                 outcome.pinned.insert(id)
                 return image
+            } catch .disabled(let what, let option) {
+                throw .disabled(what: what, option: option)
             } catch {
                 outcome.pinFailures.append((id, error))
                 return nil
             }
         }
-        func add(_ path: String, offer: String, _ open: () throws(LoadError) -> PluginImage) {
+        /// Opens one file with `open` (nil: nothing to load, the reason recorded already).
+        func add(_ path: String, offer: String, _ open: () throws(LoadError) -> PluginImage?) {
             do {
-                let image = try open()
+                guard let image = try open() else { return }
                 if slot(image.descriptor.id) != nil || images.contains(where: { $0.image.descriptor.id == image.descriptor.id }) {
                     discard(image)
                     throw LoadError.duplicateID(image.descriptor.id)
@@ -128,17 +133,24 @@ final class Registry: @unchecked Sendable {
         }
         for path in paths {
             add(path, offer: path) { () throws(LoadError) in
-                if let id = byOffer[PathTrust.lexicallyNormalized(path)], let image = openPinned(id) { return image }
+                if let id = byOffer[PathTrust.lexicallyNormalized(path)], let image = try openPinned(id) { return image }
                 let image = try openPlugin(path)
-                if let pinnedImage = openPinned(image.descriptor.id) {
+                do throws(LoadError) {
+                    if let pinnedImage = try openPinned(image.descriptor.id) {
+                        discard(image)
+                        return pinnedImage
+                    }
+                } catch {
                     discard(image)
-                    return pinnedImage
+                    throw error
                 }
                 return image
             }
         }
         for id in pinned.keys.sorted() where !settled.contains(id) {
-            if let image = openPinned(id) { add(pinned[id]!.copy, offer: pinned[id]!.offer) { image } }
+            add(pinned[id]!.copy, offer: pinned[id]!.offer) { () throws(LoadError) in
+                try openPinned(id)
+            }
         }
         let running = runningVersions()
         let (order, unmet) = DependencyOrder.resolve(images.map(\.image.descriptor), running: running)

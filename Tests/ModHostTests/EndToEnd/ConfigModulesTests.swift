@@ -105,6 +105,22 @@ import Testing
         #expect(try host.shutdown() == 0)
     }
 
+    @Test func aRelativePathIsReadFromTheConfigFilesDirectoryAndReloadedSectionsGoToLaterLoads() throws {
+        let directory = (config as NSString).deletingLastPathComponent
+        try FileManager.default.copyItem(atPath: v2, toPath: "\(directory)/libprobe-local.so")
+        let host = try start(["probe": ["n": 1], "host": ["modules": ["probe": ["path": "libprobe-local.so"]]]])
+        #expect(try host.call("probe.version") == "2.0.0")
+        #expect(try host.call("probe.config") == ["n": 1])
+        // A reload reads the section again; the running module keeps its own until it is loaded again.
+        try writeConfig(["probe": ["n": 2], "host": ["modules": ["probe": ["path": "libprobe-local.so"]]]])
+        #expect(try host.call("host.reloadConfig")["unchanged"] == ["probe"])
+        #expect(try host.call("probe.config") == ["n": 1])
+        try host.call("modules.unload", ["id": "probe"])
+        try host.call("modules.load", ["path": .string("\(directory)/libprobe-local.so")])
+        #expect(try host.call("probe.config") == ["n": 2])
+        #expect(try host.shutdown() == 0)
+    }
+
     @Test func aBadEditChangesNothingAndTheErrorNamesTheKey() throws {
         let host = try start(hostModules(["probe": ["path": .string(v2), "mode": "shadow"]]))
         let cases: [(JSON, String)] = [

@@ -35,9 +35,9 @@ import Testing
         try first.call("modules.swap", ["id": "probe", "path": .string(v2)])
         #expect(try first.shutdown() == 0)
         // The copy and the record are private to the host's user.
-        #expect(try FileManager.default.attributesOfItem(atPath: "\(state)/pinned/probe.so")[.posixPermissions] as? Int == 0o600)
-        #expect(try FileManager.default.attributesOfItem(atPath: "\(state)/pinned")[.posixPermissions] as? Int == 0o700)
-        #expect(try FileManager.default.attributesOfItem(atPath: "\(state)/pins.json")[.posixPermissions] as? Int == 0o600)
+        for (path, mode) in [("pinned", 0o700), ("pinned/default", 0o700), ("pinned/default/probe.so", 0o600), ("pinned/default/pins.json", 0o600)] {
+            #expect(try FileManager.default.attributesOfItem(atPath: "\(state)/\(path)")[.posixPermissions] as? Int == mode, "\(path)")
+        }
 
         let second = try start()
         let (version, file) = try served(second)
@@ -86,6 +86,28 @@ import Testing
         #expect(try third.shutdown() == 0)
     }
 
+    /// The drop-in directory's own case: v2 renamed over the file v1 was loaded from (the host
+    /// hot-swaps), then a rollback: after a restart v1 serves, though the directory holds v2.
+    @Test func aRollbackAfterADropInReplaceIsKeptThoughTheDirectoryHoldsTheNewBuild() throws {
+        let first = try start(["--watch", "--watch-settle-ms", "50"])
+        try first.call("events.subscribe", ["topics": ["modules.swapped"]])
+        let staging = try TestPlugins.directory()
+        #expect(rename(try TestPlugins.probe(into: staging, version: "2.0.0"), v1) == 0)
+        #expect(try first.nextEvent(topic: "modules.swapped")["data"]["to"] == "2.0.0")
+        try first.call("modules.rollback", ["id": "probe"])
+        #expect(try first.call("probe.version") == "1.0.0")
+        #expect(try first.shutdown() == 0)
+
+        let second = try start()
+        let (version, file) = try served(second)
+        #expect(version == "1.0.0")
+        #expect(file == .string(v1))
+        #expect(try second.waitForStderr(containing: "pinned: probe 1.0.0").contains("chosen by a rollback"))
+        // The pinned generation is the one rolled back to, not what is in the file now.
+        #expect(try second.call("modules.describe", ["id": "probe"])["pin"]["offer"] == .string(v1))
+        #expect(try second.shutdown() == 0)
+    }
+
     @Test func aNewFileInThePluginDirectoryDropsThePin() throws {
         let first = try start()
         try first.call("modules.swap", ["id": "probe", "path": .string(v2)])
@@ -101,7 +123,7 @@ import Testing
         #expect(file == .string(v1))
         let line = try second.waitForStderr(containing: "dropped the pin of probe 2.0.0")
         #expect(line.contains("changed since the pin was made"), "\(line)")
-        #expect(!FileManager.default.fileExists(atPath: "\(state)/pinned/probe.so"))
+        #expect(!FileManager.default.fileExists(atPath: "\(state)/pinned/default/probe.so"))
         #expect(try second.shutdown() == 0)
     }
 

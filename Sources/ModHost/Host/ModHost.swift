@@ -73,15 +73,9 @@ public enum ModHost {
                 return 1
             }
         }
+        // SIGHUP re-reads the config file (below, once start-up is done); until then it is ignored
+        // rather than ending the host.
         signal(SIGHUP, SIG_IGN)
-        let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        reloadSignal.setEventHandler {
-            runtime.control.async {
-                CrashReport.prepareThread()  // plugin code (init, start, a swap) runs here
-                _ = try? runtime.configModules.reload(reason: "SIGHUP")
-            }
-        }
-        reloadSignal.resume()
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -135,6 +129,15 @@ public enum ModHost {
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
         let listening = sockets.map { "; listening on " + $0.paths.map { "unix:\(LogText.quote($0, keep: .tail))" }.joined(separator: ", ") } ?? ""
         logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)\(listening)")
+        // From here on lifecycle changes run on the control queue only: so does a reload.
+        let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reloadSignal.setEventHandler {
+            runtime.control.async {
+                CrashReport.prepareThread()  // plugin code (init, start, a swap) runs here
+                _ = try? runtime.configModules.reload(reason: "SIGHUP")
+            }
+        }
+        reloadSignal.resume()
         watcher?.start()
         sockets?.start()
 

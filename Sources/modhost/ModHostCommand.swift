@@ -59,7 +59,7 @@ struct ModHostCommand: ParsableCommand {
     var serverID: String { server.serverID }
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
-        "JSON file of per-module sections handed to each module's init: {\"health\": {...}}.", valueName: "file"))
+        "JSON file of per-module sections handed to each module's init: {\"health\": {...}}; its \"host\" section names module files and modes ({\"host\": {\"modules\": {\"<id>\": {\"path\": ..., \"mode\": \"serve|shadow|canary\"}}}}). SIGHUP re-reads it.", valueName: "file"))
     var configFile: String?
 
     @Flag(name: .customLong("manual-clock"), help: "Time moves only by clock.advance / clock.set (for tests).")
@@ -192,7 +192,10 @@ struct ModHostCommand: ParsableCommand {
             serverID: serverID)
         if let configFile {
             do {
-                configuration.moduleConfigs = try HostConfiguration.moduleConfigs(fromFile: configFile)
+                let file = try HostConfiguration.readConfig(fromFile: configFile)
+                configuration.moduleConfigs = file.moduleConfigs
+                configuration.hostModules = file.hostModules
+                configuration.configFile = configFile
             } catch {
                 throw ValidationError("\(error)")
             }

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a file looks like on disk: which file it is (device and inode) and whether it changed
 /// (size, modification time). The plugin directory watcher compares them to tell a settled file.
-struct FileFingerprint: Equatable {
+struct FileFingerprint: Equatable, Codable, Sendable {
     let device: UInt64
     let inode: UInt64
     let size: Int64

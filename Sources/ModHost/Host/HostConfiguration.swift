@@ -18,6 +18,10 @@ public struct HostConfiguration: Sendable {
     public var serverID: String
     /// Per-module config sections (raw JSON objects) handed to `init`, by module id.
     public var moduleConfigs: [String: [UInt8]] = [:]
+    /// The `--config` file, re-read by SIGHUP and `host.reloadConfig`; nil without one.
+    public var configFile: String?
+    /// The config file's `host.modules`: which file each module serves from, and how.
+    public var hostModules: [HostModuleEntry] = []
     /// Use a manual clock starting at this time (ms since the epoch); nil for the real clock.
     public var manualClockStartMs: Int64?
     /// Largest plugin file the loader accepts, in bytes (`--max-plugin-bytes`); checked from
@@ -75,12 +79,20 @@ public struct HostConfiguration: Sendable {
 
     /// Reads a config file: a JSON object whose members are module ids, each an object handed to
     /// that module's `init` as written (made single-line), e.g.
-    /// `{"health": {"cooldownCapMs": 10800000}}`.
+    /// `{"health": {"cooldownCapMs": 10800000}}`. The reserved section `host` is not a module's:
+    /// see `readConfig(fromFile:)`.
     ///
     /// - Throws: `ConfigurationError` naming the file and what is wrong: unreadable, not JSON
     ///   (with the byte where it stops being JSON), not an object, a section that is not an
     ///   object, a module id given twice.
     public static func moduleConfigs(fromFile path: String) throws -> [String: [UInt8]] {
+        try readConfig(fromFile: path).moduleConfigs
+    }
+
+    /// Reads a config file: the per-module sections (`moduleConfigs(fromFile:)`) and the
+    /// reserved `host` section, `{"host": {"modules": {"<id>": {"path": …, "mode": …}}}}`
+    /// (`HostModuleEntry`), checked key by key.
+    public static func readConfig(fromFile path: String) throws -> ConfigFile {
         let data = try readConfigFile(path)
         return try data.withUnsafeBufferPointer { bytes in
             if let failure = JSONScanner.failure(in: bytes) {
@@ -92,19 +104,25 @@ public struct HostConfiguration: Sendable {
             guard scanner.next == UInt8(ascii: "{") else {
                 throw ConfigurationError("config file \(path) must hold a JSON object of module sections")
             }
-            var configs: [String: [UInt8]] = [:]
+            var file = ConfigFile()
+            var seenHost = false
             try scanner.visitObject { scanner, key in
                 let id = scanner.string(key)
                 guard scanner.next == UInt8(ascii: "{") else {
                     throw ConfigurationError("config file \(path): section \(JSONString.quotedText(id)) must be a JSON object")
                 }
-                guard configs[id] == nil else {
+                guard file.moduleConfigs[id] == nil, !(id == "host" && seenHost) else {
                     throw ConfigurationError("config file \(path): section \(JSONString.quotedText(id)) is given twice; merge them into one")
                 }
                 let section = UnsafeBufferPointer(rebasing: bytes[try scanner.skipValueRange()])
-                configs[id] = JSONScanner.singleLine(section) ?? Array(section)
+                if id == "host" {
+                    seenHost = true
+                    file.hostModules = try hostSection(section, file: path)
+                } else {
+                    file.moduleConfigs[id] = JSONScanner.singleLine(section) ?? Array(section)
+                }
             }
-            return configs
+            return file
         }
     }
 }

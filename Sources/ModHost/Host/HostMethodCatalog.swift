@@ -11,6 +11,7 @@ public enum HostMethodCatalog {
     public static let entries: [Entry] = [
         Entry(name: "host.status", params: "", summary: "version, ABI, clock, modules, open calls"),
         Entry(name: "host.shutdown", params: "", summary: "true, then a graceful shutdown"),
+        Entry(name: "host.reloadConfig", params: "", summary: "re-reads --config: applies edited host.modules"),
         Entry(name: "host.metrics", params: "{format?}", summary: "{text}: call metrics as Prometheus text"),
         Entry(name: "modules.list", params: "", summary: "loaded modules: id, version, state, file"),
         Entry(name: "modules.describe", params: "{id}", summary: "methods, exports, requires, flags, shadow"),

@@ -54,7 +54,7 @@ final class HostMethods: @unchecked Sendable {
                 guard let slot = runtime.registry.slot(request.id), let instance = slot.instance else {
                     throw RPCError.invalidParams("no module \"\(request.id)\" is loaded")
                 }
-                return try HostParams.encode(ModuleDescription(instance, slot: slot))
+                return try HostParams.encode(ModuleDescription(instance, slot: slot, pin: runtime.pins.record(request.id)))
             })
         case "modules.metrics":
             respond(Result { () throws(RPCError) in
@@ -95,8 +95,8 @@ final class HostMethods: @unchecked Sendable {
                 let count = runtime.events.publish(topic: topic, data: data)
                 return try HostParams.encode(["subscribers": count])
             })
-        case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "modules.canary", "clock.advance", "clock.set",
-            "host.shutdown":
+        case "modules.load", "modules.unload", "modules.swap", "modules.rollback", "modules.promote", "modules.canary", "clock.advance",
+            "clock.set", "host.shutdown", "host.reloadConfig":
             // A load counts as in progress from the moment it is read: calls to a module not
             // known yet, read after it, wait for it (PendingLoads).
             let isLoad = method == "modules.load"
@@ -124,35 +124,7 @@ final class HostMethods: @unchecked Sendable {
             }
             return try HostParams.encode(ModuleDescription(instance, slot: runtime.registry.slot(instance.id)))
         case "modules.swap":
-            let request = try HostParams.decode(SwapParams.self, params)
-            let (path, config) = try HostParams.decodeLoad(params)
-            let drain = runtime.configuration.drainTimeout
-            let mode = request.mode ?? "swap"
-            let compares = !(request.compare == nil || request.compare == .null) || request.keepSamples != nil
-            if compares && mode != "shadow" {
-                throw RPCError.invalidParams("\"compare\" and \"keepSamples\" tune a shadow: give them with mode \"shadow\"")
-            }
-            if (request.percent != nil || request.stickyKey != nil) && mode != "canary" {
-                throw RPCError.invalidParams("\"percent\" and \"stickyKey\" shape a canary: give them with mode \"canary\"")
-            }
-            let gated = !(request.gates == nil || request.gates == .null)
-            switch mode {
-            case "swap":
-                if gated { throw RPCError.invalidParams("\"gates\" watch a shadow or a canary: give them with mode \"shadow\" or \"canary\"") }
-                return try HostParams.encode(runtime.registry.swap(request.id, path: path, config: config, drainTimeout: drain))
-            case "shadow":
-                return try HostParams.encode(runtime.registry.startShadow(
-                    request.id, path: path, config: config, compare: request.compare, keepSamples: request.keepSamples,
-                    gates: request.gates, drainTimeout: drain))
-            case "canary":
-                guard let percent = request.percent else {
-                    throw RPCError.invalidParams("missing field \"percent\": the share of calls (1 to 99) the canary takes")
-                }
-                return try HostParams.encode(runtime.registry.startCanary(
-                    request.id, path: path, config: config, percent: percent, stickyKey: request.stickyKey, gates: request.gates,
-                    drainTimeout: drain))
-            default: throw RPCError.invalidParams("\"mode\" must be \"swap\", \"shadow\" or \"canary\"")
-            }
+            return try SwapRequest.run(runtime, params: params)
         case "modules.canary":
             let request = try HostParams.decode(CanaryParams.self, params)
             return try HostParams.encode(runtime.registry.stepCanary(request.id, percent: request.percent, drainTimeout: runtime.configuration.drainTimeout))
@@ -186,6 +158,8 @@ final class HostMethods: @unchecked Sendable {
                 runtime.timers.set(to: request.ms, clock: manual)
             }
             return try HostParams.encode(["nowMs": manual.nowMs])
+        case "host.reloadConfig":
+            return try HostParams.encode(runtime.configModules.reload(reason: "host.reloadConfig"))
         case "host.shutdown":
             requestShutdown()
             return Array("true".utf8)

@@ -205,6 +205,8 @@ struct ModuleDescription: Encodable {
         let previousVersion: String?
         let shadow: Shadow.Report?
         let canary: CanaryReport?
+        /// The generation a restart brings back (`Pins`), if one is pinned.
+        let pin: PinReport?
     }
     /// A running canary, in `modules.describe`.
     struct CanaryReport: Encodable {
@@ -224,10 +226,19 @@ struct ModuleDescription: Encodable {
             gates = canary.gate?.summary
         }
     }
+    /// `pin` in `modules.describe`: what was pinned, from which file, by what, and the file a
+    /// start would otherwise load (`offer`).
+    struct PinReport: Encodable {
+        let version: String
+        let file: String
+        let chosenBy: String
+        let pinnedAtMs: Int64
+        let offer: String
+    }
     let summary: ModuleSummary
     let details: Details
 
-    init(_ instance: ModuleInstance, slot: ModuleSlot?) {
+    init(_ instance: ModuleInstance, slot: ModuleSlot?, pin: Pins.Record? = nil) {
         let descriptor = instance.descriptor
         summary = ModuleSummary(instance)
         details = Details(
@@ -242,7 +253,8 @@ struct ModuleDescription: Encodable {
             exports: descriptor.exportNames.compactMap { descriptor.exports[$0].map(ExportDescription.init) },
             previousVersion: slot?.previous?.descriptor.version,
             shadow: slot?.shadow?.report,
-            canary: slot?.canary.map(CanaryReport.init))
+            canary: slot?.canary.map(CanaryReport.init),
+            pin: pin.map { PinReport(version: $0.version, file: $0.file, chosenBy: $0.chosenBy, pinnedAtMs: $0.pinnedAtMs, offer: $0.offer.path) })
     }
 
     /// Both parts' members side by side in one JSON object.

@@ -27,6 +27,10 @@ final class HostRuntime: @unchecked Sendable {
     private(set) var registry: Registry!
     /// Loads in progress, and clients' calls to module ids not known yet waiting for them.
     private(set) var loads: PendingLoads!
+    /// The generations swaps, promotes and rollbacks chose, kept for the next start.
+    let pins: Pins
+    /// The config file's `host.modules` and per-module sections, as last read (start, reload).
+    private(set) var configModules: ConfigModules!
 
     var serverID: String { configuration.serverID }
 
@@ -50,8 +54,10 @@ final class HostRuntime: @unchecked Sendable {
         for stale in loader.images.removedStale {
             logger.info("removed \(stale), left by a host that is gone")
         }
+        pins = Pins(stateDirectory: configuration.stateDirectory, serverID: configuration.serverID, logger: logger)
         registry = Registry(runtime: self, loader: loader)
         loads = PendingLoads(runtime: self)
+        configModules = ConfigModules(runtime: self)
     }
 
     /// The module's own directory for bulk files: `<state>/data/<server-id>/<module>`.

@@ -73,6 +73,9 @@ public enum ModHost {
                 return 1
             }
         }
+        // SIGHUP re-reads the config file (below, once start-up is done); until then it is ignored
+        // rather than ending the host.
+        signal(SIGHUP, SIG_IGN)
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -98,14 +101,26 @@ public enum ModHost {
                     logger.error("not watching the plugin directory: \(error)")
                 }
             }
-            let files = PluginLoader.pluginFiles(in: directory)
-            if files.isEmpty {
-                logger.warning("no plugin files (*.so) in \(LogText.quote(directory, keep: .tail)): serving host methods only; put plugins there or give another --plugins directory")
-            }
-            for failure in runtime.registry.loadAll(files, configs: configuration.moduleConfigs) {
-                logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(LogText.line(failure.error.description))")
-            }
         }
+        let files = configuration.pluginDirectory.map { PluginLoader.pluginFiles(in: $0) } ?? []
+        if let directory = configuration.pluginDirectory, files.isEmpty {
+            logger.warning("no plugin files (*.so) in \(LogText.quote(directory, keep: .tail)): serving host methods only; put plugins there or give another --plugins directory")
+        }
+        // Pinned generations stand in for the files offered for them, if those are unchanged.
+        let pinned = runtime.pins.startPlan(directoryFiles: files, hostModules: configuration.hostModules)
+        let outcome = runtime.registry.loadAll(files, configs: configuration.moduleConfigs, pinned: pinned)
+        for failure in outcome.failures {
+            logger.error("not loaded: \(LogText.quote(failure.file, keep: .tail)): \(LogText.line(failure.error.description))")
+        }
+        for (id, error) in outcome.pinFailures {
+            logger.error("the pinned copy of \(id) could not be loaded (\(LogText.line(error.description))); dropped the pin, loading what is offered for \(id)")
+            runtime.pins.remove(id)
+        }
+        for id in outcome.pinned.sorted() {
+            guard let record = runtime.pins.record(id), let version = runtime.registry.slot(id)?.instance?.descriptor.version else { continue }
+            logger.notice("pinned: \(id) \(version) serves from its pinned copy (chosen by a \(record.chosenBy)), not from \(LogText.quote(record.offer.path, keep: .tail)), which is unchanged since the pin was made")
+        }
+        runtime.configModules.applyAtStart(pinned: outcome.pinned)
         let ids = runtime.registry.entries.map(\.instance.id)
         for section in HostConfiguration.unusedSections(configuration.moduleConfigs, loaded: ids) {
             let loadedText = ids.isEmpty ? "none is loaded" : "loaded: \(ids.joined(separator: ", "))"
@@ -114,6 +129,15 @@ public enum ModHost {
         let loaded = runtime.registry.entries.map { "\($0.instance.id) \($0.instance.descriptor.version)" }
         let listening = sockets.map { "; listening on " + $0.paths.map { "unix:\(LogText.quote($0, keep: .tail))" }.joined(separator: ", ") } ?? ""
         logger.info("ready: \(loaded.count) modules (\(loaded.joined(separator: ", "))), server id \(configuration.serverID)\(listening)")
+        // From here on lifecycle changes run on the control queue only: so does a reload.
+        let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reloadSignal.setEventHandler {
+            runtime.control.async {
+                CrashReport.prepareThread()  // plugin code (init, start, a swap) runs here
+                _ = try? runtime.configModules.reload(reason: "SIGHUP")
+            }
+        }
+        reloadSignal.resume()
         watcher?.start()
         sockets?.start()
 
@@ -157,6 +181,7 @@ public enum ModHost {
         runtime.timers.shutdown()
         sweeper.cancel()
         signals.forEach { $0.cancel() }
+        reloadSignal.cancel()
         // A client still reading gets its last replies; one that stopped is given a second.
         let last = max(deadline, ContinuousClock.now + .seconds(1))
         sockets?.closeAll(until: last)

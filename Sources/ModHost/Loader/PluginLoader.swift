@@ -15,19 +15,41 @@ final class PluginImage: @unchecked Sendable {
     let crashEntry: Int32
     private let handle: UnsafeMutableRawPointer
     private let closed = Atomic<Bool>(false)
+    /// The private copy, opened for reading before it was unlinked (-1: could not be): the exact
+    /// bytes that were mapped, which a pin copies (`Pins`) whatever became of `file` since.
+    private let copy: Mutex<Int32>
 
-    fileprivate init(file: String, mappedPath: String, isSwift: Bool, descriptor: PluginDescriptor, handle: UnsafeMutableRawPointer) {
+    fileprivate init(file: String, mappedPath: String, isSwift: Bool, descriptor: PluginDescriptor, handle: UnsafeMutableRawPointer,
+                     copy: Int32) {
         self.file = file
         self.mappedPath = mappedPath
         self.isSwift = isSwift
         self.descriptor = descriptor
         self.handle = handle
+        self.copy = Mutex(copy)
         crashEntry = CrashReport.register(handle: handle, id: descriptor.id, version: descriptor.version, file: DisabledModules.resolve(file))
     }
 
     /// True when the image may be unmapped: a plain C plugin that declared itself unloadable.
     /// Swift images never are: the Swift runtime keeps pointers into them.
     var canUnload: Bool { !isSwift && descriptor.isUnloadable }
+
+    deinit {
+        closeCopy()
+    }
+
+    /// Runs `body` with a descriptor of the mapped bytes (nil when there is none any more).
+    func withCopy<T>(_ body: (Int32?) throws -> T) rethrows -> T {
+        try copy.withLock { fd in try body(fd >= 0 ? fd : nil) }
+    }
+
+    /// Closes the descriptor of the mapped bytes: the image is no longer used.
+    func closeCopy() {
+        copy.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+    }
 
     /// Unmaps the image if it may be; returns whether it did.
     @discardableResult
@@ -78,19 +100,24 @@ final class PluginLoader: Sendable {
     ///   names the mapped path) says which file and generation the code came from. It is a hint:
     ///   the copy is made before the descriptor, hence the module id, is known, and a load can
     ///   still fail. The registry's generation (`host.status`) is the truth.
-    func open(_ path: String, generation: Int) throws(LoadError) -> PluginImage {
+    /// - Parameter file: the path the image is known by (`PluginImage.file`) when it is not
+    ///   `path`: a pinned copy is known by the file it was pinned from.
+    func open(_ path: String, generation: Int, as file: String? = nil) throws(LoadError) -> PluginImage {
+        let known = file ?? path
         let file = try PluginFile(opening: path, trust: trust, limit: maxFileBytes)
         let isSwift = file.elf.isSwift
 
         // dlopen caches by path and inode: a unique copy per load keeps versions apart, and a file
         // being replaced on disk is never mapped half-written. The counter keeps names unique.
-        let mappedPath = "\(images.path)/\(counter.add(1, ordering: .relaxed).newValue)-\(Self.copyName(path)).g\(generation)"
+        let mappedPath = "\(images.path)/\(counter.add(1, ordering: .relaxed).newValue)-\(Self.copyName(known)).g\(generation)"
         try file.copy(to: mappedPath)
+        let copy = Glibc.open(mappedPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         var flags = RTLD_NOW | RTLD_LOCAL
         if isSwift { flags |= RTLD_NODELETE }
         let opened = dlopen(mappedPath, flags)
         unlink(mappedPath)  // mapped (or not): the name is no longer needed
         guard let handle = opened else {
+            if copy >= 0 { close(copy) }
             throw .dlopenFailed(dlerror().map { String(cString: $0) } ?? "unknown error")
         }
         let descriptor: PluginDescriptor
@@ -98,11 +125,12 @@ final class PluginLoader: Sendable {
             descriptor = try Self.readDescriptor(handle)
         } catch {
             if !isSwift { dlclose(handle) }
+            if copy >= 0 { close(copy) }
             throw error
         }
         // The image is mapped and its descriptor valid: the one place where the handle, the
         // mapped path and the descriptor are all known (per-image bookkeeping goes here).
-        return PluginImage(file: path, mappedPath: mappedPath, isSwift: isSwift, descriptor: descriptor, handle: handle)
+        return PluginImage(file: known, mappedPath: mappedPath, isSwift: isSwift, descriptor: descriptor, handle: handle, copy: copy)
     }
 
     private static func readDescriptor(_ handle: UnsafeMutableRawPointer) throws(LoadError) -> PluginDescriptor {

@@ -117,7 +117,7 @@ extension Registry {
 
     /// The canary takes every call: it becomes the serving instance as it is (its memory is its
     /// own; the store is shared), and the old one is stopped and kept for `modules.rollback`.
-    func promoteCanary(_ slot: ModuleSlot, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+    func promoteCanary(_ slot: ModuleSlot, drainTimeout: Duration, chosenBy: String = "promote") throws(RPCError) -> SwapOutcome {
         guard let canary = slot.canary, let serving = slot.instance else {
             throw RPCError(code: RPCError.refusedCode, message: "module \(slot.id) has no canary to promote", data: JSONObject.module(slot.id))
         }
@@ -133,6 +133,7 @@ extension Registry {
                 displaced.destroy()
                 releaseImage(of: displaced)
             }
+            pinChosen(slot.id, fresh, by: chosenBy)
             let outcome = SwapOutcome(id: slot.id, from: serving.descriptor.version, to: fresh.descriptor.version,
                                       generation: fresh.generation, stateBytes: 0, pauseMicros: pause)
             announce("modules.swapped", outcome, file: fresh.image.file)
@@ -157,6 +158,7 @@ extension Registry {
             releaseImage(of: canary.instance)
             let outcome = SwapOutcome(id: slot.id, from: canary.instance.descriptor.version, to: serving.descriptor.version,
                                       generation: serving.generation, stateBytes: 0, pauseMicros: pause)
+            runtime.pins.reject(slot.id, file: canary.instance.image.file)
             announce("modules.canary_ended", outcome, file: canary.instance.image.file)
             return outcome
         } catch {

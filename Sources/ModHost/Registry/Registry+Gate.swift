@@ -54,7 +54,7 @@ extension Registry {
             case .passed:
                 runtime.timers.cancelHost(gate.timer)
                 do throws(RPCError) {
-                    _ = try promote(id, drainTimeout: drain)
+                    _ = try promote(id, drainTimeout: drain, chosenBy: "gate")
                     publish(GateEvent(id: id, mode: "shadow", generation: shadow.instance.generation, version: shadow.instance.descriptor.version,
                                       action: "promoted", percent: nil, reason: verdict.reason, metrics: verdict.metrics, report: nil))
                 } catch {
@@ -64,6 +64,7 @@ extension Registry {
                 runtime.timers.cancelHost(gate.timer)
                 let report = writeReport(id, generation: shadow.instance.generation, gate)
                 discardShadow(of: slot)
+                runtime.pins.reject(id, file: shadow.instance.image.file)
                 rolledBack(GateEvent(id: id, mode: "shadow", generation: shadow.instance.generation, version: shadow.instance.descriptor.version,
                                      action: "rolled_back", percent: nil, reason: verdict.reason, metrics: verdict.metrics, report: report))
             }
@@ -88,7 +89,7 @@ extension Registry {
                 }
                 runtime.timers.cancelHost(gate.timer)
                 do throws(RPCError) {
-                    _ = try promoteCanary(slot, drainTimeout: drain)
+                    _ = try promoteCanary(slot, drainTimeout: drain, chosenBy: "gate")
                     publish(GateEvent(id: id, mode: "canary", generation: generation, version: version, action: "promoted",
                                       percent: 100, reason: verdict.reason, metrics: verdict.metrics, report: nil))
                 } catch {

@@ -61,8 +61,8 @@ extension Registry {
 
     /// `modules.promote`: the shadow's version takes over, exactly as a swap would (the serving
     /// instance's state moves to a fresh instance of the shadow's image); the shadow goes.
-    func promote(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
-        if let slot = slot(id), slot.canary != nil { return try promoteCanary(slot, drainTimeout: drainTimeout) }
+    func promote(_ id: String, drainTimeout: Duration, chosenBy: String = "promote") throws(RPCError) -> SwapOutcome {
+        if let slot = slot(id), slot.canary != nil { return try promoteCanary(slot, drainTimeout: drainTimeout, chosenBy: chosenBy) }
         guard let slot = slot(id), let serving = slot.instance, let shadow = slot.shadow else {
             throw RPCError(code: RPCError.refusedCode, message: "module \(id) has no shadow to promote", data: JSONObject.module(id))
         }
@@ -78,7 +78,7 @@ extension Registry {
             releaseImage(of: fresh)
             throw failed(id, path: image.file, error.description)
         }
-        return try commit(slot, from: serving, to: fresh, file: image.file, drainTimeout: drainTimeout)
+        return try commit(slot, from: serving, to: fresh, file: image.file, drainTimeout: drainTimeout, chosenBy: chosenBy)
     }
 
     /// Drops the shadow of `slot`, if any (rollback, unload). Returns the shadow's version.

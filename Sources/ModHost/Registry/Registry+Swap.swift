@@ -43,13 +43,16 @@ extension Registry {
     }
 
     /// Transfers to `fresh` and keeps `old` for rollback; on failure discards `fresh`.
-    func commit(_ slot: ModuleSlot, from old: ModuleInstance, to fresh: ModuleInstance, file: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
+    /// `chosenBy` names the change for the pin (`Pins`): "swap" or "promote".
+    func commit(_ slot: ModuleSlot, from old: ModuleInstance, to fresh: ModuleInstance, file: String, drainTimeout: Duration,
+                chosenBy: String = "swap") throws(RPCError) -> SwapOutcome {
         do {
             let outcome = try transfer(slot, from: old, to: fresh, drainTimeout: drainTimeout)
             if let displaced = slot.keepPrevious(old) {
                 displaced.destroy()
                 releaseImage(of: displaced)
             }
+            pinChosen(slot.id, fresh, by: chosenBy)
             announce("modules.swapped", outcome, file: file)
             return outcome
         } catch {
@@ -64,7 +67,8 @@ extension Registry {
     func rollback(_ id: String, drainTimeout: Duration) throws(RPCError) -> SwapOutcome {
         let (slot, current) = try running(id)
         if slot.canary != nil { return try rollbackCanary(slot, drainTimeout: drainTimeout) }
-        if let shadowVersion = discardShadow(of: slot) {
+        if let shadowFile = slot.shadow?.instance.image.file, let shadowVersion = discardShadow(of: slot) {
+            runtime.pins.reject(id, file: shadowFile)
             // Rolling back a shadow discards it; the serving generation never changed.
             return SwapOutcome(id: id, from: shadowVersion, to: current.descriptor.version, generation: current.generation,
                                stateBytes: 0, pauseMicros: 0)
@@ -78,6 +82,7 @@ extension Registry {
             _ = slot.takePrevious()
             current.destroy()
             releaseImage(of: current)
+            pinChosen(id, previous, by: "rollback")
             announce("modules.swapped", outcome, file: previous.image.file)
             return outcome
         } catch {

@@ -21,7 +21,28 @@ final class Registry: @unchecked Sendable {
         var generations: [String: Int] = [:]
         /// The module id last opened from each file, to predict a load's generation.
         var idByFile: [String: String] = [:]
+        /// By module id: the file a start would load for it (the path it was loaded by, before
+        /// a pinned copy stood in for it), for pins (`Pins`).
+        var offers: [String: String] = [:]
         var retiredImages = 0
+    }
+
+    /// A pinned copy to load for a module at start instead of the file offered for it.
+    struct PinnedLoad {
+        /// `<state>/pinned/<id>.so`.
+        let copy: String
+        /// The file the pinned generation came from: what listings show.
+        let file: String
+        /// The file the start would otherwise load (`Pins.Offer`).
+        let offer: String
+    }
+
+    /// What `loadAll` did: the files that failed, the modules it loaded from their pinned
+    /// copies, and pinned copies that could not be loaded (the offered file was loaded instead).
+    struct LoadAllOutcome {
+        var failures: [(file: String, error: LoadError)] = []
+        var pinned: Set<String> = []
+        var pinFailures: [(id: String, error: LoadError)] = []
     }
     /// Read on every call routed (`slot`), changed by loads, unloads and swaps.
     private let state = ReadMostly(State())
@@ -49,52 +70,112 @@ final class Registry: @unchecked Sendable {
 
     var retiredImages: Int { state.withLock { $0.retiredImages } }
 
+    /// The file a start would load for module `id` (see `State.offers`).
+    func offer(_ id: String) -> String? { state.withLock { $0.offers[id] } }
+
+    /// Pins the generation a swap, promote or rollback just chose for `id` (`Pins`). The offer
+    /// is the module's `host.modules` "serve" file, else the file it was loaded by.
+    func pinChosen(_ id: String, _ instance: ModuleInstance, by change: String) {
+        let offer = runtime.configModules.servePath(id) ?? offer(id) ?? instance.image.file
+        runtime.pins.pin(id, image: instance.image, generation: instance.generation, chosenBy: change, offer: offer, nowMs: runtime.clock.nowMs)
+    }
+
     /// Loads several files (start-up or a directory): opens and validates all, then starts them
     /// in dependency order. Returns the failures; everything else is running.
+    ///
+    /// A module in `pinned` is loaded from its pinned copy instead: the file that is its offer
+    /// is never opened; another file holding that module id is opened (for its descriptor),
+    /// then set aside for the copy. A pinned module no file here holds is loaded from its copy
+    /// too. When a copy cannot be loaded, the file offered is (a `pinFailures` entry).
     @discardableResult
-    func loadAll(_ paths: [String], configs: [String: [UInt8]]) -> [(file: String, error: LoadError)] {
-        var failures: [(String, LoadError)] = []
-        var images: [PluginImage] = []
-        for path in paths {
+    func loadAll(_ paths: [String], configs: [String: [UInt8]], pinned: [String: PinnedLoad] = [:]) -> LoadAllOutcome {
+        var outcome = LoadAllOutcome()
+        var images: [(image: PluginImage, offer: String)] = []
+        var settled: Set<String> = []  // pinned ids tried (loaded or failed)
+        let byOffer = Dictionary(pinned.map { (PathTrust.lexicallyNormalized($0.value.offer), $0.key) }, uniquingKeysWith: { first, _ in first })
+        /// The pinned copy of `id`, or nil (none, or it failed: a `pinFailures` entry). A module
+        /// `--disable` leaves out is thrown as such (skipped, the pin kept).
+        func openPinned(_ id: String) throws(LoadError) -> PluginImage? {
+            guard let pin = pinned[id], !settled.contains(id) else { return nil }
+            settled.insert(id)
+            do throws(LoadError) {
+                let image = try openPlugin(pin.copy, id: id, as: pin.file)
+                guard image.descriptor.id == id else {
+                    discard(image)
+                    throw LoadError.badDescriptor("the pinned copy \(pin.copy) holds module \(image.descriptor.id), not \(id)")
+                }
+                outcome.pinned.insert(id)
+                return image
+            } catch .disabled(let what, let option) {
+                throw .disabled(what: what, option: option)
+            } catch {
+                outcome.pinFailures.append((id, error))
+                return nil
+            }
+        }
+        /// Opens one file with `open` (nil: nothing to load, the reason recorded already).
+        func add(_ path: String, offer: String, _ open: () throws(LoadError) -> PluginImage?) {
             do {
-                let image = try openPlugin(path)
-                if slot(image.descriptor.id) != nil || images.contains(where: { $0.descriptor.id == image.descriptor.id }) {
+                guard let image = try open() else { return }
+                if slot(image.descriptor.id) != nil || images.contains(where: { $0.image.descriptor.id == image.descriptor.id }) {
                     discard(image)
                     throw LoadError.duplicateID(image.descriptor.id)
                 }
-                images.append(image)
+                images.append((image, offer))
             } catch LoadError.disabled(let what, let option) {
                 // Not an error: the user asked for it. A file is named once, a module by its id.
                 runtime.logger.info("skipped \(LogText.quote(path, keep: .tail)): \(LogText.line("\(what == option ? "" : "\(what) is ")disabled by --disable \(option)"))")
             } catch let error as LoadError {
-                failures.append((path, error))
+                outcome.failures.append((path, error))
             } catch {
-                failures.append((path, .dlopenFailed("\(error)")))
+                outcome.failures.append((path, .dlopenFailed("\(error)")))
+            }
+        }
+        for path in paths {
+            add(path, offer: path) { () throws(LoadError) in
+                if let id = byOffer[PathTrust.lexicallyNormalized(path)], let image = try openPinned(id) { return image }
+                let image = try openPlugin(path)
+                do throws(LoadError) {
+                    if let pinnedImage = try openPinned(image.descriptor.id) {
+                        discard(image)
+                        return pinnedImage
+                    }
+                } catch {
+                    discard(image)
+                    throw error
+                }
+                return image
+            }
+        }
+        for id in pinned.keys.sorted() where !settled.contains(id) {
+            add(pinned[id]!.copy, offer: pinned[id]!.offer) { () throws(LoadError) in
+                try openPinned(id)
             }
         }
         let running = runningVersions()
-        let (order, unmet) = DependencyOrder.resolve(images.map(\.descriptor), running: running)
+        let (order, unmet) = DependencyOrder.resolve(images.map(\.image.descriptor), running: running)
         for failure in unmet {
-            let image = images.first { $0.descriptor.id == failure.id }!
+            let image = images.first { $0.image.descriptor.id == failure.id }!.image
             discard(image)
-            failures.append((image.file, failure.error))
+            outcome.failures.append((image.file, failure.error))
         }
         var started = Set(running.keys)
         for id in order {
-            let image = images.first { $0.descriptor.id == id }!
+            let (image, offer) = images.first { $0.image.descriptor.id == id }!
             if let missing = image.descriptor.requires.first(where: { !started.contains($0.id) }) {
                 discard(image)
-                failures.append((image.file, .unmetRequirement(module: id, "\(missing.id), which failed to start")))
+                outcome.failures.append((image.file, .unmetRequirement(module: id, "\(missing.id), which failed to start")))
                 continue
             }
             do throws(LoadError) {
-                try start(image, config: configs[id] ?? Array("{}".utf8))
+                try start(image, config: configs[id] ?? Array("{}".utf8), offer: offer)
                 started.insert(id)
             } catch {
-                failures.append((image.file, error))
+                outcome.failures.append((image.file, error))
             }
         }
-        return failures
+        outcome.pinned.formIntersection(started)
+        return outcome
     }
 
     /// Loads one file at run time; what it requires must already be running. Without `config`,
@@ -111,7 +192,7 @@ final class Registry: @unchecked Sendable {
             discard(image)
             throw failure.error
         }
-        return try start(image, config: config ?? runtime.configuration.moduleConfigs[id] ?? Array("{}".utf8))
+        return try start(image, config: config ?? runtime.configModules.moduleConfig(id) ?? Array("{}".utf8), offer: path)
     }
 
     /// Unloads a module. Refused, naming them, while running modules require it, unless forced.
@@ -131,8 +212,11 @@ final class Registry: @unchecked Sendable {
         state.withLock { state in
             state.slots[id] = nil
             state.order.removeAll { $0 == id }
+            state.offers[id] = nil
         }
         retire(slot, instance, until: ContinuousClock.now + drainTimeout, reason: "it was unloaded")
+        runtime.pins.remove(id)
+        runtime.pins.clearRejection(id)
         runtime.metrics?.forget(module: id)
     }
 
@@ -171,13 +255,14 @@ final class Registry: @unchecked Sendable {
     /// all, a disabled module is refused once its descriptor is read (before `init`). Opening
     /// runs as a crash frame, so a crash in the library's constructors or `mh_plugin_entry`
     /// names the file. `id`, when known (a swap, a shadow), names the private copy (`open`).
-    func openPlugin(_ path: String, id: String? = nil) throws(LoadError) -> PluginImage {
+    /// `file`, when given, is the path the image is known by (a pinned copy's original file).
+    func openPlugin(_ path: String, id: String? = nil, as file: String? = nil) throws(LoadError) -> PluginImage {
         let disabled = runtime.configuration.disabled
-        if disabled.disables(file: path) {
-            let resolved = DisabledModules.resolve(path)
+        for candidate in [path, file].compactMap({ $0 }) where disabled.disables(file: candidate) {
+            let resolved = DisabledModules.resolve(candidate)
             throw .disabled(what: resolved, option: resolved)
         }
-        let image = try CrashReport.loading(DisabledModules.resolve(path)) { () throws(LoadError) in try open(path, id: id) }
+        let image = try CrashReport.loading(DisabledModules.resolve(path)) { () throws(LoadError) in try open(path, id: id, as: file) }
         let id = image.descriptor.id
         if disabled.disables(module: id) {
             discard(image)
@@ -188,7 +273,7 @@ final class Registry: @unchecked Sendable {
 
     /// Creates, initializes and starts an instance of `image` in a new slot.
     @discardableResult
-    private func start(_ image: PluginImage, config: [UInt8]) throws(LoadError) -> ModuleInstance {
+    private func start(_ image: PluginImage, config: [UInt8], offer: String) throws(LoadError) -> ModuleInstance {
         let id = image.descriptor.id
         let generation = nextGeneration(id)
         let slot = ModuleSlot(id: id, concurrent: image.descriptor.isConcurrent, maxResultBytes: runtime.configuration.maxResultBytes)
@@ -215,6 +300,7 @@ final class Registry: @unchecked Sendable {
         state.withLock { state in
             state.slots[id] = slot
             state.order.append(id)
+            state.offers[id] = offer
         }
         slot.mailbox.resume()
         runtime.logger.info("loaded \(id) \(image.descriptor.version) from \(LogText.quote(image.file, keep: .tail)) (generation \(generation))")
@@ -280,11 +366,11 @@ final class Registry: @unchecked Sendable {
     /// get, for the private copy's name: the next generation of `id` when it is known (a swap,
     /// a shadow), else of the module last opened from that path, else 1. A hint only: the
     /// generation taken when the instance is made (`nextGeneration`) is the truth.
-    private func open(_ path: String, id: String?) throws(LoadError) -> PluginImage {
+    private func open(_ path: String, id: String?, as file: String?) throws(LoadError) -> PluginImage {
         let generation = state.withLock { state in
             (id ?? state.idByFile[path]).map { state.generations[$0, default: 0] + 1 } ?? 1
         }
-        let image = try loader.open(path, generation: generation)
+        let image = try loader.open(path, generation: generation, as: file)
         state.withLock { $0.idByFile[path] = image.descriptor.id }
         return image
     }
@@ -305,6 +391,7 @@ final class Registry: @unchecked Sendable {
     /// Unmaps an image no instance uses (refused, or retired) if it may be; otherwise it stays
     /// mapped for good and is counted in `host.status`'s `retiredImages`.
     func discard(_ image: PluginImage) {
+        image.closeCopy()
         if !image.unloadIfAllowed() {
             state.withLock { $0.retiredImages += 1 }
         }

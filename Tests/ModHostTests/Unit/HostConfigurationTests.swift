@@ -68,4 +68,62 @@ import Testing
         let deep = "{\"x\": " + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}"
         #expect(try refusal(deep).contains("nesting deeper than 512 levels (the limit)"))
     }
+
+    // MARK: The host section
+
+    private func hostModules(_ text: String, in directory: String? = nil) throws -> (ConfigFile, String) {
+        let directory = try directory ?? TemporaryDirectory.make(prefix: "modhost-config")
+        let path = "\(directory)/modhost.json"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return (try HostConfiguration.readConfig(fromFile: path), directory)
+    }
+
+    private func hostRefusal(_ text: String) throws -> String {
+        do {
+            return "accepted: \(try hostModules(text).0.hostModules)"
+        } catch let error as ConfigurationError {
+            return "\(error)"
+        }
+    }
+
+    /// `host` is not a module's section; its entries keep the file's order and read relative
+    /// paths from the config file's directory.
+    @Test func theHostSectionIsReadInOrderAndKeptFromTheModuleSections() throws {
+        let directory = try TemporaryDirectory.make(prefix: "modhost-config")
+        for name in ["b.so", "a.so"] { _ = FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data()) }
+        let (file, _) = try hostModules(#"{"probe": {"x": 1}, "host": {"modules": {"zeta": {"path": "b.so", "mode": "shadow", "keepSamples": 3}, "alpha": {"path": "\#(directory)/a.so"}}}}"#, in: directory)
+        #expect(Array(file.moduleConfigs.keys) == ["probe"])
+        #expect(file.hostModules.map(\.id) == ["zeta", "alpha"])
+        #expect(file.hostModules.map(\.mode) == ["shadow", "serve"])
+        #expect(file.hostModules[0].path == "\(PathTrust.lexicallyNormalized(directory))/b.so")
+        #expect(file.hostModules[1].path == "\(directory)/a.so")
+        let params = try JSONValue(parsing: file.hostModules[0].swapParams)
+        #expect(params == ["id": "zeta", "path": .string(file.hostModules[0].path), "mode": "shadow", "keepSamples": 3])
+        #expect(try JSONValue(parsing: file.hostModules[1].swapParams)["mode"] == .null, "serve is a plain swap")
+    }
+
+    @Test func aBadHostSectionNamesTheKey() throws {
+        let directory = try TemporaryDirectory.make(prefix: "modhost-config")
+        let so = "\(directory)/p.so"
+        _ = FileManager.default.createFile(atPath: so, contents: Data())
+        let cases: [(String, String)] = [
+            (#"{"host": []}"#, #"section "host" must be a JSON object"#),
+            (#"{"host": {"mods": {}}}"#, #"unknown key "host.mods""#),
+            (#"{"host": {"modules": []}}"#, #""host.modules" must be an object of module ids"#),
+            (#"{"host": {"modules": {"Probe": {"path": "\#(so)"}}}}"#, #"key "Probe" is not a module id"#),
+            (#"{"host": {"modules": {"p": {"path": "\#(so)"}, "p": {"path": "\#(so)"}}}}"#, #""host.modules.p" is given twice"#),
+            (#"{"host": {"modules": {"p": "\#(so)"}}}"#, #""host.modules.p" must be an object"#),
+            (#"{"host": {"modules": {"p": {"mode": "serve"}}}}"#, #""host.modules.p" needs "path""#),
+            (#"{"host": {"modules": {"p": {"path": "\#(directory)"}}}}"#, #"is not a regular file"#),
+            (#"{"host": {"modules": {"p": {"path": "\#(so)", "percent": 101}}}}"#, #""host.modules.p.percent" must be a number from 0 to 100"#),
+            (#"{"host": {"modules": {"p": {"path": "\#(so)", "stickyKey": 1}}}}"#, #""host.modules.p.stickyKey" must be a string"#),
+            (#"{"host": {"modules": {"p": {"path": "\#(so)", "gates": 1}}}}"#, #""host.modules.p.gates" must be an object"#),
+            (#"{"host": {"modules": {"p": {"path": "\#(so)", "keepSamples": "5"}}}}"#, #""host.modules.p.keepSamples" must be an integer"#),
+            (#"{"host": {}, "host": {}}"#, #"section "host" is given twice"#),
+        ]
+        for (text, message) in cases {
+            let refusal = try hostRefusal(text)
+            #expect(refusal.contains(message), "\(text): \(refusal)")
+        }
+    }
 }

@@ -1,0 +1,258 @@
+import Foundation
+import Logging
+import ModHostSupport
+import Synchronization
+
+/// Pinned generations: the generation a swap, promote or rollback chose for a module, kept so
+/// that a restart brings it back (the safe-migration seed: a restart after a rollback keeps the
+/// old version, even though the new file is still on disk).
+///
+/// A pin is a copy of the chosen image's bytes, `<state>/pinned/<server-id>/<id>.so` (made from
+/// the private copy that was mapped, so it holds even when the original file was overwritten
+/// since), and a record in `<state>/pinned/<server-id>/pins.json` (per server id, like the
+/// database, so hosts sharing a state directory keep their own): the version, the file it came from, and the *offer*, the file
+/// a start would otherwise load for the module (its `host.modules` "serve" entry, else the file
+/// it was loaded from) with that file's fingerprint when the pin was made. At start, a pin
+/// whose offer is still the same file (same path and fingerprint) is loaded instead of it; an
+/// offer that changed (a new file dropped in, a config entry edited) wins and drops the pin.
+///
+/// Both files are written atomically (a new file, fsync, rename, fsync of the directory):
+/// the copy first, then the record, so a host killed at any point finds either the old pin or
+/// the new one. The directory is 0700, the files 0600. Used from the control queue and the
+/// main thread at start; the records are behind a mutex.
+final class Pins: Sendable {
+    struct Offer: Codable, Equatable, Sendable {
+        let path: String
+        let fingerprint: FileFingerprint?
+    }
+
+    struct Record: Codable, Sendable {
+        let version: String
+        let generation: Int
+        /// The file the chosen generation was loaded from, as listings name it.
+        let file: String
+        /// `swap`, `promote` or `rollback`.
+        let chosenBy: String
+        let offer: Offer
+        /// Host clock time of the pin, ms since the epoch.
+        let pinnedAtMs: Int64
+    }
+
+    private struct Stored: Codable {
+        var version = 1
+        var pins: [String: Record]
+        /// Per module, the file of a canary or shadow that was rolled back (by hand or by a
+        /// gate): a start does not start it again from an unchanged `host.modules` entry.
+        var rejected: [String: Offer]?
+    }
+
+    let directory: String
+    let recordsPath: String
+    private let logger: Logger
+    private let records: Mutex<[String: Record]>
+    private let rejected: Mutex<[String: Offer]>
+
+    /// Reads `pins.json`. One that cannot be read is logged and set aside (renamed to
+    /// `pins.json.bad`): the host starts as if nothing were pinned.
+    init(stateDirectory: String, serverID: String, logger: Logger) {
+        directory = "\(stateDirectory)/pinned/\(serverID)"
+        recordsPath = "\(directory)/pins.json"
+        self.logger = logger
+        var loaded: [String: Record] = [:]
+        var rejections: [String: Offer] = [:]
+        if let data = FileManager.default.contents(atPath: recordsPath) {
+            do {
+                let stored = try JSONDecoder().decode(Stored.self, from: data)
+                loaded = stored.pins
+                rejections = stored.rejected ?? [:]
+            } catch {
+                logger.error("cannot read the pins \(recordsPath) (\(error)); moved it to pins.json.bad and starting without pins")
+                rename(recordsPath, recordsPath + ".bad")
+            }
+        }
+        records = Mutex(loaded)
+        rejected = Mutex(rejections)
+    }
+
+    /// Records that the canary or shadow of `id` from `file` was rolled back. A failure is
+    /// logged (a restart would then start it again from an unchanged config entry).
+    func reject(_ id: String, file: String) {
+        do {
+            try StateDirectory.makeDirectories(directory)
+            let pins = records.withLock { $0 }  // one lock at a time (`pin` takes them the other way)
+            try rejected.withLock { rejected in
+                var next = rejected
+                next[id] = Offer(path: file, fingerprint: FileFingerprint(file))
+                try save(pins, rejected: next)
+                rejected = next
+            }
+        } catch {
+            logger.error("could not record the rollback of \(id)'s \(LogText.quote(file, keep: .tail)): \(error)")
+        }
+    }
+
+    /// Whether `path` is the file (same path and fingerprint) of a canary or shadow of `id`
+    /// that was rolled back.
+    func isRejected(_ id: String, path: String) -> Bool {
+        guard let offer = rejected.withLock({ $0[id] }) else { return false }
+        return PathTrust.lexicallyNormalized(offer.path) == PathTrust.lexicallyNormalized(path) && FileFingerprint(path) == offer.fingerprint
+    }
+
+    /// Forgets a rolled-back canary or shadow of `id` (its entry was edited, the module unloaded).
+    func clearRejection(_ id: String) {
+        guard rejected.withLock({ $0[id] }) != nil else { return }
+        do {
+            let pins = records.withLock { $0 }
+            try rejected.withLock { rejected in
+                var next = rejected
+                next[id] = nil
+                try save(pins, rejected: next)
+                rejected = next
+            }
+        } catch {
+            logger.error("could not forget the rollback of \(id): \(error)")
+        }
+    }
+
+    var all: [String: Record] { records.withLock { $0 } }
+
+    func record(_ id: String) -> Record? { records.withLock { $0[id] } }
+
+    /// The pinned copy of module `id`.
+    func copyPath(_ id: String) -> String { "\(directory)/\(id).so" }
+
+    /// Pins `image` (the generation just chosen for `id`). A failure is logged: the change it
+    /// follows stands, but a restart would not bring it back.
+    func pin(_ id: String, image: PluginImage, generation: Int, chosenBy: String, offer: String, nowMs: Int64) {
+        do {
+            try StateDirectory.makeDirectories(directory)
+            try image.withCopy { fd in
+                guard let fd else { throw ConfigurationError("the mapped image is no longer open") }
+                try Self.writeAtomically(to: copyPath(id), mode: 0o600) { out in try Self.copy(from: fd, to: out) }
+            }
+            let record = Record(
+                version: image.descriptor.version, generation: generation, file: image.file, chosenBy: chosenBy,
+                offer: Offer(path: offer, fingerprint: FileFingerprint(offer)), pinnedAtMs: nowMs)
+            let rejections = rejected.withLock { $0 }
+            try records.withLock { records in
+                var next = records
+                next[id] = record
+                try save(next, rejected: rejections)
+                records = next
+            }
+            logger.info("pinned \(id) \(record.version) (generation \(generation), chosen by a \(chosenBy)): a restart brings it back")
+        } catch {
+            logger.error("could not pin \(id) \(image.descriptor.version) after a \(chosenBy): \(error); a restart loads \(LogText.quote(offer, keep: .tail)) instead")
+        }
+    }
+
+    /// At start: the pins to load instead of what is offered, by module id. The offer for a
+    /// pinned module is its `host.modules` "serve" entry's file if it has one, else the
+    /// directory file the pin was made for. A pin whose offer is no longer the same file (another
+    /// path, another fingerprint: a new file dropped in, an entry edited), or whose copy is
+    /// missing, is dropped, with a notice saying why: what is offered now wins.
+    func startPlan(directoryFiles: [String], hostModules: [HostModuleEntry]) -> [String: Registry.PinnedLoad] {
+        let directory = Set(directoryFiles.map(PathTrust.lexicallyNormalized))
+        var plan: [String: Registry.PinnedLoad] = [:]
+        for (id, record) in all.sorted(by: { $0.key < $1.key }) {
+            let pinnedFor = PathTrust.lexicallyNormalized(record.offer.path)
+            let serve = hostModules.first { $0.id == id && $0.mode == "serve" }
+            let why: String?
+            if let serve, PathTrust.lexicallyNormalized(serve.path) != pinnedFor {
+                why = "host.modules.\(id) now names \(LogText.quote(serve.path, keep: .tail)), not \(LogText.quote(record.offer.path, keep: .tail))"
+            } else if serve == nil && !directory.contains(pinnedFor) {
+                why = "\(LogText.quote(record.offer.path, keep: .tail)), the file it was pinned over, is no longer offered"
+            } else if FileFingerprint(record.offer.path) != record.offer.fingerprint {
+                why = "\(LogText.quote(record.offer.path, keep: .tail)) changed since the pin was made: the new file wins"
+            } else if access(copyPath(id), R_OK) != 0 {
+                why = "its copy \(copyPath(id)) is missing"
+            } else {
+                why = nil
+            }
+            if let why {
+                logger.notice("dropped the pin of \(id) \(record.version) (chosen by a \(record.chosenBy)): \(why)")
+                remove(id)
+                continue
+            }
+            plan[id] = Registry.PinnedLoad(copy: copyPath(id), file: record.file, offer: record.offer.path)
+        }
+        return plan
+    }
+
+    /// Drops the pin of `id`, if any (an unload, an offer that changed).
+    func remove(_ id: String) {
+        guard record(id) != nil else { return }
+        do {
+            let rejections = rejected.withLock { $0 }
+            try records.withLock { records in
+                guard records[id] != nil else { return }
+                var next = records
+                next[id] = nil
+                try save(next, rejected: rejections)
+                records = next
+            }
+            unlink(copyPath(id))
+        } catch {
+            logger.error("could not drop the pin of \(id): \(error)")
+        }
+    }
+
+    private func save(_ records: [String: Record], rejected: [String: Offer]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let data = [UInt8](try encoder.encode(Stored(pins: records, rejected: rejected.isEmpty ? nil : rejected)))
+        try Self.writeAtomically(to: recordsPath, mode: 0o600) { out in try Self.writeAll(data, to: out) }
+    }
+
+    /// Writes a new file beside `path` with `body`, syncs it and renames it over `path`, then
+    /// syncs the directory. Nothing is left half-written at `path`.
+    static func writeAtomically(to path: String, mode: mode_t, _ body: (Int32) throws -> Void) throws {
+        let temporary = path + ".new"
+        unlink(temporary)
+        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw ConfigurationError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        do {
+            try body(out)
+            guard fchmod(out, mode) == 0, fsync(out) == 0 else { throw ConfigurationError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+            close(out)
+        } catch {
+            close(out)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ConfigurationError("cannot rename \(temporary) to \(path): \(reason)")
+        }
+        let parent = open(PathTrust.parent(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if parent >= 0 {
+            fsync(parent)
+            close(parent)
+        }
+    }
+
+    private static func copy(from fd: Int32, to out: Int32) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw ConfigurationError("cannot read the mapped image: \(String(cString: strerror(errno)))") }
+            if count == 0 { return }
+            try writeAll(buffer[0..<count], to: out)
+            offset += off_t(count)
+        }
+    }
+
+    private static func writeAll(_ bytes: some Collection<UInt8>, to out: Int32) throws {
+        let bytes = Array(bytes)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(out, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw ConfigurationError("write failed: \(String(cString: strerror(errno)))") }
+            written += count
+        }
+    }
+}

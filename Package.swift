@@ -110,7 +110,7 @@ let package = Package(
         // config with unknown-key warnings. What product modules' plugins are made of.
         .target(name: "ModuleKit", dependencies: ["ModHostPluginSDK", "ModHostSupport", "ModuleSupport"], path: "plugin-sdk/Sources/ModuleKit"),
         // Drives the real modhost binary from tests (yours and plugin authors').
-        .target(name: "ModHostTestKit", dependencies: ["ModHostJSON"]),
+        .target(name: "ModHostTestKit", dependencies: ["ModHostJSON", "CModHostShims"]),  // the shims for posix_spawn
 
         // Example plugins.
         .target(name: "Calc", dependencies: ["ModHostPluginSDK"], path: "plugin-sdk/examples/swift-calc"),

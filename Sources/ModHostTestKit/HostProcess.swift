@@ -10,11 +10,9 @@ import Foundation
 /// Every wait has a timeout; a timeout or a dead host throws a `HostProcessError` whose text
 /// includes the tail of the host's stderr, so a failing test says what the host said.
 public final class HostProcess: RPCConnection, @unchecked Sendable {
-    public let process = Process()
+    public let process: ChildProcess
     public let stateDirectory: String
-    private let input = Pipe()
-    private let output = Pipe()
-    private let errors = Pipe()
+    private let input: PipeEnd
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var lines: [String] = []
@@ -34,48 +32,30 @@ public final class HostProcess: RPCConnection, @unchecked Sendable {
         executable: URL? = nil
     ) throws {
         stateDirectory = try state ?? TemporaryDirectory.make(prefix: "modhost-state")
-        process.executableURL = try executable ?? Self.locateExecutable()
         var arguments = ["--state-dir", stateDirectory]
         if let plugins { arguments += ["--plugins", plugins] }
-        process.arguments = arguments + extraArguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        // At end of file each handler is removed here, whether or not this object still exists
-        // (a host killed by `deinit` reaches its end of file later): a handler left installed
-        // keeps its pipe open for the rest of the test run, and Foundation's `Process.run` on
-        // this toolchain can read past its buffer (a SIGSEGV) while listing /proc/self/fd once
-        // the test process holds more than about 1,300 descriptors (swift-corelibs-foundation
-        // PR #5472). Without the handler the pipe's file handle is released and closes itself.
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            self?.receiveOutput(data)
-        }
-        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
+        // A host that exits early (refusing to start) must fail the test with an error, not
+        // kill the test process with SIGPIPE on the next write to its stdin.
+        Glibc.signal(SIGPIPE, SIG_IGN)
+        process = try ChildProcess(try (executable ?? Self.locateExecutable()).path, arguments + extraArguments,
+                                   environment: environment, stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        input = process.standardInput!
+        // Each pipe is read on a thread of its own until end of file, which then closes it,
+        // whether or not this object still exists (a host killed by `deinit` reaches its end of
+        // file later): nothing of a finished host stays open for the rest of the test run.
+        process.standardOutput!.startReading { [weak self] data in self?.receiveOutput(data) }
+        process.standardError!.startReading { [weak self] data in
             guard let self else { return }
             condition.lock()
-            if data.isEmpty {
-                errorsClosed = true
-                errors.fileHandleForReading.readabilityHandler = nil
-            }
+            if data.isEmpty { errorsClosed = true }
             stderrData.append(data)
             condition.broadcast()
             condition.unlock()
         }
-        // A host that exits early (refusing to start) must fail the test with an error, not
-        // kill the test process with SIGPIPE on the next write to its stdin.
-        Glibc.signal(SIGPIPE, SIG_IGN)
-        try process.run()
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        process.terminate()
     }
 
     /// The `modhost` executable: `$MODHOST_BIN`, or the one built next to the running tests.
@@ -105,7 +85,7 @@ public final class HostProcess: RPCConnection, @unchecked Sendable {
 
     public func send(bytes: Data) throws {
         do {
-            try input.fileHandleForWriting.write(contentsOf: bytes)
+            try input.write(bytes)
         } catch {
             throw HostProcessError("could not write to the host: \(error)", stderr: stderrText)
         }
@@ -167,18 +147,18 @@ public final class HostProcess: RPCConnection, @unchecked Sendable {
     /// Closes stdin (end of input: the host shuts down gracefully) and returns the exit status.
     @discardableResult
     public func shutdown(timeout: TimeInterval = 30) throws -> Int32 {
-        try? input.fileHandleForWriting.close()
+        input.close()
         return try waitForExit(timeout: timeout)
     }
 
     /// Closes the host's stdin without waiting for it to exit.
     public func closeInput() {
-        try? input.fileHandleForWriting.close()
+        input.close()
     }
 
     /// Sends a signal (SIGTERM, SIGINT, SIGKILL) to the host.
     public func signal(_ number: Int32) {
-        kill(process.processIdentifier, number)
+        process.terminate(number)
     }
 
     public func waitForExit(timeout: TimeInterval = 30) throws -> Int32 {
@@ -203,7 +183,6 @@ public final class HostProcess: RPCConnection, @unchecked Sendable {
         defer { condition.unlock() }
         if data.isEmpty {
             outputClosed = true
-            output.fileHandleForReading.readabilityHandler = nil
             condition.broadcast()
             return
         }
@@ -241,7 +220,7 @@ public final class HostProcess: RPCConnection, @unchecked Sendable {
             }
             if outputClosed {
                 throw HostProcessError(
-                    "the host closed stdout (exit status \(process.isRunning ? "none yet" : String(process.terminationStatus))) before \(what)",
+                    "the host closed stdout (\(process.exitStatus.map { "\($0)" } ?? "no exit status yet")) before \(what)",
                     stderr: String(decoding: stderrData, as: UTF8.self))
             }
             if !condition.wait(until: deadline) {

@@ -4,32 +4,23 @@ import Foundation
 /// for tests that must control when the child's output is read (a client that stops reading).
 /// `HostProcess` is the convenient driver for everything else.
 public final class PipedProcess: @unchecked Sendable {
-    public let process = Process()
-    public let input = Pipe()
-    public let output = Pipe()
+    public let process: ChildProcess
+    private let input: PipeEnd
+    private let output: PipeEnd
 
     /// - Parameters:
     ///   - stderrPath: a file that receives the child's stderr; nil discards it.
     ///   - environment: variables set on top of this process's own.
     public init(_ executable: URL, _ arguments: [String], stderrPath: String? = nil, environment: [String: String] = [:]) throws {
-        process.executableURL = executable
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        process.standardInput = input
-        process.standardOutput = output
-        if let stderrPath {
-            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        } else {
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        }
-        try process.run()
+        process = try ChildProcess(executable.path, arguments, environment: environment,
+                                   stdin: .pipe, stdout: .pipe, stderr: stderrPath.map { .file($0) } ?? .null)
+        input = process.standardInput!
+        output = process.standardOutput!
     }
 
-    public var writeFD: Int32 { input.fileHandleForWriting.fileDescriptor }
-    public var readFD: Int32 { output.fileHandleForReading.fileDescriptor }
+    /// The child's stdin (-1 once `stop()` closed it) and stdout, for reading and writing directly.
+    public var writeFD: Int32 { input.descriptor }
+    public var readFD: Int32 { output.descriptor }
 
     /// Writes all of `bytes` (blocking while the child does not read); false if the child's
     /// input closed first.
@@ -107,14 +98,14 @@ public final class PipedProcess: @unchecked Sendable {
     }
 
     /// The child's resident memory now and at its peak, in bytes (`VmRSS`, `VmHWM`).
-    public func memory() -> (resident: Int, peak: Int)? { ProcFS.memory(of: process.processIdentifier) }
+    public func memory() -> (resident: Int, peak: Int)? { ProcFS.memory(of: process.pid) }
 
     /// CPU time the child has used so far, all threads, user and system, in seconds.
-    public func cpuSeconds() -> Double? { ProcFS.cpuSeconds(of: process.processIdentifier) }
+    public func cpuSeconds() -> Double? { ProcFS.cpuSeconds(of: process.pid) }
 
     /// Closes the child's input (end of input) and waits for it to exit.
     public func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        input.close()
+        process.wait()
     }
 }

@@ -21,18 +21,11 @@ public enum PluginBuilder {
     /// Compiles `source` into the shared library `output` with the flags a plugin should use
     /// (`-shared -fPIC -fvisibility=hidden`, warnings as errors). Throws with the compiler's output.
     public static func buildC(source: String, output: String, defines: [String] = [], optimize: Bool = false) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", optimize ? "-O2" : "-O0",
+        let arguments = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", optimize ? "-O2" : "-O0",
             "-shared", "-fPIC", "-fvisibility=hidden", "-I", includeDirectory] + defines + [source, "-o", output, "-lpthread"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HostProcessError("cc failed for \(source) \(defines):\n\(String(decoding: message, as: UTF8.self))")
+        let result = try ChildProcess.run("/usr/bin/env", arguments, stderr: .sameAsStdout)
+        guard result.termination == .exited(0) else {
+            throw HostProcessError("cc failed (\(result.termination)) for \(source) \(defines):\n\(result.out)")
         }
     }
 }

@@ -131,24 +131,14 @@ struct LatencyBench {
     }
 
     private func compile(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HostProcessError("cc \(arguments.joined(separator: " ")) failed") }
+        let result = try ChildProcess.run("/usr/bin/env", ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror"] + arguments,
+                                          stdin: .inherit, stdout: .inherit, stderr: .inherit)
+        guard result.status == 0 else { throw HostProcessError("cc \(arguments.joined(separator: " ")) failed (\(result.termination))") }
     }
 
     private func runClient(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HostProcessError("the latency client failed (status \(process.terminationStatus))") }
-        return String(decoding: data, as: UTF8.self)
+        let result = try ChildProcess.run(arguments[0], Array(arguments.dropFirst()), stdin: .inherit, stderr: .inherit)
+        guard result.status == 0 else { throw HostProcessError("the latency client failed (\(result.termination))") }
+        return result.out
     }
 }

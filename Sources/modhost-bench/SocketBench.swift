@@ -93,13 +93,8 @@ struct SocketBench {
         let runs = 200
         let callStarted = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<runs {
-            let process = Process()
-            process.executableURL = modhost
-            process.arguments = ["call", "--socket", path, "echo.ping"]
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw HostProcessError("modhost call exited \(process.terminationStatus)") }
+            let result = try ChildProcess.run(modhost.path, ["call", "--socket", path, "echo.ping"], stdin: .inherit, stdout: .null, stderr: .inherit)
+            guard result.status == 0 else { throw HostProcessError("modhost call ended with \(result.termination)") }
         }
         let perProcess = Double(runs) / (Double(DispatchTime.now().uptimeNanoseconds - callStarted) / 1e9)
         print(String(format: "  modhost call (a process each)    %10.0f round trips/s   (%.1f ms each)", perProcess, 1000 / perProcess))

@@ -73,19 +73,10 @@ enum RecipePackage {
     }
 
     private static func swiftBuild(_ arguments: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "build"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let log = "\(directory)/build.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        try output.close()
-        guard process.terminationStatus == 0 else {
+        let build = try ChildProcess.run("/usr/bin/env", ["swift", "build"] + arguments, directory: directory,
+                                         stdin: .inherit, stdout: .file(log), stderr: .sameAsStdout)
+        guard build.status == 0 else {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             throw HostProcessError("`swift build \(arguments.joined(separator: " "))` of the recipe failed:\n\(text.suffix(4_000))")
         }

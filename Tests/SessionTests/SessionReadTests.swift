@@ -51,16 +51,9 @@ import Testing
         let file = "\(try TemporaryDirectory.make(prefix: "session-cast"))/s.cast"
         try Data(cast.utf8).write(to: URL(fileURLWithPath: file))
         let asciinema = try #require(Self.asciinema, "the asciinema package from PyPI is needed (pip install asciinema)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: asciinema)
-        process.arguments = ["cat", file]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: output, as: UTF8.self) == "price: € ok\r\nbad\u{FFFD}\r\n")
+        let played = try ChildProcess.run(asciinema, ["cat", file])
+        #expect(played.status == 0, "\(played)")
+        #expect(played.out == "price: € ok\r\nbad\u{FFFD}\r\n")
         let bad = try bench.host.expectFailure("session.export", ["sessionId": "s", "format": "mp4"])
         #expect(bad["code"] == -32602 && bad["message"].string?.contains("format") == true)
     }

@@ -172,15 +172,9 @@ import Testing
     }
 
     @Test func helpExplainsEveryOption() throws {
-        let process = Process()
-        process.executableURL = try HostProcess.locateExecutable()
-        process.arguments = ["--help"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let help = try ChildProcess.run(try HostProcess.locateExecutable().path, ["--help"], stdin: .inherit, stderr: .inherit)
+        #expect(help.status == 0)
+        let text = help.out
         for option in ["--plugins", "--state-dir", "--server-id", "--config", "--manual-clock", "--log-level", "--default-module", "--max-line-bytes"] {
             #expect(text.contains(option), "--help does not mention \(option)")
         }

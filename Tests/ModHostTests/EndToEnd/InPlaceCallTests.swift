@@ -73,18 +73,12 @@ import Testing
         let requestLines = (0..<50).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"p1.seq","params":[\#($0)]}"# }
             + [#"{"jsonrpc":"2.0","id":"ping","method":"echo.ping"}"#]
         try (requestLines.joined(separator: "\n") + "\n").write(toFile: requests, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = try HostProcess.buildDirectory().appendingPathComponent("modhost")
-        process.arguments = ["--plugins", try plugins(), "--state-dir", try TemporaryDirectory.make(prefix: "modhost-state"), "--log-level", "error"]
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: requests))
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let lines = try String(decoding: data, as: UTF8.self).split(separator: "\n").map { try JSON(parsing: String($0)) }
+        let run = try ChildProcess.run(
+            try HostProcess.buildDirectory().appendingPathComponent("modhost").path,
+            ["--plugins", try plugins(), "--state-dir", try TemporaryDirectory.make(prefix: "modhost-state"), "--log-level", "error"],
+            stdin: .file(requests), stderr: .null)
+        #expect(run.status == 0, "\(run.termination)")
+        let lines = try run.out.split(separator: "\n").map { try JSON(parsing: String($0)) }
         let answers = lines.filter { $0["id"] != JSON.null }
         #expect(answers.count == 51)
         #expect(lines.contains { $0["method"] == "host.shutting_down" })

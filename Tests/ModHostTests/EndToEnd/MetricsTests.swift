@@ -224,19 +224,9 @@ import Testing
     }
 
     private func run(_ executable: URL, _ arguments: [String], input: String) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
         let inputFile = try TemporaryDirectory.make(prefix: "modhost-input") + "/stdin"
         try input.write(toFile: inputFile, atomically: true, encoding: .utf8)
-        let out = Pipe(), err = Pipe()
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inputFile))
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()  // the error output is a few lines at most
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        let result = try ChildProcess.run(executable.path, arguments, stdin: .file(inputFile))
+        return (result.status, result.out, result.err)
     }
 }

@@ -8,24 +8,8 @@ import Testing
 @Suite struct ReadmeExampleTests {
     /// Runs the real binary with `arguments`; its stdout, stderr and exit status.
     private func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> (out: String, err: String, status: Int32) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        // stderr goes to a file, so that neither pipe can fill up while the other is read.
-        let errorPath = "\(try TemporaryDirectory.make(prefix: "modhost-stderr"))/stderr"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try err.close()
-        let errors = FileManager.default.contents(atPath: errorPath) ?? Data()
-        return (String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self), process.terminationStatus)
+        let result = try ChildProcess.run(executable, arguments, directory: directory)
+        return (result.out, result.err, result.status)
     }
 
     /// `--help` shows two example requests (each a valid JSON-RPC 2.0 request) and every host

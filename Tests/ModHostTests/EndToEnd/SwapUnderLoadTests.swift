@@ -67,29 +67,12 @@ import Testing
     /// Runs the client with `python3` and returns its summary and its stderr.
     private func runClient(_ arguments: [String]) throws -> (JSON, String) {
         let script = TestPlugins.fixtures.appendingPathComponent("swap_load_client.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let output = Pipe()
-        let errorFile = try TemporaryDirectory.make(prefix: "modhost-client") + "/stderr"
-        try #require(FileManager.default.createFile(atPath: errorFile, contents: nil))
-        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorFile))
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // The client bounds itself (--timeout); this is the backstop if it hangs anyway.
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 240, execute: watchdog)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        watchdog.cancel()
-        try errors.close()
-        let clientErrors = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0, let summary = try? JSON(parsing: text) else {
-            throw HostProcessError("the client failed (status \(process.terminationStatus)): \(text)\n\(clientErrors)")
+        // The client bounds itself (--timeout); the timeout is the backstop if it hangs anyway.
+        let run = try ChildProcess.run("/usr/bin/env", ["python3", script] + arguments, stdin: .inherit, timeout: 240)
+        guard run.status == 0, let summary = try? JSON(parsing: run.out) else {
+            throw HostProcessError("the client failed (\(run.termination)): \(run.out)\n\(run.err)")
         }
-        return (summary, clientErrors)
+        return (summary, run.err)
     }
 
     private func tail(of file: String) -> String {

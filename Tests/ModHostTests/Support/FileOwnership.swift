@@ -91,17 +91,9 @@ enum FileOwnership {
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HostProcessError("\(executable) \(arguments) failed: \(String(decoding: text, as: UTF8.self))")
+        let result = try ChildProcess.run(executable, arguments, stdin: .inherit, stderr: .sameAsStdout)
+        guard result.status == 0 else {
+            throw HostProcessError("\(executable) \(arguments) failed (\(result.termination)): \(result.out)")
         }
     }
 }

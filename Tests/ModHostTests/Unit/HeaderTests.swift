@@ -9,16 +9,8 @@ import Testing
     static let header = PluginBuilder.includeDirectory + "/modhost.h"
 
     private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let result = try ChildProcess.run("/usr/bin/env", arguments, stdin: .inherit, stderr: .sameAsStdout)
+        return (result.status, result.out)
     }
 
     @Test func compilesAsStrictC11() throws {

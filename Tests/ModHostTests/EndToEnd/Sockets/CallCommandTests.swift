@@ -6,19 +6,8 @@ import Testing
 @Suite struct CallCommandTests {
     /// Runs `modhost call ARGUMENTS` to its end: exit status, stdout, stderr.
     private func call(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = try HostProcess.locateExecutable()
-        process.arguments = ["call"] + arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        let result = try ChildProcess.run(try HostProcess.locateExecutable().path, ["call"] + arguments, environment: environment, stdin: .inherit)
+        return (result.status, result.out, result.err)
     }
 
     @Test func printsTheResultOrTheErrorAndExitsAccordingly() throws {

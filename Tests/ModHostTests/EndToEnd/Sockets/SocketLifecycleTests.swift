@@ -52,7 +52,7 @@ import Testing
 
     @Test func hotSwapAndTheDropInDirectoryWorkWithSocketClientsConnected() throws {
         let server = try SocketHost(extraArguments: ["--watch", "--watch-settle-ms", "50"]) { try TestPlugins.counter(into: $0, version: 1) }
-        let plugins = try #require(server.host.process.arguments?.drop { $0 != "--plugins" }.dropFirst().first)
+        let plugins = try #require(server.host.process.arguments.drop { $0 != "--plugins" }.dropFirst().first)
         let builds = try TestPlugins.directory()
         let v2 = try TestPlugins.counter(into: builds, version: 2)
         let watcher = try server.connect()

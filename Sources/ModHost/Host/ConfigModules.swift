@@ -50,8 +50,8 @@ final class ConfigModules: @unchecked Sendable {
     struct Applied: Encodable, Sendable {
         let id: String
         let mode: String
-        /// `loaded`, `swapped`, `shadow`, `canary`, `promoted`, `unchanged` (it already served that
-        /// file) or `pinned` (at start: its pinned generation was kept).
+        /// `loaded`, `swapped`, `shadow`, `canary`, `stepped`, `promoted`, `unchanged` (it already
+        /// served that file, with nothing beside it) or `pinned` (at start: its pinned generation was kept).
         let action: String
         /// The answer of the method it amounts to (`modules.load`, `modules.swap`, …).
         let result: JSONValue?
@@ -165,6 +165,10 @@ final class ConfigModules: @unchecked Sendable {
                 return Applied(id: entry.id, mode: entry.mode, action: "stepped", result: try? JSONValue(parsing: result))
             }
             guard entry.mode == "serve" else {
+                // The module serves that very file already (the shadow or canary was promoted).
+                if registry.servesUnchanged(entry.id, file: entry.path) {
+                    return Applied(id: entry.id, mode: entry.mode, action: "unchanged", result: nil)
+                }
                 let result = try SwapRequest.run(runtime, params: entry.swapParams)
                 return Applied(id: entry.id, mode: entry.mode, action: entry.mode, result: try? JSONValue(parsing: result))
             }

@@ -114,8 +114,9 @@ extension HostConfiguration {
             throw ConfigurationError(
                 "\(where_): \"\(name).mode\" must be \"serve\", \"shadow\" or \"canary\", got \(other.string.map { JSONString.quotedText($0) } ?? other.kindDescription)")
         }
-        if let percent = members["percent"], percent.double.map({ !(0...100).contains($0) }) ?? true {
-            throw ConfigurationError("\(where_): \"\(name).percent\" must be a number from 0 to 100, got \(percent.text)")
+        // 0 and 100 end a running canary (an edit rolls it back or promotes it); a start takes 1 to 99.
+        if let percent = members["percent"], percent.int.map({ !(0...100).contains($0) }) ?? true {
+            throw ConfigurationError("\(where_): \"\(name).percent\" must be a whole number from 0 to 100, got \(percent.text)")
         }
         if let key = members["stickyKey"], key.string == nil {
             throw ConfigurationError("\(where_): \"\(name).stickyKey\" must be a string (a JSON pointer such as \"/sessionId\"), got \(key.kindDescription)")

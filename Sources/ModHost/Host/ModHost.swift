@@ -173,15 +173,20 @@ public enum ModHost {
         channel?.stopAccepting()
         sockets?.stopAccepting()
         watcher?.stop()
+        reloadSignal.cancel()
         // One drain timeout for all of it: queued host methods, modules' calls, the last output.
         let deadline = ContinuousClock.now + configuration.drainTimeout
         methods.drain(until: deadline)
         runtime.loads.abandon()
-        runtime.registry.shutdown(until: deadline)
+        // On the control queue, so no lifecycle change (a gate's check, a reload queued before
+        // the signal was cancelled) runs beside it; a later one finds no module.
+        runtime.control.sync {
+            CrashReport.prepareThread()  // plugins' stop and destroy run here
+            runtime.registry.shutdown(until: deadline)
+        }
         runtime.timers.shutdown()
         sweeper.cancel()
         signals.forEach { $0.cancel() }
-        reloadSignal.cancel()
         // A client still reading gets its last replies; one that stopped is given a second.
         let last = max(deadline, ContinuousClock.now + .seconds(1))
         sockets?.closeAll(until: last)

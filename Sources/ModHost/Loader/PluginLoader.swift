@@ -6,6 +6,9 @@ import Synchronization
 final class PluginImage: @unchecked Sendable {
     /// The file as the user named it.
     let file: String
+    /// What `file` looked like when it was opened; nil when the image came from elsewhere (a
+    /// pinned copy known by the file it was pinned from).
+    let sourceFingerprint: FileFingerprint?
     /// The private copy that was actually mapped, `<image dir>/<n>-<file name>.g<generation>`
     /// (unlinked once mapped; the generation in it is the loader's prediction).
     let mappedPath: String
@@ -19,9 +22,10 @@ final class PluginImage: @unchecked Sendable {
     /// bytes that were mapped, which a pin copies (`Pins`) whatever became of `file` since.
     private let copy: Mutex<Int32>
 
-    fileprivate init(file: String, mappedPath: String, isSwift: Bool, descriptor: PluginDescriptor, handle: UnsafeMutableRawPointer,
-                     copy: Int32) {
+    fileprivate init(file: String, sourceFingerprint: FileFingerprint?, mappedPath: String, isSwift: Bool, descriptor: PluginDescriptor,
+                     handle: UnsafeMutableRawPointer, copy: Int32) {
         self.file = file
+        self.sourceFingerprint = sourceFingerprint
         self.mappedPath = mappedPath
         self.isSwift = isSwift
         self.descriptor = descriptor
@@ -104,6 +108,7 @@ final class PluginLoader: Sendable {
     ///   `path`: a pinned copy is known by the file it was pinned from.
     func open(_ path: String, generation: Int, as file: String? = nil) throws(LoadError) -> PluginImage {
         let known = file ?? path
+        let fingerprint = file == nil ? FileFingerprint(path) : nil
         let file = try PluginFile(opening: path, trust: trust, limit: maxFileBytes)
         let isSwift = file.elf.isSwift
 
@@ -130,7 +135,7 @@ final class PluginLoader: Sendable {
         }
         // The image is mapped and its descriptor valid: the one place where the handle, the
         // mapped path and the descriptor are all known (per-image bookkeeping goes here).
-        return PluginImage(file: known, mappedPath: mappedPath, isSwift: isSwift, descriptor: descriptor, handle: handle, copy: copy)
+        return PluginImage(file: known, sourceFingerprint: fingerprint, mappedPath: mappedPath, isSwift: isSwift, descriptor: descriptor, handle: handle, copy: copy)
     }
 
     private static func readDescriptor(_ handle: UnsafeMutableRawPointer) throws(LoadError) -> PluginDescriptor {

@@ -7,7 +7,7 @@ import Synchronization
 /// that a restart brings it back (the safe-migration seed: a restart after a rollback keeps the
 /// old version, even though the new file is still on disk).
 ///
-/// A pin is a copy of the chosen image's bytes, `<state>/pinned/<server-id>/<id>.so` (made from
+/// A pin is a copy of the chosen image's bytes, `<state>/pinned/<server-id>/<id>-g<generation>-<tag>.so` (made from
 /// the private copy that was mapped, so it holds even when the original file was overwritten
 /// since), and a record in `<state>/pinned/<server-id>/pins.json` (per server id, like the
 /// database, so hosts sharing a state directory keep their own): the version, the file it came from, and the *offer*, the file
@@ -17,8 +17,9 @@ import Synchronization
 /// offer that changed (a new file dropped in, a config entry edited) wins and drops the pin.
 ///
 /// Both files are written atomically (a new file, fsync, rename, fsync of the directory):
-/// the copy first, then the record, so a host killed at any point finds either the old pin or
-/// the new one. The directory is 0700, the files 0600. Used from the control queue and the
+/// the copy first under a name of its own, then the record naming it, then the old copy is
+/// deleted; so a host killed at any point finds either the old pin whole or the new one (a copy
+/// no record names is deleted at start). The directory is 0700, the files 0600. Used from the control queue and the
 /// main thread at start; the records are behind a mutex.
 final class Pins: Sendable {
     struct Offer: Codable, Equatable, Sendable {
@@ -31,11 +32,15 @@ final class Pins: Sendable {
         let generation: Int
         /// The file the chosen generation was loaded from, as listings name it.
         let file: String
-        /// `swap`, `promote` or `rollback`.
+        /// `swap`, `promote`, `rollback` or `gate`.
         let chosenBy: String
         let offer: Offer
         /// Host clock time of the pin, ms since the epoch.
         let pinnedAtMs: Int64
+        /// What `file` looked like when the chosen generation was loaded from it (nil: unknown).
+        var fileFingerprint: FileFingerprint?
+        /// The copy's name in the pins directory (nil in records of before: `<id>.so`).
+        var copy: String?
     }
 
     private struct Stored: Codable {
@@ -72,7 +77,15 @@ final class Pins: Sendable {
         }
         records = Mutex(loaded)
         rejected = Mutex(rejections)
+        // Copies no record names: a host killed between writing a copy and its record.
+        let named = Set(loaded.map { Self.copyName($0.key, $0.value) })
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where (name.hasSuffix(".so") || name.hasSuffix(".so.new")) && !named.contains(name) {
+            unlink("\(directory)/\(name)")
+        }
     }
+
+    private static func copyName(_ id: String, _ record: Record) -> String { record.copy ?? "\(id).so" }
 
     /// Records that the canary or shadow of `id` from `file` was rolled back. A failure is
     /// logged (a restart would then start it again from an unchanged config entry).
@@ -118,28 +131,38 @@ final class Pins: Sendable {
 
     func record(_ id: String) -> Record? { records.withLock { $0[id] } }
 
-    /// The pinned copy of module `id`.
-    func copyPath(_ id: String) -> String { "\(directory)/\(id).so" }
+    /// The pinned copy of module `id`, as its record names it.
+    func copyPath(_ id: String, _ record: Record) -> String { "\(directory)/\(Self.copyName(id, record))" }
 
     /// Pins `image` (the generation just chosen for `id`). A failure is logged: the change it
     /// follows stands, but a restart would not bring it back.
     func pin(_ id: String, image: PluginImage, generation: Int, chosenBy: String, offer: String, nowMs: Int64) {
         do {
             try StateDirectory.makeDirectories(directory)
+            let old = record(id)
+            let name = "\(id)-g\(generation)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).so"
             try image.withCopy { fd in
                 guard let fd else { throw ConfigurationError("the mapped image is no longer open") }
-                try Self.writeAtomically(to: copyPath(id), mode: 0o600) { out in try Self.copy(from: fd, to: out) }
+                try Self.writeAtomically(to: "\(directory)/\(name)", mode: 0o600) { out in try Self.copy(from: fd, to: out) }
             }
+            // A generation loaded from its pin knows its file's fingerprint from the old record.
+            let fingerprint = image.sourceFingerprint ?? old.flatMap { $0.file == image.file ? $0.fileFingerprint : nil }
             let record = Record(
                 version: image.descriptor.version, generation: generation, file: image.file, chosenBy: chosenBy,
-                offer: Offer(path: offer, fingerprint: FileFingerprint(offer)), pinnedAtMs: nowMs)
+                offer: Offer(path: offer, fingerprint: FileFingerprint(offer)), pinnedAtMs: nowMs, fileFingerprint: fingerprint, copy: name)
             let rejections = rejected.withLock { $0 }
-            try records.withLock { records in
-                var next = records
-                next[id] = record
-                try save(next, rejected: rejections)
-                records = next
+            do {
+                try records.withLock { records in
+                    var next = records
+                    next[id] = record
+                    try save(next, rejected: rejections)
+                    records = next
+                }
+            } catch {
+                unlink("\(directory)/\(name)")
+                throw error
             }
+            if let old, Self.copyName(id, old) != name { unlink(copyPath(id, old)) }
             logger.info("pinned \(id) \(record.version) (generation \(generation), chosen by a \(chosenBy)): a restart brings it back")
         } catch {
             logger.error("could not pin \(id) \(image.descriptor.version) after a \(chosenBy): \(error); a restart loads \(LogText.quote(offer, keep: .tail)) instead")
@@ -164,8 +187,8 @@ final class Pins: Sendable {
                 why = "\(LogText.quote(record.offer.path, keep: .tail)), the file it was pinned over, is no longer offered"
             } else if FileFingerprint(record.offer.path) != record.offer.fingerprint {
                 why = "\(LogText.quote(record.offer.path, keep: .tail)) changed since the pin was made: the new file wins"
-            } else if access(copyPath(id), R_OK) != 0 {
-                why = "its copy \(copyPath(id)) is missing"
+            } else if access(copyPath(id, record), R_OK) != 0 {
+                why = "its copy \(copyPath(id, record)) is missing"
             } else {
                 why = nil
             }
@@ -174,14 +197,14 @@ final class Pins: Sendable {
                 remove(id)
                 continue
             }
-            plan[id] = Registry.PinnedLoad(copy: copyPath(id), file: record.file, offer: record.offer.path)
+            plan[id] = Registry.PinnedLoad(copy: copyPath(id, record), file: record.file, offer: record.offer.path)
         }
         return plan
     }
 
     /// Drops the pin of `id`, if any (an unload, an offer that changed).
     func remove(_ id: String) {
-        guard record(id) != nil else { return }
+        guard let old = record(id) else { return }
         do {
             let rejections = rejected.withLock { $0 }
             try records.withLock { records in
@@ -191,7 +214,7 @@ final class Pins: Sendable {
                 try save(next, rejected: rejections)
                 records = next
             }
-            unlink(copyPath(id))
+            unlink(copyPath(id, old))
         } catch {
             logger.error("could not drop the pin of \(id): \(error)")
         }

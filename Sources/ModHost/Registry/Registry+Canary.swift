@@ -24,7 +24,15 @@ extension Registry {
             throw RPCError.invalidParams("\"percent\" must be 1 to 99 to start a canary, got \(percent); for all calls use a plain swap")
         }
         var gate: GateWatch?
-        if let gates, !gates.isNull { gate = GateWatch(spec: try GateSpec(gates, canary: true)) }
+        if let gates, !gates.isNull {
+            // A canary's gate reads both generations' call metrics.
+            guard runtime.metrics != nil else {
+                throw RPCError(code: RPCError.refusedCode,
+                               message: "gates on a canary need call metrics, and the host was started with --no-metrics; restart it without that option, or start the canary without gates",
+                               data: JSONObject.module(id))
+            }
+            gate = GateWatch(spec: try GateSpec(gates, canary: true))
+        }
         let (slot, serving) = try runningWithoutChange(id)
         guard serving.descriptor.allowsTwoInstances else { throw Self.singleInstance(id, serving.descriptor.version, serving: true) }
         let canary: ModuleInstance
@@ -109,6 +117,8 @@ extension Registry {
                               pauseMicros: outcome.pauseMicros)
         default:
             canary.percent = percent
+            // A gate judges the new share from here: a new window of `minCalls` calls.
+            if let gate = canary.gate { gate.windowStart = canary.gateFigures(serving: serving) }
             runtime.logger.info("\(id): canary \(canary.instance.descriptor.version) now takes \(percent)% of calls")
             return CanaryStep(id: id, percent: percent, serving: serving.descriptor.version, canary: canary.instance.descriptor.version,
                               generation: canary.instance.generation, ended: nil, pauseMicros: 0)

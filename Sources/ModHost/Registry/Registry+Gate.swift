@@ -52,18 +52,19 @@ extension Registry {
             case .waiting:
                 return
             case .passed:
-                runtime.timers.cancelHost(gate.timer)
                 do throws(RPCError) {
                     _ = try promote(id, drainTimeout: drain, chosenBy: "gate")
-                    publish(GateEvent(id: id, mode: "shadow", generation: shadow.instance.generation, version: shadow.instance.descriptor.version,
-                                      action: "promoted", percent: nil, reason: verdict.reason, metrics: verdict.metrics, report: nil))
                 } catch {
-                    runtime.logger.error("\(id): the gate passed the shadow but its promotion failed: \(error.message)")
+                    // The timer goes on: the next check tries again.
+                    return runtime.logger.error("\(id): the gate passed the shadow but its promotion failed (tried again at the next check): \(error.message)")
                 }
+                runtime.timers.cancelHost(gate.timer)
+                publish(GateEvent(id: id, mode: "shadow", generation: shadow.instance.generation, version: shadow.instance.descriptor.version,
+                                  action: "promoted", percent: nil, reason: verdict.reason, metrics: verdict.metrics, report: nil))
             case .failed:
                 runtime.timers.cancelHost(gate.timer)
-                let report = writeReport(id, generation: shadow.instance.generation, gate)
                 discardShadow(of: slot)
+                let report = writeReport(id, generation: shadow.instance.generation, gate)
                 runtime.pins.reject(id, file: shadow.instance.image.file)
                 rolledBack(GateEvent(id: id, mode: "shadow", generation: shadow.instance.generation, version: shadow.instance.descriptor.version,
                                      action: "rolled_back", percent: nil, reason: verdict.reason, metrics: verdict.metrics, report: report))
@@ -87,23 +88,23 @@ extension Registry {
                                       percent: next, reason: verdict.reason, metrics: verdict.metrics, report: nil))
                     return
                 }
-                runtime.timers.cancelHost(gate.timer)
                 do throws(RPCError) {
                     _ = try promoteCanary(slot, drainTimeout: drain, chosenBy: "gate")
-                    publish(GateEvent(id: id, mode: "canary", generation: generation, version: version, action: "promoted",
-                                      percent: 100, reason: verdict.reason, metrics: verdict.metrics, report: nil))
                 } catch {
-                    runtime.logger.error("\(id): the gate passed the canary but its promotion failed: \(error.message)")
+                    return runtime.logger.error("\(id): the gate passed the canary but its promotion failed (tried again at the next check): \(error.message)")
                 }
-            case .failed:
                 runtime.timers.cancelHost(gate.timer)
-                let report = writeReport(id, generation: generation, gate)
+                publish(GateEvent(id: id, mode: "canary", generation: generation, version: version, action: "promoted",
+                                  percent: 100, reason: verdict.reason, metrics: verdict.metrics, report: nil))
+            case .failed:
                 do throws(RPCError) {
                     _ = try rollbackCanary(slot, drainTimeout: drain)
                 } catch {
-                    runtime.logger.error("\(id): the gate failed the canary but its rollback failed: \(error.message)")
-                    return
+                    // The canary still serves its share; the next check fails it again and retries.
+                    return runtime.logger.error("\(id): the gate failed the canary but its rollback failed (tried again at the next check): \(error.message)")
                 }
+                runtime.timers.cancelHost(gate.timer)
+                let report = writeReport(id, generation: generation, gate)
                 rolledBack(GateEvent(id: id, mode: "canary", generation: generation, version: version, action: "rolled_back",
                                      percent: 0, reason: verdict.reason, metrics: verdict.metrics, report: report))
             }
@@ -125,24 +126,32 @@ extension Registry {
 
     /// Writes the differing calls to `<state>/reports/<id>-<generation>.jsonl` (0600 in a 0700
     /// directory: params may hold secrets); returns its path, or nil when it cannot be written.
+    /// Generations count from 1 again after a restart, so a name an earlier run's report holds
+    /// is never overwritten: this one takes `<id>-<generation>-2.jsonl`, `-3`, and so on.
     private func writeReport(_ id: String, generation: Int, _ gate: GateWatch) -> String? {
         let directory = "\(runtime.configuration.stateDirectory)/reports"
-        let path = "\(directory)/\(id)-\(generation).jsonl"
+        let base = "\(directory)/\(id)-\(generation)"
         var text: [UInt8] = []
         for line in gate.reportLines() {
             text += line
             text.append(UInt8(ascii: "\n"))
         }
+        let temporary = "\(base).\(getpid()).tmp"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let temporary = path + ".tmp"
             guard FileManager.default.createFile(atPath: temporary, contents: Data(text), attributes: [.posixPermissions: 0o600]) else {
                 throw CocoaError(.fileWriteUnknown)
             }
-            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-            return path
+            defer { unlink(temporary) }
+            // link(2) fails on a taken name where rename(2) would replace it.
+            for n in 1...10_000 {
+                let path = n == 1 ? "\(base).jsonl" : "\(base)-\(n).jsonl"
+                if link(temporary, path) == 0 { return path }
+                guard errno == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            }
+            throw POSIXError(.EEXIST)
         } catch {
-            runtime.logger.error("\(id): cannot write the gate's report \(LogText.quote(path, keep: .tail)): \(error)")
+            runtime.logger.error("\(id): cannot write the gate's report \(LogText.quote(base + ".jsonl", keep: .tail)): \(error)")
             return nil
         }
     }

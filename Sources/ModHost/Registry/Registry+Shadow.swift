@@ -92,14 +92,20 @@ extension Registry {
     }
 
     private func discard(_ instance: ModuleInstance, in slot: ModuleSlot, releaseImage release: Bool) {
-        slot.mailbox.pause(timeout: .seconds(5))
-        instance.stop()
+        let idle = slot.mailbox.pause(timeout: .seconds(5))
+        if idle { instance.stop() }
         slot.mailbox.close()
         for call in CallTable.shared.takeAll(of: slot) {
             call.finish(error: .moduleUnavailable(slot.id, "its shadow was discarded"))
         }
-        instance.destroy()
         slot.instance = nil
+        guard idle else {
+            // A shadow call still runs in it: never called again, its image stays mapped.
+            abandon(instance)
+            runtime.logger.error("abandoned the shadow of \(slot.id): a call did not return within 5 s; its image stays mapped")
+            return
+        }
+        instance.destroy()
         if release { releaseImage(of: instance) }
     }
 }

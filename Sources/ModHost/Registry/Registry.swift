@@ -29,7 +29,7 @@ final class Registry: @unchecked Sendable {
 
     /// A pinned copy to load for a module at start instead of the file offered for it.
     struct PinnedLoad {
-        /// `<state>/pinned/<id>.so`.
+        /// The pinned copy, `<state>/pinned/<server-id>/<id>-g<generation>-<tag>.so`.
         let copy: String
         /// The file the pinned generation came from: what listings show.
         let file: String
@@ -72,6 +72,18 @@ final class Registry: @unchecked Sendable {
 
     /// The file a start would load for module `id` (see `State.offers`).
     func offer(_ id: String) -> String? { state.withLock { $0.offers[id] } }
+
+    /// Whether module `id` serves `path` itself, with nothing beside it: its serving generation
+    /// came from that path, and the file is unchanged since (same device, inode, size and
+    /// modification time). A config entry naming that file for a shadow or canary then has
+    /// nothing to start (it was promoted, perhaps before a restart that brought it back pinned).
+    func servesUnchanged(_ id: String, file path: String) -> Bool {
+        guard let slot = slot(id), let instance = slot.instance, slot.canary == nil, slot.shadow == nil,
+              PathTrust.lexicallyNormalized(instance.image.file) == PathTrust.lexicallyNormalized(path) else { return false }
+        let known = instance.image.sourceFingerprint
+            ?? runtime.pins.record(id).flatMap { $0.file == instance.image.file ? $0.fileFingerprint : nil }
+        return known != nil && known == FileFingerprint(path)
+    }
 
     /// Pins the generation a swap, promote or rollback just chose for `id` (`Pins`). The offer
     /// is the module's `host.modules` "serve" file, else the file it was loaded by.
@@ -340,13 +352,14 @@ final class Registry: @unchecked Sendable {
             }
         }
         guard idle else {
-            instance.state = .failed
+            // The stuck call may be in the serving instance or in a canary (both run from this
+            // mailbox): neither is stopped, destroyed or unmapped while it may still run.
             slot.mailbox.close()
-            instance.context.endActivity()
-            // Its threads may still run: from now on the host table answers them MH_EXPIRED, so
-            // they cannot write into the store or the events a reloaded instance shares.
-            instance.context.retire()
-            state.withLock { $0.retiredImages += 1 }
+            abandon(instance)
+            if let canary = slot.canary {
+                slot.canary = nil
+                abandon(canary.instance)
+            }
             runtime.logger.error("abandoned \(slot.id): a call did not return within the drain timeout (--drain-timeout-ms); the instance is never called again and its image stays mapped")
             return
         }
@@ -360,6 +373,17 @@ final class Registry: @unchecked Sendable {
         event.add("version", instance.descriptor.version)
         event.add("reason", reason)
         runtime.events.publish(topic: "modules.unloaded", data: event.result)
+    }
+
+    /// Gives up on an instance that may still be running a call: it is never called again, and
+    /// it is neither stopped, destroyed nor unmapped (its code may be on a thread's stack).
+    func abandon(_ instance: ModuleInstance) {
+        instance.state = .failed
+        instance.context.endActivity()
+        // Its threads may still run: from now on the host table answers them MH_EXPIRED, so
+        // they cannot write into the store or the events a reloaded instance shares.
+        instance.context.retire()
+        state.withLock { $0.retiredImages += 1 }
     }
 
     /// Opens `path` through the loader, telling it the generation this load will most likely

@@ -160,4 +160,26 @@ import Testing
         #expect(refusedNew["message"].string?.contains("2.0.0") == true, "\(refusedNew)")
         #expect(try self.host.call("probe.version") == "1.0.0")
     }
+
+    /// A call stuck in the canary when its module is unloaded: the canary is abandoned like the
+    /// serving instance (never destroyed or unmapped under the running call), and the host
+    /// serves on once the call returns.
+    @Test func aCallStuckInTheCanaryAtUnloadAbandonsItAndTheHostServesOn() throws {
+        let host = try HostProcess(plugins: try TestPlugins.directory(), extraArguments: ["--drain-timeout-ms", "300"])
+        let v1 = try TestPlugins.probe(into: try TestPlugins.directory(), defines: [Self.multiInstance])
+        try host.call("modules.load", ["path": .string(v1)])
+        try host.call("modules.swap", ["id": "probe", "path": .string(v2), "mode": "canary", "percent": 50, "stickyKey": "/0"])
+        // A sleep whose [ms] lands on the canary (probe.version with the same params says so).
+        let ms = try #require((1_500..<1_600).first { try host.call("probe.version", [.int(Int64($0))]) == "2.0.0" })
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"stuck","method":"probe.sleep","params":[\#(ms)]}"#)
+        try host.waitUntilRunning("probe")
+        try host.call("modules.unload", ["id": "probe"])
+        try host.waitForStderr(containing: "abandoned probe")
+        // The canary's handle returns into code that is still mapped, then finds its context gone.
+        try host.waitForStderr(containing: "sleep \(ms): store_put returned -2")
+        #expect(try host.call("host.status")["modules"] == [])
+        try host.call("modules.load", ["path": .string(v1)])
+        #expect(try host.call("probe.version") == "1.0.0")
+        #expect(try host.shutdown() == 0)
+    }
 }

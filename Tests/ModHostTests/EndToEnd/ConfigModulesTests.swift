@@ -125,6 +125,7 @@ import Testing
         let host = try start(hostModules(["probe": ["path": .string(v2), "mode": "shadow"]]))
         let cases: [(JSON, String)] = [
             (hostModules(["probe": ["path": .string(v2), "mode": "mirror"]]), "\"host.modules.probe.mode\" must be \"serve\", \"shadow\" or \"canary\""),
+            (hostModules(["probe": ["path": .string(v2), "mode": "canary", "percent": 12.5]]), "\"host.modules.probe.percent\" must be a whole number from 0 to 100"),
             (hostModules(["probe": ["path": .string(v2), "percnt": 10]]), "unknown key \"host.modules.probe.percnt\""),
             (hostModules(["probe": ["path": 5]]), "\"host.modules.probe.path\" must be a non-empty string"),
             (hostModules(["probe": ["path": .string("\(elsewhere)/nosuch.so")]]), "\"host.modules.probe.path\": \(elsewhere)/nosuch.so: No such file or directory"),
@@ -182,6 +183,31 @@ import Testing
         #expect(described["version"] == "2.0.0")
         #expect(try host.call("probe.version", ["sessionId": "x"]) == "2.0.0")
         #expect(try host.shutdown() == 0)
+    }
+
+    /// A canary the config started, promoted by hand, is pinned; a restart with the same config
+    /// serves it alone: the entry's file is what serves, so there is no canary to start.
+    @Test func aPromotedCanaryIsNotStartedAsACanaryOfItselfAfterARestart() throws {
+        let multi = "-DPROBE_FLAGS=(MH_FLAG_UNLOADABLE|MH_FLAG_MULTI_INSTANCE)"
+        let directory = try TestPlugins.directory()
+        try TestPlugins.probe(into: directory, defines: [multi])
+        let next = try TestPlugins.probe(into: try TestPlugins.directory(), version: "2.0.0", name: "libprobe-2.so", defines: [multi])
+        try writeConfig(hostModules(["probe": ["path": .string(next), "mode": "canary", "percent": 10]]))
+        let host = try HostProcess(plugins: directory, extraArguments: ["--config", config])
+        #expect(try host.call("modules.describe", ["id": "probe"])["canary"]["version"] == "2.0.0")
+        try host.call("modules.canary", ["id": "probe", "percent": 100])
+        #expect(try host.shutdown() == 0)
+
+        let restarted = try HostProcess(plugins: directory, state: host.stateDirectory, extraArguments: ["--config", config])
+        let described = try restarted.call("modules.describe", ["id": "probe"])
+        #expect(described["version"] == "2.0.0", "the promotion is pinned")
+        #expect(described["canary"] == .null, "\(described)")
+        #expect(try restarted.waitForStderr(containing: "host.modules.probe (canary): unchanged").isEmpty == false)
+        // An edit of the entry, the file unchanged, still has nothing to start.
+        try writeConfig(hostModules(["probe": ["path": .string(next), "mode": "canary", "percent": 20]]))
+        #expect(try restarted.call("host.reloadConfig")["applied"][0]["action"] == "unchanged")
+        #expect(try restarted.call("modules.describe", ["id": "probe"])["canary"] == .null)
+        #expect(try restarted.shutdown() == 0)
     }
 
     /// The gate rolls back a canary the config started; a restart with the same, unchanged

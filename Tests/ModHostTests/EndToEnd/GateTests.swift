@@ -118,8 +118,14 @@ import Testing
         ])
         #expect(try seqCalls(400) == 0, "the serving version answers")
         try settleShadow()
+        // An earlier run's report of generation 2 (generations restart at 1) is not overwritten.
+        let reports = "\(host.stateDirectory)/reports"
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        try "earlier\n".write(toFile: "\(reports)/probe-2.jsonl", atomically: true, encoding: .utf8)
         _ = try host.advanceClock(by: 60_000)
         let event = try host.nextEvent(topic: "modules.rolled_back")["data"]
+        #expect(event["report"].string == "\(reports)/probe-2-2.jsonl")
+        #expect(try String(contentsOfFile: "\(reports)/probe-2.jsonl", encoding: .utf8) == "earlier\n")
         #expect(event["mode"] == "shadow")
         #expect(event["metrics"]["differed"] == 20)
         #expect(event["reason"].string?.contains("maxDiffer") == true, "\(event)")
@@ -171,9 +177,63 @@ import Testing
         #expect(event["action"] == "promoted")
         #expect(try describe()["canary"] == .null)
         #expect(try host.call("probe.version", ["sessionId": "anyone"]) == "2.0.0")
-        // The gate's timer ended with the promotion: more time changes nothing.
-        _ = try host.advanceClock(by: 600_000)
+        // The gate's choice is pinned: a restart brings 2.0.0 back.
+        #expect(try describe()["pin"]["chosenBy"] == "gate")
+    }
+
+    @Test func steppingByHandKeepsTheGateWithANewWindow() throws {
+        let good = try v2(name: "libprobe-good.so")
+        try host.call("modules.swap", [
+            "id": "probe", "path": .string(good), "mode": "canary", "percent": 50, "gates": ["minCalls": 100],
+        ])
+        try seqCalls(400)  // about 200 on the canary
+        try host.call("modules.canary", ["id": "probe", "percent": 60])
+        _ = try host.advanceClock(by: 60_000)
+        let check = try describe()["canary"]["gates"]["lastCheck"]
+        #expect(check["verdict"] == "waiting", "the calls before the step do not count for the new share: \(check)")
+        #expect(try describe()["canary"]["percent"] == 60)
+        try seqCalls(400)
+        _ = try host.advanceClock(by: 60_000)
+        let event = try host.nextEvent(topic: "modules.gate_passed")["data"]
+        #expect(event["action"] == "promoted", "60 is past the last default step below 100: \(event)")
         #expect(try host.call("probe.version") == "2.0.0")
+    }
+
+    @Test func aRollbackThatCannotDrainIsTriedAgainAtTheNextCheck() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins, defines: [Self.multiInstance])
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--manual-clock", "--drain-timeout-ms", "200"])
+        try host.call("events.subscribe", ["topics": ["modules.rolled_back"]])
+        let failing = try v2(["-DPROBE_FAIL_EVERY=1"], name: "libprobe-failing.so")
+        try host.call("modules.swap", [
+            "id": "probe", "path": .string(failing), "mode": "canary", "percent": 99, "stickyKey": "/0",
+            "gates": ["minCalls": 5, "maxErrorRateDelta": 0.01],
+        ])
+        for n in 0..<40 { _ = try host.request("probe.seq", [.int(Int64(n))]) }
+        // A call that holds the module's mailbox past the drain timeout when the check comes.
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"probe.sleep","params":[1500]}"#)
+        try host.waitUntilRunning("probe")
+        _ = try host.advanceClock(by: 60_000)
+        try host.waitForStderr(containing: "its rollback failed (tried again at the next check)")
+        #expect(try host.call("modules.describe", ["id": "probe"])["canary"]["version"] == "2.0.0", "still running: the rollback failed")
+        _ = try host.response(id: "slow", timeout: 20)
+        _ = try host.advanceClock(by: 60_000)
+        let event = try host.nextEvent(topic: "modules.rolled_back")["data"]
+        #expect(event["action"] == "rolled_back")
+        #expect(try host.call("modules.describe", ["id": "probe"])["canary"] == .null)
+        #expect(try host.call("probe.version") == "1.0.0")
+    }
+
+    @Test func gatesOnACanaryNeedMetrics() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins, defines: [Self.multiInstance])
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--manual-clock", "--no-metrics"])
+        let error = try host.request("modules.swap", [
+            "id": "probe", "path": .string(try v2(name: "libprobe-nometrics.so")), "mode": "canary", "percent": 10, "gates": ["minCalls": 5],
+        ])["error"]
+        #expect(error["code"] == -32005, "\(error)")
+        #expect(error["message"].string?.contains("--no-metrics") == true, "\(error)")
+        #expect(try host.call("modules.describe", ["id": "probe"])["canary"] == .null)
     }
 
     @Test func badGatesAreRefusedWithTheField() throws {

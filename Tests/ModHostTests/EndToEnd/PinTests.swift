@@ -24,6 +24,11 @@ import Testing
         try HostProcess(plugins: plugins, state: state, extraArguments: arguments)
     }
 
+    /// The pinned copies in the state directory (one per pinned module, once a change is done).
+    private func copies() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "\(state)/pinned/default")) ?? []).filter { $0.hasSuffix(".so") }.sorted()
+    }
+
     private func served(_ host: HostProcess) throws -> (version: JSON, file: JSON) {
         let modules = try host.call("modules.list")["modules"].array ?? []
         let probe = modules.first { $0["id"] == "probe" } ?? .null
@@ -35,7 +40,9 @@ import Testing
         try first.call("modules.swap", ["id": "probe", "path": .string(v2)])
         #expect(try first.shutdown() == 0)
         // The copy and the record are private to the host's user.
-        for (path, mode) in [("pinned", 0o700), ("pinned/default", 0o700), ("pinned/default/probe.so", 0o600), ("pinned/default/pins.json", 0o600)] {
+        let copy = try #require(copies().first)
+        #expect(copies().count == 1, "\(copies())")
+        for (path, mode) in [("pinned", 0o700), ("pinned/default", 0o700), ("pinned/default/\(copy)", 0o600), ("pinned/default/pins.json", 0o600)] {
             #expect(try FileManager.default.attributesOfItem(atPath: "\(state)/\(path)")[.posixPermissions] as? Int == mode, "\(path)")
         }
 
@@ -123,20 +130,34 @@ import Testing
         #expect(file == .string(v1))
         let line = try second.waitForStderr(containing: "dropped the pin of probe 2.0.0")
         #expect(line.contains("changed since the pin was made"), "\(line)")
-        #expect(!FileManager.default.fileExists(atPath: "\(state)/pinned/default/probe.so"))
+        #expect(copies().isEmpty, "the dropped pin's copy is deleted: \(copies())")
         #expect(try second.shutdown() == 0)
     }
 
-    @Test func killedRightAfterARollbackTheNextStartKeepsV1() throws {
+    /// Each pin is on disk before its method answers: a host killed right after a swap starts
+    /// v2 again, and one killed right after the swap back that follows starts v1 (the v2 pin
+    /// would otherwise still win over the unchanged directory file); each new pin
+    /// replaces the old copy, and a copy no record names (a kill between the two writes) goes.
+    @Test func killedRightAfterEachChangeTheNextStartKeepsIt() throws {
         let first = try start()
         try first.call("modules.swap", ["id": "probe", "path": .string(v2)])
-        try first.call("modules.rollback", ["id": "probe"])
         first.signal(SIGKILL)
         _ = try first.waitForExit()
 
         let second = try start()
-        #expect(try served(second).version == "1.0.0")
-        #expect(try second.shutdown() == 0)
+        #expect(try served(second).version == "2.0.0", "the swap's pin was written before it answered")
+        try second.call("modules.swap", ["id": "probe", "path": .string(v1)])
+        #expect(copies().count == 1, "the new pin's copy replaced the old one: \(copies())")
+        second.signal(SIGKILL)
+        _ = try second.waitForExit()
+        // As if killed after writing a copy and before the record naming it.
+        try Data("not a plugin".utf8).write(to: URL(fileURLWithPath: "\(state)/pinned/default/probe-g9-dead.so"))
+
+        let third = try start()
+        #expect(try served(third).version == "1.0.0")
+        #expect(try third.waitForStderr(containing: "pinned: probe 1.0.0").contains("chosen by a swap"))
+        #expect(copies().count == 1 && !copies().contains("probe-g9-dead.so"), "\(copies())")
+        #expect(try third.shutdown() == 0)
     }
 
     @Test func aPromotedShadowIsPinnedAShadowAloneIsNot() throws {

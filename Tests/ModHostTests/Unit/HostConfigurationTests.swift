@@ -115,7 +115,7 @@ import Testing
             (#"{"host": {"modules": {"p": "\#(so)"}}}"#, #""host.modules.p" must be an object"#),
             (#"{"host": {"modules": {"p": {"mode": "serve"}}}}"#, #""host.modules.p" needs "path""#),
             (#"{"host": {"modules": {"p": {"path": "\#(directory)"}}}}"#, #"is not a regular file"#),
-            (#"{"host": {"modules": {"p": {"path": "\#(so)", "percent": 101}}}}"#, #""host.modules.p.percent" must be a number from 0 to 100"#),
+            (#"{"host": {"modules": {"p": {"path": "\#(so)", "percent": 101}}}}"#, #""host.modules.p.percent" must be a whole number from 0 to 100"#),
             (#"{"host": {"modules": {"p": {"path": "\#(so)", "stickyKey": 1}}}}"#, #""host.modules.p.stickyKey" must be a string"#),
             (#"{"host": {"modules": {"p": {"path": "\#(so)", "gates": 1}}}}"#, #""host.modules.p.gates" must be an object"#),
             (#"{"host": {"modules": {"p": {"path": "\#(so)", "keepSamples": "5"}}}}"#, #""host.modules.p.keepSamples" must be an integer"#),

@@ -17,6 +17,8 @@ struct LatencyBench {
     static let warmup = 200
     static let rounds = 5
     static let pipelined = 200_000
+    /// Pipelined rounds, interleaved across the processes like the one-at-a-time rounds.
+    static let pipelinedRounds = 5
 
     func run() throws {
         let work = try TemporaryDirectory.make(prefix: "modhost-bench-latency")
@@ -78,16 +80,17 @@ struct LatencyBench {
         try plan.map { $0.joined(separator: "\t") }.joined(separator: "\n").appending("\n")
             .write(toFile: "\(work)/plan", atomically: true, encoding: .utf8)
 
-        let output = try runClient(["\(work)/client", "\(work)/plan", "\(calls)", "\(Self.warmup)", "\(Self.rounds)", "\(Self.pipelined)"])
+        let output = try runClient(["\(work)/client", "\(work)/plan", "\(calls)", "\(Self.warmup)", "\(Self.rounds)", "\(Self.pipelined)",
+                                    "\(Self.pipelinedRounds)"])
         var latency: [String: (p50: Double, p99: Double, p999: Double, mean: Double, switches: Double)] = [:]
-        var pipeline: [String: (rate: Double, switches: Double)] = [:]
+        var pipeline: [String: (rate: Double, switches: Double, cpu: Double)] = [:]
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: "\t").map(String.init)
             if fields.first == "latency", fields.count == 7 {
                 let n = fields[2...].map { Double($0) ?? .nan }
                 latency[fields[1]] = (n[0], n[1], n[2], n[3], n[4])
-            } else if fields.first == "pipeline", fields.count == 4 {
-                pipeline[fields[1]] = (Double(fields[2]) ?? .nan, Double(fields[3]) ?? .nan)
+            } else if fields.first == "pipeline", fields.count == 5 {
+                pipeline[fields[1]] = (Double(fields[2]) ?? .nan, Double(fields[3]) ?? .nan, Double(fields[4]) ?? .nan)
             }
         }
 
@@ -123,10 +126,15 @@ struct LatencyBench {
             }
         }
         print("")
-        print("Pipelined (the same client, \(Self.pipelined) calls written by a thread while read back, best of 3)")
+        print("Pipelined (the same client, \(Self.pipelined) calls written by a thread while read back, \(Self.pipelinedRounds) rounds interleaved, best of each)")
+        print("                                       calls/s   switches   CPU µs")
+        print("                                                 per call  per call")
         for (label, key) in hosts.map({ ("\($0.0) echo.ping", "\($0.0) echo.ping") }) + [("python echo", "python echo"), ("C responder", "C responder")] {
             guard let f = pipeline[key] else { continue }
-            print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.0f calls/s %8.3f switches per call", f.rate, f.switches))
+            print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.0f %10.3f %9.3f", f.rate, f.switches, f.cpu))
+        }
+        if let host = pipeline["modhost echo.ping"], let other = pipeline["baseline echo.ping"] {
+            print(String(format: "  modhost / baseline: %.3fx the rate, %.3fx the CPU per call (target: rate >= 1)", host.rate / other.rate, host.cpu / other.cpu))
         }
     }
 

@@ -21,13 +21,20 @@ final class HostMethods: @unchecked Sendable {
     }
 
     /// Waits until the control queue has run everything submitted so far (at shutdown, after
-    /// input stopped: a `modules.load` still queued is answered before modules stop).
-    /// Gives up at `deadline`: a load stuck in a plugin's `init` does not hold shutdown forever.
-    func drain(until deadline: ContinuousClock.Instant) {
-        let done = DispatchSemaphore(value: 0)
-        runtime.control.async { done.signal() }
+    /// input stopped: a `modules.load` still queued is answered before modules stop), then keeps
+    /// the queue busy until the returned semaphore is signalled: nothing queued later runs before
+    /// then. Gives up waiting at `deadline`: a load stuck in a plugin's `init` does not hold
+    /// shutdown forever. Signal the semaphore exactly once.
+    func holdControl(until deadline: ContinuousClock.Instant) -> DispatchSemaphore {
+        let reached = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        runtime.control.async {
+            reached.signal()
+            release.wait()
+        }
         let (seconds, attoseconds) = max(deadline - ContinuousClock.now, .zero).components
-        _ = done.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+        _ = reached.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+        return release
     }
 
     func handles(_ method: String) -> Bool {

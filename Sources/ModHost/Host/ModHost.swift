@@ -174,16 +174,19 @@ public enum ModHost {
         sockets?.stopAccepting()
         watcher?.stop()
         reloadSignal.cancel()
+        // Nothing is loaded from now on and gates stop: a reload or a gate's change that comes
+        // late cannot bring a module back while the store closes.
+        runtime.registry.beginClosing()
         // One drain timeout for all of it: queued host methods, modules' calls, the last output.
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        methods.drain(until: deadline)
+        // Waits until the control queue is free (queued host methods and lifecycle changes done)
+        // and keeps it, so no change runs beside the shutdown; past the deadline (a change stuck
+        // in a plugin, a manual clock move waiting for a module stuck in a call) it shuts down
+        // anyway: closing the modules releases what waits for them.
+        let controlHeld = methods.holdControl(until: deadline)
         runtime.loads.abandon()
-        // On the control queue, so no lifecycle change (a gate's check, a reload queued before
-        // the signal was cancelled) runs beside it; a later one finds no module.
-        runtime.control.sync {
-            CrashReport.prepareThread()  // plugins' stop and destroy run here
-            runtime.registry.shutdown(until: deadline)
-        }
+        runtime.registry.shutdown(until: deadline)
+        controlHeld.signal()
         runtime.timers.shutdown()
         sweeper.cancel()
         signals.forEach { $0.cancel() }

@@ -23,6 +23,8 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
     case startFailed(module: String, message: String)
     /// Left out by `--disable`: `what` is "module <id>" or the resolved file, `option` the value.
     case disabled(what: String, option: String)
+    /// Asked for while the host shuts down (a late reload, a gate's change).
+    case shuttingDown
 
     public var description: String {
         switch self {
@@ -44,6 +46,7 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
         case .initFailed(let module, let message): "module \(module): init failed: \(message)"
         case .startFailed(let module, let message): "module \(module): start failed: \(message)"
         case .disabled(let what, let option): "\(what) is disabled by --disable \(option); restart without that option to load it"
+        case .shuttingDown: "the host is shutting down: nothing more is loaded"
         }
     }
 }

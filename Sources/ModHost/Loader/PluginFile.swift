@@ -14,6 +14,8 @@ struct PluginFile: ~Copyable {
     let resolvedPath: String
     let size: Int
     let elf: ELFImage
+    /// What the opened file looked like (from `fstat` of the descriptor).
+    let fingerprint: FileFingerprint
     private let fd: Int32
 
     /// Opens and checks `path`; refuses a file over `limit` bytes.
@@ -30,6 +32,7 @@ struct PluginFile: ~Copyable {
         }
         let size: Int
         let elf: ELFImage
+        let fingerprint: FileFingerprint
         do throws(LoadError) {
             var info = stat()
             guard fstat(fd, &info) == 0 else { throw .unreadable("cannot stat \(resolved): \(String(cString: strerror(errno)))") }
@@ -40,6 +43,7 @@ struct PluginFile: ~Copyable {
             }
             guard info.st_size <= Int64(limit) else { throw .tooLarge(size: Int64(info.st_size), limit: limit) }
             size = Int(info.st_size)
+            fingerprint = FileFingerprint(info)
             elf = try ELFImage(fd: fd, size: UInt64(size))
         } catch {
             Glibc.close(fd)
@@ -48,6 +52,7 @@ struct PluginFile: ~Copyable {
         self.resolvedPath = resolved
         self.size = size
         self.elf = elf
+        self.fingerprint = fingerprint
         self.fd = fd
     }
 

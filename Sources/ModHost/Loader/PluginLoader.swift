@@ -6,8 +6,9 @@ import Synchronization
 final class PluginImage: @unchecked Sendable {
     /// The file as the user named it.
     let file: String
-    /// What `file` looked like when it was opened; nil when the image came from elsewhere (a
-    /// pinned copy known by the file it was pinned from).
+    /// What `file` looked like when it was opened (for a pinned copy, known by the file it was
+    /// pinned from: what that file looked like when the pinned generation was loaded from it, if
+    /// known).
     let sourceFingerprint: FileFingerprint?
     /// The private copy that was actually mapped, `<image dir>/<n>-<file name>.g<generation>`
     /// (unlinked once mapped; the generation in it is the loader's prediction).
@@ -53,6 +54,11 @@ final class PluginImage: @unchecked Sendable {
             if fd >= 0 { close(fd) }
             fd = -1
         }
+    }
+
+    /// Keeps the image mapped for good: an abandoned instance may still run its code.
+    func keepMapped() {
+        closed.store(true, ordering: .releasing)
     }
 
     /// Unmaps the image if it may be; returns whether it did.
@@ -105,11 +111,12 @@ final class PluginLoader: Sendable {
     ///   the copy is made before the descriptor, hence the module id, is known, and a load can
     ///   still fail. The registry's generation (`host.status`) is the truth.
     /// - Parameter file: the path the image is known by (`PluginImage.file`) when it is not
-    ///   `path`: a pinned copy is known by the file it was pinned from.
-    func open(_ path: String, generation: Int, as file: String? = nil) throws(LoadError) -> PluginImage {
+    ///   `path`: a pinned copy is known by the file it was pinned from, and `fingerprint` is
+    ///   that file's as the pin recorded it.
+    func open(_ path: String, generation: Int, as file: String? = nil, fingerprint pinned: FileFingerprint? = nil) throws(LoadError) -> PluginImage {
         let known = file ?? path
-        let fingerprint = file == nil ? FileFingerprint(path) : nil
         let file = try PluginFile(opening: path, trust: trust, limit: maxFileBytes)
+        let fingerprint = known == path ? file.fingerprint : pinned
         let isSwift = file.elf.isSwift
 
         // dlopen caches by path and inode: a unique copy per load keeps versions apart, and a file

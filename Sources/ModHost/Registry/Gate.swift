@@ -186,6 +186,9 @@ final class GateWatch: Sendable {
         var last: GateCheck?
         var samples: [[UInt8]] = []
         var dropped = 0
+        /// Promotions or rollbacks it decided in a row that failed, and checks left to skip.
+        var failedChanges = 0
+        var skipChecks = 0
     }
     private let state = Mutex(State())
 
@@ -201,6 +204,26 @@ final class GateWatch: Sendable {
     var windowStart: GateFigures {
         get { state.withLock { $0.windowStart } }
         set { state.withLock { $0.windowStart = newValue } }
+    }
+
+    /// Whether this check is skipped: the change the gate last decided failed, and the next try
+    /// backs off (the 1st failure is tried again at the next check, then after 2, 4, 8, … checks,
+    /// at most an hour apart), since each try holds the module's calls up to the drain timeout.
+    func skipsCheck() -> Bool {
+        state.withLock { state in
+            guard state.skipChecks > 0 else { return false }
+            state.skipChecks -= 1
+            return true
+        }
+    }
+
+    /// The change just decided failed: returns the checks until the next try.
+    func changeFailed() -> Int {
+        state.withLock { state in
+            state.failedChanges += 1
+            state.skipChecks = min((1 << min(state.failedChanges - 1, 6)) - 1, 59)
+            return state.skipChecks + 1
+        }
     }
 
     var last: GateCheck? {

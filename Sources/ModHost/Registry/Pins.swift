@@ -65,6 +65,8 @@ final class Pins: Sendable {
         self.logger = logger
         var loaded: [String: Record] = [:]
         var rejections: [String: Offer] = [:]
+        /// The record was read (or there is none): copies it does not name may go.
+        var known = true
         if let data = FileManager.default.contents(atPath: recordsPath) {
             do {
                 let stored = try JSONDecoder().decode(Stored.self, from: data)
@@ -73,16 +75,34 @@ final class Pins: Sendable {
             } catch {
                 logger.error("cannot read the pins \(recordsPath) (\(error)); moved it to pins.json.bad and starting without pins")
                 rename(recordsPath, recordsPath + ".bad")
+                known = false
             }
+        } else if access(recordsPath, F_OK) == 0 || errno != ENOENT {
+            logger.error("cannot read the pins \(recordsPath) (\(String(cString: strerror(errno)))); starting without pins, the file left as it is")
+            known = false
         }
         records = Mutex(loaded)
         rejected = Mutex(rejections)
-        // Copies no record names: a host killed between writing a copy and its record.
-        let named = Set(loaded.map { Self.copyName($0.key, $0.value) })
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        where (name.hasSuffix(".so") || name.hasSuffix(".so.new")) && !named.contains(name) {
-            unlink("\(directory)/\(name)")
+        // Copies no record names: a host killed between writing a copy and its record. Only
+        // names this type gives, and only when the record was read (a `.bad` one may be mended).
+        if known {
+            let named = Set(loaded.map { Self.copyName($0.key, $0.value) })
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            where Self.isCopyName(name) && !named.contains(name) {
+                unlink("\(directory)/\(name)")
+            }
         }
+    }
+
+    /// `<id>-g<generation>-<hex>.so`, or that with `.new` (a copy being written).
+    private static func isCopyName(_ name: String) -> Bool {
+        var stem = Substring(name)
+        if stem.hasSuffix(".new") { stem = stem.dropLast(4) }
+        guard stem.hasSuffix(".so") else { return false }
+        let parts = stem.dropLast(3).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let tag = parts.last, let generation = parts.dropLast().last else { return false }
+        return !tag.isEmpty && tag.allSatisfy(\.isHexDigit) && generation.first == "g" && generation.dropFirst().allSatisfy(\.isNumber)
+            && !generation.dropFirst().isEmpty
     }
 
     private static func copyName(_ id: String, _ record: Record) -> String { record.copy ?? "\(id).so" }
@@ -145,11 +165,9 @@ final class Pins: Sendable {
                 guard let fd else { throw ConfigurationError("the mapped image is no longer open") }
                 try Self.writeAtomically(to: "\(directory)/\(name)", mode: 0o600) { out in try Self.copy(from: fd, to: out) }
             }
-            // A generation loaded from its pin knows its file's fingerprint from the old record.
-            let fingerprint = image.sourceFingerprint ?? old.flatMap { $0.file == image.file ? $0.fileFingerprint : nil }
             let record = Record(
                 version: image.descriptor.version, generation: generation, file: image.file, chosenBy: chosenBy,
-                offer: Offer(path: offer, fingerprint: FileFingerprint(offer)), pinnedAtMs: nowMs, fileFingerprint: fingerprint, copy: name)
+                offer: Offer(path: offer, fingerprint: FileFingerprint(offer)), pinnedAtMs: nowMs, fileFingerprint: image.sourceFingerprint, copy: name)
             let rejections = rejected.withLock { $0 }
             do {
                 try records.withLock { records in
@@ -197,7 +215,7 @@ final class Pins: Sendable {
                 remove(id)
                 continue
             }
-            plan[id] = Registry.PinnedLoad(copy: copyPath(id, record), file: record.file, offer: record.offer.path)
+            plan[id] = Registry.PinnedLoad(copy: copyPath(id, record), file: record.file, offer: record.offer.path, fileFingerprint: record.fileFingerprint)
         }
         return plan
     }

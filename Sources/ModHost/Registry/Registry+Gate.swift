@@ -42,7 +42,8 @@ extension Registry {
 
     /// One check: waits, promotes (steps up), or rolls back.
     func check(_ id: String, _ gate: GateWatch) {
-        guard let slot = slot(id), let serving = slot.instance else { return runtime.timers.cancelHost(gate.timer) }
+        guard !isClosing, let slot = slot(id), let serving = slot.instance else { return runtime.timers.cancelHost(gate.timer) }
+        if gate.skipsCheck() { return }
         let now = runtime.clock.nowMs
         let drain = runtime.configuration.drainTimeout
         if let shadow = slot.shadow, shadow.gate === gate {
@@ -55,8 +56,7 @@ extension Registry {
                 do throws(RPCError) {
                     _ = try promote(id, drainTimeout: drain, chosenBy: "gate")
                 } catch {
-                    // The timer goes on: the next check tries again.
-                    return runtime.logger.error("\(id): the gate passed the shadow but its promotion failed (tried again at the next check): \(error.message)")
+                    return changeFailed(id, gate, "the gate passed the shadow but its promotion failed", error)
                 }
                 runtime.timers.cancelHost(gate.timer)
                 publish(GateEvent(id: id, mode: "shadow", generation: shadow.instance.generation, version: shadow.instance.descriptor.version,
@@ -91,7 +91,7 @@ extension Registry {
                 do throws(RPCError) {
                     _ = try promoteCanary(slot, drainTimeout: drain, chosenBy: "gate")
                 } catch {
-                    return runtime.logger.error("\(id): the gate passed the canary but its promotion failed (tried again at the next check): \(error.message)")
+                    return changeFailed(id, gate, "the gate passed the canary but its promotion failed", error)
                 }
                 runtime.timers.cancelHost(gate.timer)
                 publish(GateEvent(id: id, mode: "canary", generation: generation, version: version, action: "promoted",
@@ -100,8 +100,8 @@ extension Registry {
                 do throws(RPCError) {
                     _ = try rollbackCanary(slot, drainTimeout: drain)
                 } catch {
-                    // The canary still serves its share; the next check fails it again and retries.
-                    return runtime.logger.error("\(id): the gate failed the canary but its rollback failed (tried again at the next check): \(error.message)")
+                    // The canary still serves its share; a later check fails it again and retries.
+                    return changeFailed(id, gate, "the gate failed the canary but its rollback failed", error)
                 }
                 runtime.timers.cancelHost(gate.timer)
                 let report = writeReport(id, generation: generation, gate)
@@ -112,6 +112,14 @@ extension Registry {
             // Promoted, rolled back or replaced by hand meanwhile.
             runtime.timers.cancelHost(gate.timer)
         }
+    }
+
+    /// Logs a promotion or rollback the gate decided that failed; the timer goes on, and a later
+    /// check decides again (`GateWatch.changeFailed`: backing off).
+    private func changeFailed(_ id: String, _ gate: GateWatch, _ what: String, _ error: RPCError) {
+        let checks = gate.changeFailed()
+        let when = checks == 1 ? "at the next check" : "in \(checks) checks (\(checks) min on the host clock)"
+        runtime.logger.error("\(id): \(what) (tried again \(when)): \(error.message)")
     }
 
     private func rolledBack(_ event: GateEvent) {
@@ -136,18 +144,30 @@ extension Registry {
             text += line
             text.append(UInt8(ascii: "\n"))
         }
-        let temporary = "\(base).\(getpid()).tmp"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            guard FileManager.default.createFile(atPath: temporary, contents: Data(text), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
-            }
-            defer { unlink(temporary) }
-            // link(2) fails on a taken name where rename(2) would replace it.
+            // O_EXCL: a taken name is never replaced; the next free one is used.
             for n in 1...10_000 {
                 let path = n == 1 ? "\(base).jsonl" : "\(base)-\(n).jsonl"
-                if link(temporary, path) == 0 { return path }
-                guard errno == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                if fd < 0 {
+                    guard errno == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                    continue
+                }
+                defer { close(fd) }
+                var written = 0
+                while written < text.count {
+                    let count = text.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else {
+                        let code = errno
+                        unlink(path)
+                        throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+                    }
+                    written += count
+                }
+                fsync(fd)
+                return path
             }
             throw POSIXError(.EEXIST)
         } catch {

@@ -66,19 +66,34 @@ extension Registry {
         guard let slot = slot(id), let serving = slot.instance, let shadow = slot.shadow else {
             throw RPCError(code: RPCError.refusedCode, message: "module \(id) has no shadow to promote", data: JSONObject.module(id))
         }
-        slot.shadow = nil
-        discard(shadow.instance, in: shadow.slot, releaseImage: false)
+        // The serving module drains first, with the shadow still there: a drain timeout leaves
+        // everything as it was (a gate tries again). Then, with the module quiet, the shadow goes
+        // and a fresh instance of its image takes the serving state.
         let image = shadow.instance.image
-        let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
-        let fresh = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: shadow.instance.config)
-        do throws(LoadError) {
-            try fresh.initialize()
+        var made: ModuleInstance?
+        do {
+            return try commit(slot, from: serving, file: image.file, drainTimeout: drainTimeout, chosenBy: chosenBy) { () throws(SwapFailure) in
+                slot.shadow = nil
+                discard(shadow.instance, in: shadow.slot, releaseImage: false)
+                let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
+                let fresh = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: shadow.instance.config)
+                do throws(LoadError) {
+                    try fresh.initialize()
+                } catch {
+                    context.endActivity()
+                    releaseImage(of: fresh)
+                    throw SwapFailure(error.description)
+                }
+                made = fresh
+                return fresh
+            }
         } catch {
-            context.endActivity()
-            releaseImage(of: fresh)
+            if let made {
+                made.destroy()
+                releaseImage(of: made)
+            }
             throw failed(id, path: image.file, error.description)
         }
-        return try commit(slot, from: serving, to: fresh, file: image.file, drainTimeout: drainTimeout, chosenBy: chosenBy)
     }
 
     /// Drops the shadow of `slot`, if any (rollback, unload). Returns the shadow's version.

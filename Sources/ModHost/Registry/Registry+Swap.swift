@@ -47,19 +47,26 @@ extension Registry {
     func commit(_ slot: ModuleSlot, from old: ModuleInstance, to fresh: ModuleInstance, file: String, drainTimeout: Duration,
                 chosenBy: String = "swap") throws(RPCError) -> SwapOutcome {
         do {
-            let outcome = try transfer(slot, from: old, to: fresh, drainTimeout: drainTimeout)
-            if let displaced = slot.keepPrevious(old) {
-                displaced.destroy()
-                releaseImage(of: displaced)
-            }
-            pinChosen(slot.id, fresh, by: chosenBy)
-            announce("modules.swapped", outcome, file: file)
-            return outcome
+            return try commit(slot, from: old, file: file, drainTimeout: drainTimeout, chosenBy: chosenBy) { () throws(SwapFailure) in fresh }
         } catch {
             fresh.destroy()
             releaseImage(of: fresh)
             throw failed(slot.id, path: file, error.description)
         }
+    }
+
+    /// Transfers to the instance `make` returns, made once the module is quiet (see `transfer`),
+    /// and keeps `old` for rollback. On failure the caller disposes of what `make` made.
+    func commit(_ slot: ModuleSlot, from old: ModuleInstance, file: String, drainTimeout: Duration, chosenBy: String,
+                making make: () throws(SwapFailure) -> ModuleInstance) throws(SwapFailure) -> SwapOutcome {
+        let (outcome, fresh) = try transfer(slot, from: old, drainTimeout: drainTimeout, making: make)
+        if let displaced = slot.keepPrevious(old) {
+            displaced.destroy()
+            releaseImage(of: displaced)
+        }
+        pinChosen(slot.id, fresh, by: chosenBy)
+        announce("modules.swapped", outcome, file: file)
+        return outcome
     }
 
     /// `modules.rollback`: switches back to the generation the last swap replaced, carrying the
@@ -154,10 +161,19 @@ extension Registry {
 
     /// Moves module `slot` from `old` to `new` (initialized, not started); see the type's notes.
     func transfer(_ slot: ModuleSlot, from old: ModuleInstance, to new: ModuleInstance, drainTimeout: Duration) throws(SwapFailure) -> SwapOutcome {
+        try transfer(slot, from: old, drainTimeout: drainTimeout) { () throws(SwapFailure) in new }.outcome
+    }
+
+    /// As `transfer(_:from:to:)`, to the instance `make` returns once the module is quiet (calls
+    /// drained, so a drain timeout fails the change before `make` runs). A failure of `make`
+    /// leaves `old` serving, untouched.
+    func transfer(_ slot: ModuleSlot, from old: ModuleInstance, drainTimeout: Duration,
+                  making make: () throws(SwapFailure) -> ModuleInstance) throws(SwapFailure) -> (outcome: SwapOutcome, instance: ModuleInstance) {
         var steps = SwapOutcome.Steps()
-        let (stateBytes, pause) = try whileQuiesced(slot, drainTimeout: drainTimeout) { () throws(SwapFailure) -> Int in
+        let ((stateBytes, new), pause) = try whileQuiesced(slot, drainTimeout: drainTimeout) { () throws(SwapFailure) -> (Int, ModuleInstance) in
             var clock = Stopwatch()
             steps.drainMicros = clock.lap()  // from the hold to here is in `pause`; this marks the body's start
+            let new = try make()
             old.stop()
             do throws(SwapFailure) {
                 let state = try old.exportState()
@@ -168,16 +184,17 @@ extension Registry {
                 steps.startMicros = clock.lap()
                 slot.mailbox.setConcurrent(new.descriptor.isConcurrent)
                 slot.instance = new
-                return state.count
+                return (state.count, new)
             } catch {
                 restart(old)
                 throw error
             }
         }
         steps.drainMicros = pause - steps.exportMicros - steps.importMicros - steps.startMicros
-        return SwapOutcome(
+        let outcome = SwapOutcome(
             id: slot.id, from: old.descriptor.version, to: new.descriptor.version, generation: new.generation,
             stateBytes: stateBytes, pauseMicros: pause, steps: steps)
+        return (outcome, new)
     }
 
     /// Runs `body` with module `slot` quiet: new calls held in order, calls already handed over

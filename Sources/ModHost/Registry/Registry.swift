@@ -25,6 +25,8 @@ final class Registry: @unchecked Sendable {
         /// a pinned copy stood in for it), for pins (`Pins`).
         var offers: [String: String] = [:]
         var retiredImages = 0
+        /// Set when shutdown begins: nothing more is loaded, and gates stop deciding.
+        var closing = false
     }
 
     /// A pinned copy to load for a module at start instead of the file offered for it.
@@ -35,6 +37,8 @@ final class Registry: @unchecked Sendable {
         let file: String
         /// The file the start would otherwise load (`Pins.Offer`).
         let offer: String
+        /// What `file` looked like when the pinned generation was loaded from it (nil: unknown).
+        var fileFingerprint: FileFingerprint? = nil
     }
 
     /// What `loadAll` did: the files that failed, the modules it loaded from their pinned
@@ -81,7 +85,6 @@ final class Registry: @unchecked Sendable {
         guard let slot = slot(id), let instance = slot.instance, slot.canary == nil, slot.shadow == nil,
               PathTrust.lexicallyNormalized(instance.image.file) == PathTrust.lexicallyNormalized(path) else { return false }
         let known = instance.image.sourceFingerprint
-            ?? runtime.pins.record(id).flatMap { $0.file == instance.image.file ? $0.fileFingerprint : nil }
         return known != nil && known == FileFingerprint(path)
     }
 
@@ -111,7 +114,7 @@ final class Registry: @unchecked Sendable {
             guard let pin = pinned[id], !settled.contains(id) else { return nil }
             settled.insert(id)
             do throws(LoadError) {
-                let image = try openPlugin(pin.copy, id: id, as: pin.file)
+                let image = try openPlugin(pin.copy, id: id, as: pin.file, fingerprint: pin.fileFingerprint)
                 guard image.descriptor.id == id else {
                     discard(image)
                     throw LoadError.badDescriptor("the pinned copy \(pin.copy) holds module \(image.descriptor.id), not \(id)")
@@ -235,6 +238,15 @@ final class Registry: @unchecked Sendable {
     /// Stops every module in reverse start order (graceful shutdown), after letting queued and
     /// pending calls finish until `deadline`: one drain for the whole shutdown, however many
     /// modules are stuck.
+    /// Shutdown has begun (`beginClosing`): loads are refused, gates do nothing.
+    var isClosing: Bool { state.withLock { $0.closing } }
+
+    /// The first step of shutdown, before anything waits: from now on nothing is loaded (a
+    /// reload or a swap that comes late fails) and gates stop deciding.
+    func beginClosing() {
+        state.withLock { $0.closing = true }
+    }
+
     func shutdown(until deadline: ContinuousClock.Instant) {
         // Until a pass finds every module quiet: a reply or an event of one can wake another.
         var quiet = false
@@ -268,13 +280,14 @@ final class Registry: @unchecked Sendable {
     /// runs as a crash frame, so a crash in the library's constructors or `mh_plugin_entry`
     /// names the file. `id`, when known (a swap, a shadow), names the private copy (`open`).
     /// `file`, when given, is the path the image is known by (a pinned copy's original file).
-    func openPlugin(_ path: String, id: String? = nil, as file: String? = nil) throws(LoadError) -> PluginImage {
+    func openPlugin(_ path: String, id: String? = nil, as file: String? = nil, fingerprint: FileFingerprint? = nil) throws(LoadError) -> PluginImage {
+        guard !isClosing else { throw .shuttingDown }
         let disabled = runtime.configuration.disabled
         for candidate in [path, file].compactMap({ $0 }) where disabled.disables(file: candidate) {
             let resolved = DisabledModules.resolve(candidate)
             throw .disabled(what: resolved, option: resolved)
         }
-        let image = try CrashReport.loading(DisabledModules.resolve(path)) { () throws(LoadError) in try open(path, id: id, as: file) }
+        let image = try CrashReport.loading(DisabledModules.resolve(path)) { () throws(LoadError) in try open(path, id: id, as: file, fingerprint: fingerprint) }
         let id = image.descriptor.id
         if disabled.disables(module: id) {
             discard(image)
@@ -379,6 +392,7 @@ final class Registry: @unchecked Sendable {
     /// it is neither stopped, destroyed nor unmapped (its code may be on a thread's stack).
     func abandon(_ instance: ModuleInstance) {
         instance.state = .failed
+        instance.image.keepMapped()  // whoever else uses the image (a promoted shadow's) never unmaps it
         instance.context.endActivity()
         // Its threads may still run: from now on the host table answers them MH_EXPIRED, so
         // they cannot write into the store or the events a reloaded instance shares.
@@ -390,11 +404,11 @@ final class Registry: @unchecked Sendable {
     /// get, for the private copy's name: the next generation of `id` when it is known (a swap,
     /// a shadow), else of the module last opened from that path, else 1. A hint only: the
     /// generation taken when the instance is made (`nextGeneration`) is the truth.
-    private func open(_ path: String, id: String?, as file: String?) throws(LoadError) -> PluginImage {
+    private func open(_ path: String, id: String?, as file: String?, fingerprint: FileFingerprint?) throws(LoadError) -> PluginImage {
         let generation = state.withLock { state in
             (id ?? state.idByFile[path]).map { state.generations[$0, default: 0] + 1 } ?? 1
         }
-        let image = try loader.open(path, generation: generation, as: file)
+        let image = try loader.open(path, generation: generation, as: file, fingerprint: fingerprint)
         state.withLock { $0.idByFile[path] = image.descriptor.id }
         return image
     }

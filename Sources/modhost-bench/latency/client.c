@@ -2,7 +2,7 @@
  * client.c: the C client of `modhost-bench latency`. A client in C costs the round trip
  * little of its own, so the figures are the server's (the bench's Swift client adds a few µs).
  *
- *     client PLAN CALLS WARMUP ROUNDS PIPELINED
+ *     client PLAN CALLS WARMUP ROUNDS PIPELINED [PIPELINED-ROUNDS]
  *
  * PLAN is a file of tab-separated lines, in order:
  *     process  NAME  ARGV0  ARGV1 ...     start a server on pipes (stderr to /dev/null)
@@ -15,7 +15,10 @@
  * falls on all alike). Context switches of a server are the sum over /proc/PID/task/ * /status
  * (voluntary + nonvoluntary) just before and after each run of calls. Output, one line each:
  *     latency  LABEL p50 p99 p99.9 mean (µs) switches-per-call
- *     pipeline LABEL calls-per-second switches-per-call      (the best of ROUNDS runs)
+ *     pipeline LABEL calls-per-second switches-per-call cpu-µs-per-call
+ * Pipeline lines run PIPELINED-ROUNDS rounds (default: ROUNDS, at most 3), interleaved like the
+ * latency rounds; each figure is the best of its rounds (highest rate, fewest switches, least
+ * CPU: the time the server's threads spent on a CPU, from /proc/PID/task/ * /schedstat).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -180,46 +183,90 @@ static void *feeder(void *argument) {
     return NULL;
 }
 
-static void run_pipeline(entry *e, long calls, int rounds) {
-    size_t size = (size_t)calls * (strlen(e->template) + 24);
-    char *bytes = malloc(size), *line = malloc(4096);
-    size_t length = 0;
-    for (long i = 0; i < calls; i++) {
-        size_t n = request(line, 4096, e->template, i);
-        memcpy(bytes + length, line, n);
-        length += n;
+/* Time on a CPU of every thread of the process so far, in µs (/proc/PID/task/ * /schedstat,
+ * in ns: finer than the tick of /proc/PID/stat). */
+static double cpu_us(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (!tasks) die("cannot open", path);
+    unsigned long long total = 0;
+    struct dirent *task;
+    while ((task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.') continue;
+        char stat[320];
+        snprintf(stat, sizeof stat, "/proc/%d/task/%s/schedstat", (int)pid, task->d_name);
+        FILE *f = fopen(stat, "r");
+        if (!f) continue; /* the thread ended meanwhile */
+        unsigned long long ns;
+        if (fscanf(f, "%llu", &ns) == 1) total += ns;
+        fclose(f);
     }
-    double best = 0, best_switches = 0;
+    closedir(tasks);
+    return (double)total / 1e3;
+}
+
+typedef struct run { char *bytes; size_t length; double best, switches, cpu; } run;
+
+/* One timed run of `calls` pipelined calls: the rate; the switches and CPU µs per call. */
+static double run_pipeline_once(entry *e, run *p, long calls, double *switches_per_call, double *cpu_per_call) {
+    server *s = e->server;
+    long long before = switches(s->pid);
+    double cpu_before = cpu_us(s->pid);
+    double t0 = now_us();
+    feed f = {s->in, p->bytes, p->length};
+    pthread_t thread;
+    pthread_create(&thread, NULL, feeder, &f);
+    long seen = 0;
+    while (seen < calls) {
+        if (s->start == s->end) {
+            s->start = s->end = 0;
+            ssize_t n = read(s->out, s->buffer, sizeof s->buffer);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) die("a server closed its output", s->name);
+            s->end = (size_t)n;
+        }
+        char *q = s->buffer + s->start, *stop = s->buffer + s->end;
+        while ((q = memchr(q, '\n', (size_t)(stop - q))) != NULL) { seen++; q++; }
+        s->start = s->end;
+    }
+    double rate = calls / ((now_us() - t0) / 1e6);
+    pthread_join(thread, NULL);
+    *switches_per_call = (double)(switches(s->pid) - before) / calls;
+    *cpu_per_call = (cpu_us(s->pid) - cpu_before) / calls;
+    return rate;
+}
+
+/* Every pipeline line, ROUNDS rounds interleaved (each round runs every line once, in turn):
+ * the best rate, the fewest switches and the least CPU per call of its rounds. */
+static void run_pipelines(long calls, int rounds) {
+    static run runs[MAX];
+    char *line = malloc(4096);
+    for (int i = 0; i < pipeline_count; i++) {
+        entry *e = &pipeline[i];
+        runs[i].bytes = malloc((size_t)calls * (strlen(e->template) + 24));
+        runs[i].length = 0;
+        for (long k = 0; k < calls; k++) {
+            size_t n = request(line, 4096, e->template, k);
+            memcpy(runs[i].bytes + runs[i].length, line, n);
+            runs[i].length += n;
+        }
+        runs[i].best = 0;
+        runs[i].switches = runs[i].cpu = 1e300;
+    }
     for (int r = 0; r < rounds; r++) {
-        server *s = e->server;
-        long long before = switches(s->pid);
-        double t0 = now_us();
-        feed f = {s->in, bytes, length};
-        pthread_t thread;
-        pthread_create(&thread, NULL, feeder, &f);
-        long seen = 0;
-        while (seen < calls) {
-            if (s->start == s->end) {
-                s->start = s->end = 0;
-                ssize_t n = read(s->out, s->buffer, sizeof s->buffer);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) die("a server closed its output", s->name);
-                s->end = (size_t)n;
-            }
-            char *p = s->buffer + s->start, *stop = s->buffer + s->end;
-            while ((p = memchr(p, '\n', (size_t)(stop - p))) != NULL) { seen++; p++; }
-            s->start = s->end;
-        }
-        double rate = calls / ((now_us() - t0) / 1e6);
-        pthread_join(thread, NULL);
-        long long after = switches(s->pid);
-        if (rate > best) {
-            best = rate;
-            best_switches = (double)(after - before) / calls;
+        for (int i = 0; i < pipeline_count; i++) {
+            double switches_per_call, cpu_per_call;
+            double rate = run_pipeline_once(&pipeline[i], &runs[i], calls, &switches_per_call, &cpu_per_call);
+            if (rate > runs[i].best) runs[i].best = rate;
+            if (switches_per_call < runs[i].switches) runs[i].switches = switches_per_call;
+            if (cpu_per_call < runs[i].cpu) runs[i].cpu = cpu_per_call;
         }
     }
-    printf("pipeline\t%s\t%.0f\t%.3f\n", e->label, best, best_switches);
-    free(bytes);
+    for (int i = 0; i < pipeline_count; i++) {
+        printf("pipeline\t%s\t%.0f\t%.3f\t%.3f\n", pipeline[i].label, runs[i].best, runs[i].switches, runs[i].cpu);
+        free(runs[i].bytes);
+    }
     free(line);
 }
 
@@ -234,9 +281,10 @@ static double percentile(const entry *e, double p) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) die("usage: client PLAN CALLS WARMUP ROUNDS PIPELINED", NULL);
+    if (argc != 6 && argc != 7) die("usage: client PLAN CALLS WARMUP ROUNDS PIPELINED [PIPELINED-ROUNDS]", NULL);
     long calls = atol(argv[2]), warmup = atol(argv[3]), pipelined = atol(argv[5]);
     int rounds = atoi(argv[4]);
+    int pipeline_rounds = argc == 7 ? atoi(argv[6]) : (rounds < 3 ? rounds : 3);
     signal(SIGPIPE, SIG_IGN);
     FILE *plan = fopen(argv[1], "r");
     if (!plan) die("cannot open the plan", argv[1]);
@@ -294,7 +342,7 @@ int main(int argc, char **argv) {
         printf("latency\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\n", e->label, percentile(e, 0.5), percentile(e, 0.99),
                percentile(e, 0.999), sum / e->count, e->switches / e->count);
     }
-    for (int i = 0; i < pipeline_count; i++) run_pipeline(&pipeline[i], pipelined, rounds < 3 ? rounds : 3);
+    if (pipeline_count > 0) run_pipelines(pipelined, pipeline_rounds);
     fflush(stdout);
 
     for (int i = 0; i < server_count; i++) close(servers[i].in);

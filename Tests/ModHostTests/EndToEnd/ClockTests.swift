@@ -158,4 +158,25 @@ import Testing
         #expect(status == 64, "exit status \(status): \(host.stderrText)")
         #expect(host.stderrText.contains("--clock-start must be within 0...253402300799999"), "\(host.stderrText)")
     }
+
+    /// A clock move waits for the timer callbacks it passed; one for a module stuck in a call
+    /// cannot run. Shutdown still ends within its drain timeout: closing the module drops the
+    /// callback and releases the move (it does not wait for the stuck call).
+    @Test func shutdownEndsWhileAClockMoveWaitsForAModuleStuckInACall() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins)
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--manual-clock", "--drain-timeout-ms", "300"])
+        _ = try host.call("probe.timer", [1_000, 0])
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"stuck","method":"probe.sleep","params":[30000]}"#)
+        try host.waitUntilRunning("probe")
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"move","method":"clock.advance","params":{"ms":1000}}"#)
+        #expect(try Poll.until { try host.call("host.status")["clock"] == "manual" })  // the host still answers
+        usleep(100_000)
+        #expect(!host.unreadLines.contains { $0.contains("\"move\"") }, "the move waits for the stuck module's timer callback")
+        let asked = Date()
+        host.signal(SIGTERM)
+        // The bound is ten times the drain timeout and the last-reply grace; the stuck call lasts 30 s.
+        #expect(try host.waitForExit(timeout: 15) == 0)
+        #expect(Date().timeIntervalSince(asked) < 15)
+    }
 }

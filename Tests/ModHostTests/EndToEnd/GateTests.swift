@@ -216,12 +216,40 @@ import Testing
         _ = try host.advanceClock(by: 60_000)
         try host.waitForStderr(containing: "its rollback failed (tried again at the next check)")
         #expect(try host.call("modules.describe", ["id": "probe"])["canary"]["version"] == "2.0.0", "still running: the rollback failed")
+        #expect(!host.unreadLines.contains { $0.contains("modules.rolled_back") }, "no event before the rollback is made")
+        #expect(!FileManager.default.fileExists(atPath: "\(host.stateDirectory)/reports/probe-2.jsonl"), "nor a report")
         _ = try host.response(id: "slow", timeout: 20)
         _ = try host.advanceClock(by: 60_000)
         let event = try host.nextEvent(topic: "modules.rolled_back")["data"]
         #expect(event["action"] == "rolled_back")
         #expect(try host.call("modules.describe", ["id": "probe"])["canary"] == .null)
         #expect(try host.call("probe.version") == "1.0.0")
+    }
+
+    /// The gate passes a shadow while a call holds the serving module past the drain timeout:
+    /// the promotion fails with the shadow still in place, and the next check promotes it.
+    @Test func aPromotionThatCannotDrainKeepsTheShadowAndIsTriedAgain() throws {
+        let plugins = try TestPlugins.directory()
+        try TestPlugins.probe(into: plugins, defines: [Self.multiInstance])
+        let host = try HostProcess(plugins: plugins, extraArguments: ["--manual-clock", "--drain-timeout-ms", "200"])
+        try host.call("events.subscribe", ["topics": ["modules.gate_passed"]])
+        try host.call("modules.swap", [
+            "id": "probe", "path": .string(try v2(name: "libprobe-matching.so")), "mode": "shadow", "gates": ["minCalls": 20],
+        ])
+        for n in 0..<30 { _ = try host.request("probe.seq", [.int(Int64(n))]) }
+        #expect(try Poll.until { try host.call("modules.describe", ["id": "probe"])["shadow"]["pending"] == 0 })
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"probe.sleep","params":[1500]}"#)
+        try host.waitUntilRunning("probe")
+        _ = try host.advanceClock(by: 60_000)
+        try host.waitForStderr(containing: "the gate passed the shadow but its promotion failed (tried again at the next check)")
+        let shadow = try host.call("modules.describe", ["id": "probe"])["shadow"]
+        #expect(shadow["version"] == "2.0.0", "the shadow is still there: \(shadow)")
+        #expect(!host.unreadLines.contains { $0.contains("modules.gate_passed") })
+        _ = try host.response(id: "slow", timeout: 20)
+        _ = try host.advanceClock(by: 60_000)
+        let event = try host.nextEvent(topic: "modules.gate_passed")["data"]
+        #expect(event["action"] == "promoted")
+        #expect(try host.call("probe.version") == "2.0.0")
     }
 
     @Test func gatesOnACanaryNeedMetrics() throws {

@@ -160,6 +160,22 @@ import Testing
         #expect(try third.shutdown() == 0)
     }
 
+    /// The config names v2 to serve, so without the pin a start would swap to it: killed right
+    /// after the rollback, the next start still serves v1.
+    @Test func killedRightAfterARollbackTheNextStartKeepsV1ThoughTheConfigNamesV2() throws {
+        let config = "\(try TemporaryDirectory.make(prefix: "modhost-config"))/modhost.json"
+        try (["host": ["modules": ["probe": ["path": .string(v2)]]]] as JSON).text.write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try start(["--config", config])
+        #expect(try served(first).version == "2.0.0")
+        try first.call("modules.rollback", ["id": "probe"])
+        first.signal(SIGKILL)
+        _ = try first.waitForExit()
+
+        let second = try start(["--config", config])
+        #expect(try served(second).version == "1.0.0", "the rollback's pin was on disk before it answered")
+        #expect(try second.shutdown() == 0)
+    }
+
     @Test func aPromotedShadowIsPinnedAShadowAloneIsNot() throws {
         let first = try start()
         try first.call("modules.swap", ["id": "probe", "path": .string(v2), "mode": "shadow"])

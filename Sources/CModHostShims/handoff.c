@@ -50,3 +50,11 @@ void mh_shim_standby_end(int wake) {
     uint64_t one = 1;
     while (write(wake, &one, sizeof one) < 0 && errno == EINTR) {}
 }
+
+static __thread int defer_open;
+static __thread void *defer_pending;
+
+int mh_shim_defer_open(void) { return defer_open; }
+void mh_shim_defer_set_open(int open) { defer_open = open; }
+void *mh_shim_defer_pending(void) { return defer_pending; }
+void mh_shim_defer_set_pending(void *mailbox) { defer_pending = mailbox; }

@@ -23,6 +23,20 @@ public enum ProcFS {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Voluntary context switches so far, summed over the process's threads (each thread's
+    /// `voluntary_ctxt_switches`): how often its threads waited, whatever the machine's load
+    /// (a preemption is an involuntary one).
+    public static func voluntarySwitches(of pid: pid_t) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.reduce(0) { total, task in
+            guard let status = read(pid, "task/\(task)/status"),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }),
+                  let count = line.split(separator: "\t").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
+            else { return total }
+            return total + count
+        }
+    }
+
     /// The paths of the files mapped into the process (`maps`), e.g. a host's private plugin
     /// copies, which end in ` (deleted)` once unlinked.
     public static func mappedFiles(of pid: pid_t) -> Set<String> {

@@ -12,6 +12,22 @@ import Testing
         #expect(error["data"]["detail"].string?.contains("no pool is configured") == true, "\(error)")
     }
 
+    /// A select asks health twice, one call at a time: caller, callee and replies run on the
+    /// thread that read the call (the host's deferred run, the SDK's host-thread executor), so
+    /// the host's threads wait about once a call (in its read), not the ten or more times that
+    /// waking Swift's pool and two modules' workers took. The bound is far above the target (1.5)
+    /// so a loaded machine, whose reading thread more often changes, never fails it.
+    @Test func aSelectAsksHealthWithoutWakingAThreadPerHop() throws {
+        let bench = try RoutingBench(pools: [RoutingBench.pool("main", ["a.k1.m", "b.k1.m"])])
+        for _ in 0..<20 { _ = try bench.select() }
+        let pid = bench.host.process.pid
+        let before = ProcFS.voluntarySwitches(of: pid)
+        let calls = 300
+        for _ in 0..<calls { _ = try bench.select() }
+        let perCall = Double(ProcFS.voluntarySwitches(of: pid) - before) / Double(calls)
+        #expect(perCall < 5, "\(perCall) voluntary switches a routing.select")
+    }
+
     @Test func a429MovesSelectionOffTheKeyAndBackWhenTheCooldownEnds() throws {
         let bench = try RoutingBench(pools: [RoutingBench.pool("main", ["a.k1.m", "b.k1.m"])])
         #expect(try Set((0..<2).map { _ in try bench.select() }) == ["a.k1.m", "b.k1.m"])

@@ -26,4 +26,11 @@ void mh_shim_standby_wait(int epoll);
 /* Makes every wait on the standby return, now and later. */
 void mh_shim_standby_end(int wake);
 
+/* The calling thread's deferred run (`DeferredRun` in the host): whether it is open, and the
+ * one mailbox whose job it took over (a retained object pointer, or NULL). Thread-local. */
+int mh_shim_defer_open(void);
+void mh_shim_defer_set_open(int open);
+void *mh_shim_defer_pending(void);
+void mh_shim_defer_set_pending(void *mailbox);
+
 #endif

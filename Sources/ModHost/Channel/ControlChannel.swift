@@ -33,6 +33,9 @@ final class ControlChannel: @unchecked Sendable {
     /// Calls routed from the chunk being read, per mailbox, posted together after it: one lock
     /// and one wake-up per module per chunk instead of per call. Reader role only.
     private var routed: [(mailbox: Mailbox, calls: [Call])] = []
+    /// The next call read is the client's only one in the host (`Call.sole`): set once per
+    /// chunk, from the counters, and cleared by the first call of it. Reader role only.
+    private var soleNext = false
 
     /// How much of a line is read at once before the buffer grows: stdio, the busiest client,
     /// reads in large chunks; a socket connection starts small, so 64 idle clients cost little.
@@ -103,7 +106,9 @@ final class ControlChannel: @unchecked Sendable {
             case .inPlace(let mailbox, let call):
                 if relay.leave() { relay.spawn(leading: false) { [self] leading in member(relay, leading: leading) } }
                 relay.arm(true)
+                DeferredRun.open()
                 mailbox.runInPlace(call)
+                DeferredRun.drain()
                 switch relay.takeRole(standby: false) {
                 case .exit: return
                 case .lead: relay.arm(false)
@@ -153,6 +158,7 @@ final class ControlChannel: @unchecked Sendable {
             return .ended
         }
         end += count
+        soleNext = client.callsInFlight == 0
         // One chunk's lines under one lock: `stopAccepting` waits for the chunk in hand.
         accepting.withLock { accepting in
             while let newline = memchr(buffer + start + scanned, 0x0A, end - start - scanned) {
@@ -173,7 +179,7 @@ final class ControlChannel: @unchecked Sendable {
         var outcome = ChunkOutcome.more
         // One call, and the client's only one in the host (it waits for the answer): a pipelining
         // client's calls are posted, so reading and running overlap.
-        if let relay, routed.count == 1, routed[0].calls.count == 1, client.callsInFlight == 1, relay.mayRunInPlace,
+        if let relay, routed.count == 1, routed[0].calls.count == 1, routed[0].calls[0].sole, relay.mayRunInPlace,
            routed[0].mailbox.claimInPlace(routed[0].calls[0]) {
             outcome = .inPlace(routed[0].mailbox, routed[0].calls[0])
             routed.removeAll(keepingCapacity: true)
@@ -249,6 +255,7 @@ final class ControlChannel: @unchecked Sendable {
             let reply: ReplyTarget = id == nil ? .notification(client) : batch.map { .batch($0) } ?? .channel(client)
             if methods.handles(request.method) {
                 postRouted()  // calls read before a host method are queued before it runs
+                soleNext = false
                 client.callStarted()
                 methods.dispatch(request.method, params: params.map(Array.init), id: id.map(Array.init), reply: reply)
                 return
@@ -260,6 +267,8 @@ final class ControlChannel: @unchecked Sendable {
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,
                                 deadline: runtime.defaultDeadline())
                 client.callStarted()
+                call.sole = soleNext
+                soleNext = false
                 call.resolved = target.resolved
                 let mailbox = target.slot.mailbox
                 if let index = routed.lastIndex(where: { $0.mailbox === mailbox }) {

@@ -149,6 +149,7 @@ public enum ModHost {
             var expired = CallTable.shared.takeExpired(now: now)
             for entry in runtime.registry.entries {
                 expired += entry.slot.mailbox.takeCalls(dueBy: now)
+                entry.slot.mailbox.wakeIfDeferred(now: now)
             }
             for call in expired { call.finish(error: call.timedOut) }
             runtime.loads.takeExpired(now: now)

@@ -55,6 +55,11 @@ final class Call: @unchecked Sendable {
     private let idCount: Int
     /// The instance generation and C method name resolved for it, to skip a lookup at run time.
     var resolved: (generation: Int, name: UnsafePointer<CChar>, length: Int)?
+    /// The client had no other call in the host when this one was read (`ControlChannel`): its
+    /// answer is written at once from the thread that has it, when nothing is queued ahead
+    /// (`OutputWriter.writeLine(now:)`). Decided by the reader, so the thread that answers reads
+    /// no counter the reader writes.
+    var sole = false
     /// Also told the outcome (shadow mode compares it with the shadow's). Set before the call
     /// is handed to the plugin.
     var observer: (@Sendable (CallOutcome, _ nanoseconds: UInt64) -> Void)?
@@ -144,7 +149,7 @@ final class Call: @unchecked Sendable {
         case .notification:
             return
         case .channel(let client):
-            client.output.writeLine(now: client.callsInFlight <= 1, queued: client.callFinished) { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
+            client.output.writeLine(now: sole, queued: client.callFinished) { out in appendResponse(to: &out) { $0.append(contentsOf: result) } }
         case .batch(let collector):
             var out: [UInt8] = []
             appendResponse(to: &out) { $0.append(contentsOf: result) }
@@ -168,7 +173,7 @@ final class Call: @unchecked Sendable {
         case .notification:
             return
         case .channel(let client):
-            client.output.writeLine(now: client.callsInFlight <= 1, queued: client.callFinished) { out in appendResponse(to: &out, error: error) }
+            client.output.writeLine(now: sole, queued: client.callFinished) { out in appendResponse(to: &out, error: error) }
         case .batch(let collector):
             var out: [UInt8] = []
             appendResponse(to: &out, error: error)

@@ -40,6 +40,11 @@ final class Mailbox: @unchecked Sendable {
     /// A call of this serial mailbox is running on a thread that is not its worker (the control
     /// channel's reader, `claimInPlace`): the worker waits until it is done.
     private var inPlace = false
+    /// The queue's one job was posted unannounced, for the thread that posted it to run
+    /// (`DeferredRun`): the worker was not woken. Any other post wakes it; so does the sweep
+    /// once the job has waited `deferredLimitNs` (`wakeIfDeferred`).
+    private var deferred = false
+    private var deferredAt: UInt64 = 0
     /// No waiting call with a deadline of its own (`call_v2`) is due before this (monotonic ns;
     /// a lower bound, lowered when one is posted, recomputed by a full sweep): only such a call
     /// can be due behind one that is not, so the sweep looks past the front only once it is.
@@ -60,7 +65,14 @@ final class Mailbox: @unchecked Sendable {
         self.refuse = refuse
     }
 
-    func post(_ job: Job) {
+    /// How long a deferred job may wait for the thread that took it over before the sweep wakes
+    /// the worker (the sweep runs every 50 ms, so it may wait that long at worst).
+    static let deferredLimitNs: UInt64 = 1_000_000
+
+    /// Queues a job and wakes a worker. With `deferrable`, a thread running a call in place may
+    /// take it over instead, to run once its call is done (`DeferredRun`).
+    func post(_ job: Job, deferrable: Bool = true) {
+        if deferrable && DeferredRun.offer(job, to: self) { return }
         condition.lock()
         if closed {
             condition.unlock()
@@ -72,6 +84,71 @@ final class Mailbox: @unchecked Sendable {
             held.append(job)
         } else {
             queue.append(job)
+            deferred = false
+            wakeWorker()
+        }
+        condition.unlock()
+    }
+
+    /// Queues `job` without waking a worker, if the mailbox is serial and idle (nothing queued,
+    /// held or running, not paused, holding or closed); the caller then runs it (`runDeferred`)
+    /// or wakes the worker (`wakeDeferred`). False leaves everything as it was.
+    func postDeferred(_ job: Job) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !concurrent, !closed, !paused, !holding, !inPlace, !deferred, running == 0, queue.isEmpty, held.isEmpty else { return false }
+        if case .call(let call) = job, call.timeout.fromCaller { earliestCallerDeadline = min(earliestCallerDeadline, call.deadline) }
+        queue.append(job)
+        deferred = true
+        deferredAt = DispatchTime.now().uptimeNanoseconds
+        return true
+    }
+
+    /// Runs the deferred job on the calling thread (as `runInPlace` does), unless a worker was
+    /// woken for it meanwhile.
+    func runDeferred() {
+        condition.lock()
+        guard deferred else { return condition.unlock() }
+        deferred = false
+        guard !concurrent, !closed, !paused, !holding, !inPlace, running == 0, !queue.isEmpty else {
+            if !queue.isEmpty { wakeWorker() }
+            return condition.unlock()
+        }
+        running += 1
+        inPlace = true
+        let batch = Array(queue)
+        queue.removeAll(keepingCapacity: true)
+        inHand = batch
+        condition.unlock()
+        var next = 0
+        while next < batch.count {
+            execute(batch[next])
+            next += 1
+            if stopFlag.load(ordering: .relaxed) { break }
+        }
+        if next < batch.count {
+            condition.lock()
+            queue.insert(contentsOf: batch[next...], at: 0)
+            condition.unlock()
+        }
+        finishInPlace()
+    }
+
+    /// Wakes the worker for a deferred job the thread that took it will not run.
+    func wakeDeferred() {
+        condition.lock()
+        if deferred {
+            deferred = false
+            wakeWorker()
+        }
+        condition.unlock()
+    }
+
+    /// The sweep: wakes the worker for a deferred job that has waited past `deferredLimitNs`.
+    func wakeIfDeferred(now: UInt64) {
+        condition.lock()
+        if deferred && now &- deferredAt > Self.deferredLimitNs {
+            deferred = false
             wakeWorker()
         }
         condition.unlock()
@@ -90,6 +167,7 @@ final class Mailbox: @unchecked Sendable {
             for call in calls { held.append(.call(call)) }
         } else {
             for call in calls { queue.append(.call(call)) }
+            deferred = false
             wakeWorker()
         }
         condition.unlock()
@@ -115,6 +193,12 @@ final class Mailbox: @unchecked Sendable {
     /// one batch of it, rather than wake the worker; anything later goes to the worker.
     func runInPlace(_ call: Call) {
         execute(.call(call))
+        finishInPlace()
+    }
+
+    /// After a call or job run in place: one batch of what was posted meanwhile, then the
+    /// mailbox is given back to its worker.
+    private func finishInPlace() {
         condition.lock()
         if !queue.isEmpty && !paused && !closed {
             let batch = Array(queue)
@@ -201,6 +285,7 @@ final class Mailbox: @unchecked Sendable {
     func close() {
         condition.lock()
         closed = true
+        deferred = false
         stopFlag.store(true, ordering: .relaxed)
         // Refusing claims each call: the worker skips the ones it has not started, and the one
         // it is running is claimed already, so refusing it does nothing.
@@ -329,6 +414,7 @@ final class Mailbox: @unchecked Sendable {
                 queue.removeAll(keepingCapacity: true)
                 inHand = batch
             }
+            deferred = false
             running += 1
             condition.unlock()
             var next = 0

@@ -146,7 +146,7 @@ import Testing
         #expect(description["subscriptions"] == ["probe.in.*"])
         #expect(description["methods"] == [
             "ping", "whoami", "version", "sleep", "seq", "never", "call", "timer", "now",
-            "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", "fired",
+            "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", "fired", "tid",
         ], "probe.c's methods, in descriptor order")
         #expect(try host.call("modules.describe", ["id": "a"])["requires"] == [])
     }

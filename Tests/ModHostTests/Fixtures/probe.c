@@ -32,15 +32,18 @@
  *   blob [n] -> a JSON string of n 'x' characters (n + 2 bytes of result);
  *   burst [n, size] -> n, after publishing n events "probe.burst", each a string of size 'y's
  *     (logs "burst done" once they are published).
+ *   tid -> the kernel id of the thread running handle.
  * Logs exactly "started <id>" from start and "stopped <id>" from stop.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* syscall(SYS_gettid) for `tid` */
 #include "modhost.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef PROBE_AFTERLIFE
 #include <pthread.h>
 #endif
@@ -216,6 +219,12 @@ static int32_t forward(probe *self, mh_call *call, const char *params) {
         free(f);
         return fail(self, call, MH_ERR_INVALID_PARAMS, "host->call refused the arguments");
     }
+    const char *sleep_ms = field(params, "sleepMs");
+    if (sleep_ms) { /* keep this thread busy after the call was made */
+        long long ms = strtoll(sleep_ms, NULL, 10);
+        struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+        while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+    }
     return MH_PENDING;
 }
 
@@ -280,6 +289,7 @@ static int32_t probe_handle(void *instance, mh_call *call, const char *method, s
     buf b = {0};
     (void)method_len; (void)params_len;
     if (strcmp(method, "ping") == 0) return self->host->respond(call, "\"pong\"", 6);
+    if (strcmp(method, "tid") == 0) return respond_int(self, call, (long long)syscall(SYS_gettid));
     if (strcmp(method, "whoami") == 0) return put_str(&b, self->id, strlen(self->id)), respond_buf(self, call, &b);
     if (strcmp(method, "version") == 0) return self->host->respond(call, "\"" PROBE_VERSION "\"", strlen(PROBE_VERSION) + 2);
     if (strcmp(method, "config") == 0) return self->host->respond(call, self->config, self->config_len);
@@ -439,7 +449,7 @@ static void probe_destroy(void *instance) {
 
 static const char *const probe_methods[] = {
     "ping", "whoami", "version", "sleep", "seq", "never", "call", "timer", "now",
-    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", "fired", NULL,
+    "store_put", "store_get", "store_list", "store_delete", "last_event", "config", "blob", "burst", "fail_with", "fired", "tid", NULL,
 };
 static const char *const probe_subscriptions[] = { "probe.in.*", NULL };
 #ifdef PROBE_REQUIRES

@@ -40,16 +40,20 @@ enum EntryPoints {
         plugin.handle = { instance, call, method, methodLength, params, paramsLength in
             guard let instance, let call, let method else { return MH_ERROR }
             let bytes = params.map { UnsafeRawBufferPointer(start: $0, count: paramsLength) }
-            return EntryPoints.instance(instance).handle(
-                call, method: method, length: methodLength,
-                params: bytes.flatMap { $0.isEmpty ? nil : $0 } ?? EntryPoints.nullParams)
+            return HostThread.entry {
+                EntryPoints.instance(instance).handle(
+                    call, method: method, length: methodLength,
+                    params: bytes.flatMap { $0.isEmpty ? nil : $0 } ?? EntryPoints.nullParams)
+            }
         }
         plugin.on_event = { instance, topic, topicLength, data, dataLength in
             guard let instance else { return }
             let bytes = data.map { UnsafeRawBufferPointer(start: $0, count: dataLength) }
-            EntryPoints.instance(instance).onEvent(
-                topic: String(cBytes: topic, count: topicLength),
-                data: bytes.flatMap { $0.isEmpty ? nil : $0 } ?? EntryPoints.nullParams)
+            HostThread.entry {
+                EntryPoints.instance(instance).onEvent(
+                    topic: String(cBytes: topic, count: topicLength),
+                    data: bytes.flatMap { $0.isEmpty ? nil : $0 } ?? EntryPoints.nullParams)
+            }
         }
         guard stateful else { return }
         plugin.export_state = { instance, out in

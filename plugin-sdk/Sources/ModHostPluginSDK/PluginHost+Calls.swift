@@ -31,7 +31,7 @@ extension PluginHost {
             let user = replies.register(reply)
             let onReply: mh_reply_fn = { user, code, json, length in
                 guard let user else { return }
-                ReplyRegistry.deliver(user, PluginHost.replyResult(code: code, json: json, length: length))
+                HostThread.entry { ReplyRegistry.deliver(user, PluginHost.replyResult(code: code, json: json, length: length)) }
             }
             let status = method.withCBytes { method, methodLength in
                 Self.withOptionalBytes(json) { params, paramsLength in

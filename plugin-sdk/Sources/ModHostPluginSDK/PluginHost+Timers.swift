@@ -21,7 +21,7 @@ extension PluginHost {
                 let user = Unmanaged.passUnretained(registry).toOpaque()
                 return api.pointee.timer_start?(context, delayMs, repeatMs, { user, timerID in
                     guard let user else { return }
-                    Unmanaged<TimerRegistry>.fromOpaque(user).takeUnretainedValue().fire(timerID)
+                    HostThread.entry { Unmanaged<TimerRegistry>.fromOpaque(user).takeUnretainedValue().fire(timerID) }
                 }, user) ?? 0
             }
         }

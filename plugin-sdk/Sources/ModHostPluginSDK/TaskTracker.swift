@@ -15,7 +15,9 @@ final class TaskTracker: Sendable {
             let id = state.nextID
             state.nextID += 1
             // Created under the lock, so the task cannot remove itself before it is recorded.
-            state.tasks[id] = Task { [self] in
+            // On the host thread that entered the plugin (`HostThreadExecutor`): the task's first
+            // job runs when this entry ends, after the lock is released.
+            state.tasks[id] = Task(executorPreference: HostThreadExecutor.shared) { [self] in
                 await work()
                 self.finished(id)
             }

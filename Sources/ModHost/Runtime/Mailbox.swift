@@ -96,7 +96,7 @@ final class Mailbox: @unchecked Sendable {
     func postDeferred(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !concurrent, !closed, !paused, !holding, !inPlace, !deferred, running == 0, queue.isEmpty, held.isEmpty else { return false }
+        guard !deferred, queue.isEmpty, isFreeSerial else { return false }
         if case .call(let call) = job, call.timeout.fromCaller { earliestCallerDeadline = min(earliestCallerDeadline, call.deadline) }
         queue.append(job)
         deferred = true
@@ -110,28 +110,14 @@ final class Mailbox: @unchecked Sendable {
         condition.lock()
         guard deferred else { return condition.unlock() }
         deferred = false
-        guard !concurrent, !closed, !paused, !holding, !inPlace, running == 0, !queue.isEmpty else {
+        guard !queue.isEmpty, isFreeSerial else {
             if !queue.isEmpty { wakeWorker() }
             return condition.unlock()
         }
         running += 1
         inPlace = true
-        let batch = Array(queue)
-        queue.removeAll(keepingCapacity: true)
-        inHand = batch
         condition.unlock()
-        var next = 0
-        while next < batch.count {
-            execute(batch[next])
-            next += 1
-            if stopFlag.load(ordering: .relaxed) { break }
-        }
-        if next < batch.count {
-            condition.lock()
-            queue.insert(contentsOf: batch[next...], at: 0)
-            condition.unlock()
-        }
-        finishInPlace()
+        finishInPlace()  // runs what is queued: the deferred job, and what came behind it
     }
 
     /// Wakes the worker for a deferred job the thread that took it will not run.
@@ -181,11 +167,40 @@ final class Mailbox: @unchecked Sendable {
     func claimInPlace(_ call: Call) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !concurrent, !closed, !paused, !holding, !inPlace, running == 0, queue.isEmpty, held.isEmpty else { return false }
+        guard queue.isEmpty, isFreeSerial else { return false }
         running += 1
         inPlace = true
         inHand = [.call(call)]
         return true
+    }
+
+    /// A serial mailbox that nothing runs in, nothing is held for, and that is not paused,
+    /// holding (a swap) or closed: a thread may claim it (`claimInPlace`, `runDeferred`).
+    /// Must hold `condition`.
+    private var isFreeSerial: Bool {
+        !concurrent && !closed && !paused && !holding && !inPlace && running == 0 && held.isEmpty
+    }
+
+    /// Takes everything queued as the batch in hand (a serial worker's, or a thread running
+    /// in place). Must hold `condition`.
+    private func takeQueue() -> [Job] {
+        let batch = Array(queue)
+        queue.removeAll(keepingCapacity: true)
+        inHand = batch
+        deferred = false
+        return batch
+    }
+
+    /// Runs `batch` in order until a pause or close asks to stop; returns how many ran. Without
+    /// `condition`.
+    private func run(_ batch: [Job]) -> Int {
+        var next = 0
+        while next < batch.count {
+            execute(batch[next])
+            next += 1
+            if stopFlag.load(ordering: .relaxed) { break }
+        }
+        return next
     }
 
     /// Runs the call `claimInPlace` claimed, on the calling thread. What was posted meanwhile
@@ -201,18 +216,11 @@ final class Mailbox: @unchecked Sendable {
     private func finishInPlace() {
         condition.lock()
         if !queue.isEmpty && !paused && !closed {
-            let batch = Array(queue)
-            queue.removeAll(keepingCapacity: true)
-            inHand = batch
+            let batch = takeQueue()
             condition.unlock()
-            var next = 0
-            while next < batch.count {
-                execute(batch[next])
-                next += 1
-                if stopFlag.load(ordering: .relaxed) { break }
-            }
+            let ran = run(batch)
             condition.lock()
-            if next < batch.count { queue.insert(contentsOf: batch[next...], at: 0) }
+            if ran < batch.count { queue.insert(contentsOf: batch[ran...], at: 0) }
         }
         running -= 1
         inPlace = false
@@ -410,24 +418,17 @@ final class Mailbox: @unchecked Sendable {
                 // to another worker rather than leave it queued behind this one.
                 if !queue.isEmpty { wakeWorker() }
             } else {
-                batch = Array(queue)
-                queue.removeAll(keepingCapacity: true)
-                inHand = batch
+                batch = takeQueue()
             }
             deferred = false
             running += 1
             condition.unlock()
-            var next = 0
-            while next < batch.count {
-                execute(batch[next])
-                next += 1
-                if stopFlag.load(ordering: .relaxed) { break }
-            }
+            let ran = run(batch)
             condition.lock()
             running -= 1
             if !concurrent { inHand = [] }
-            if next < batch.count {
-                queue.insert(contentsOf: batch[next...], at: 0)
+            if ran < batch.count {
+                queue.insert(contentsOf: batch[ran...], at: 0)
             }
             if running == 0 && (paused || (idleWaiters > 0 && queue.isEmpty && held.isEmpty)) { condition.broadcast() }
         }

@@ -38,6 +38,7 @@ struct LatencyBench {
         let sources = repository.appendingPathComponent("Sources/modhost-bench/latency").path
         try compile(["-O2", "\(sources)/responder.c", "-o", "\(work)/responder"])
         try compile(["-O2", "-pthread", "\(sources)/client.c", "-o", "\(work)/client"])
+        try compile(["-O1", "\(sources)/spinner.c", "-o", "\(work)/spinner"])
         let python = """
             import json, sys
             for line in sys.stdin:
@@ -79,11 +80,46 @@ struct LatencyBench {
         plan.append(["pipeline", "C responder", "responder", ping])
         try plan.map { $0.joined(separator: "\t") }.joined(separator: "\n").appending("\n")
             .write(toFile: "\(work)/plan", atomically: true, encoding: .utf8)
+        // The second pass: one call at a time only, with every core kept awake.
+        try plan.filter { $0.first != "pipeline" }.map { $0.joined(separator: "\t") }.joined(separator: "\n").appending("\n")
+            .write(toFile: "\(work)/plan-awake", atomically: true, encoding: .utf8)
 
         let output = try runClient(["\(work)/client", "\(work)/plan", "\(calls)", "\(Self.warmup)", "\(Self.rounds)", "\(Self.pipelined)",
                                     "\(Self.pipelinedRounds)"])
-        var latency: [String: (p50: Double, p99: Double, p999: Double, mean: Double, switches: Double)] = [:]
-        var pipeline: [String: (rate: Double, switches: Double, cpu: Double)] = [:]
+        let (latency, pipeline) = Self.parse(output)
+        print("One call at a time (C client over pipes; \(calls) calls each after \(Self.warmup) warm-up, \(Self.rounds) rounds interleaved)")
+        oneAtATime(latency, hosts: hosts.map(\.0))
+
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let spinners = try (0..<cores).map { _ in try ChildProcess("\(work)/spinner", [], stdin: .null, stdout: .null) }
+        defer { for spinner in spinners { spinner.terminate(SIGKILL); _ = spinner.wait() } }
+        let awake = Self.parse(try runClient(["\(work)/client", "\(work)/plan-awake", "\(calls)", "\(Self.warmup)", "\(Self.rounds)", "0", "0"])).latency
+        for spinner in spinners { spinner.terminate(SIGKILL) }
+        print("")
+        print("The same with the cores kept awake (a SCHED_IDLE spinner on each of the \(cores) cores: it yields to any other")
+        print("thread at once, but no core goes idle, so no wake-up pays for a halted virtual core)")
+        oneAtATime(awake, hosts: hosts.map(\.0))
+
+        print("")
+        print("Pipelined (the same client, \(Self.pipelined) calls written by a thread while read back, \(Self.pipelinedRounds) rounds interleaved, best of each)")
+        print("                                       calls/s   switches   CPU µs")
+        print("                                                 per call  per call")
+        for (label, key) in hosts.map({ ("\($0.0) echo.ping", "\($0.0) echo.ping") }) + [("python echo", "python echo"), ("C responder", "C responder")] {
+            guard let f = pipeline[key] else { continue }
+            print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.0f %10.3f %9.3f", f.rate, f.switches, f.cpu))
+        }
+        if let host = pipeline["modhost echo.ping"], let other = pipeline["baseline echo.ping"] {
+            print(String(format: "  modhost / baseline: %.3fx the rate, %.3fx the CPU per call (target: rate >= 1)", host.rate / other.rate, host.cpu / other.cpu))
+        }
+    }
+
+    typealias Latency = [String: (p50: Double, p99: Double, p999: Double, mean: Double, switches: Double)]
+    typealias Pipeline = [String: (rate: Double, switches: Double, cpu: Double)]
+
+    /// The client's output lines, by label.
+    private static func parse(_ output: String) -> (latency: Latency, pipeline: Pipeline) {
+        var latency: Latency = [:]
+        var pipeline: Pipeline = [:]
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: "\t").map(String.init)
             if fields.first == "latency", fields.count == 7 {
@@ -93,16 +129,20 @@ struct LatencyBench {
                 pipeline[fields[1]] = (Double(fields[2]) ?? .nan, Double(fields[3]) ?? .nan, Double(fields[4]) ?? .nan)
             }
         }
+        return (latency, pipeline)
+    }
 
+    /// The one-at-a-time tables: direct calls against the Python echo and the C responder, then
+    /// the calls through hops.
+    private func oneAtATime(_ latency: Latency, hosts: [String]) {
         func row(_ label: String, _ key: String) {
             guard let f = latency[key] else { return }
             print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0)
                   + String(format: "%8.1f %8.1f %8.1f %8.1f %10.2f", f.p50, f.p99, f.p999, f.mean, f.switches))
         }
-        print("One call at a time (C client over pipes; \(calls) calls each after \(Self.warmup) warm-up, \(Self.rounds) rounds interleaved)")
         print("                                         p50      p99    p99.9     mean   switches")
         print("                                          µs       µs       µs       µs   per call")
-        for (name, _) in hosts { row("\(name) echo.ping (no-op C)", "\(name) echo.ping") }
+        for name in hosts { row("\(name) echo.ping (no-op C)", "\(name) echo.ping") }
         row("python echo (json, flush per line)", "python echo")
         row("C responder (finds \"id\", canned)", "C responder")
         if let host = latency["modhost echo.ping"], let python = latency["python echo"], let c = latency["C responder"] {
@@ -112,7 +152,7 @@ struct LatencyBench {
         }
         print("")
         print("Through an inter-module hop (the same client and rounds)")
-        for (name, _) in hosts {
+        for name in hosts {
             row("\(name) probe.call > echo.ping", "\(name) probe.call>echo.ping")
             row("\(name) health.available (2 keys)", "\(name) health.available")
             row("\(name) routing.select (2 health calls)", "\(name) routing.select")
@@ -124,17 +164,6 @@ struct LatencyBench {
                 print(String(format: "  %@: routing.select adds %.1f µs at p50 over health.available alone (two hops to health and routing's work)",
                              name, select.p50 - health.p50))
             }
-        }
-        print("")
-        print("Pipelined (the same client, \(Self.pipelined) calls written by a thread while read back, \(Self.pipelinedRounds) rounds interleaved, best of each)")
-        print("                                       calls/s   switches   CPU µs")
-        print("                                                 per call  per call")
-        for (label, key) in hosts.map({ ("\($0.0) echo.ping", "\($0.0) echo.ping") }) + [("python echo", "python echo"), ("C responder", "C responder")] {
-            guard let f = pipeline[key] else { continue }
-            print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.0f %10.3f %9.3f", f.rate, f.switches, f.cpu))
-        }
-        if let host = pipeline["modhost echo.ping"], let other = pipeline["baseline echo.ping"] {
-            print(String(format: "  modhost / baseline: %.3fx the rate, %.3fx the CPU per call (target: rate >= 1)", host.rate / other.rate, host.cpu / other.cpu))
         }
     }
 

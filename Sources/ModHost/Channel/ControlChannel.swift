@@ -261,7 +261,10 @@ final class ControlChannel: @unchecked Sendable {
                 return
             }
             // While a load is in progress, a call to a module not known yet waits for it.
-            if runtime.loads.park(request.method, reply: reply, id: id, params: params) { return }
+            if runtime.loads.park(request.method, reply: reply, id: id, params: params) {
+                soleNext = false  // it counts as in flight
+                return
+            }
             switch runtime.route(request.method) {
             case .success(let target):
                 let call = Call(method: target.method, slot: target.slot, reply: reply, id: id, params: params,

@@ -22,7 +22,7 @@ extension Registry {
         let comparison = try ShadowComparison(
             compare: compare, keepSamples: keepSamples,
             declared: Set(serving.descriptor.methods.keys).union(serving.descriptor.exports.keys), module: id)
-        let shadowSlot = ModuleSlot(id: id, concurrent: false, maxResultBytes: slot.maxResultBytes)
+        let shadowSlot = ModuleSlot(id: id, concurrent: false, maxResultBytes: slot.maxResultBytes, deferrable: false)
         let shadow: ModuleInstance
         do {
             shadow = try prepare(id, path: path, config: config ?? serving.config, slot: shadowSlot, shadow: true)

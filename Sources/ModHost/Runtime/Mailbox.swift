@@ -52,14 +52,18 @@ final class Mailbox: @unchecked Sendable {
     /// Mirrors `paused || closed`, checked by a worker between the jobs of a batch.
     private let stopFlag = Atomic<Bool>(false)
     private let name: String
+    /// Whether `DeferredRun` may take this mailbox's jobs (not a shadow's).
+    private let deferrable: Bool
     private let execute: @Sendable (Job) -> Void
     private let refuse: @Sendable (Job) -> Void
 
     /// - Parameters:
     ///   - execute: runs a job, on a worker thread.
     ///   - refuse: disposes of a job the closed mailbox will not run (fails a call).
-    init(name: String, concurrent: Bool, execute: @escaping @Sendable (Job) -> Void, refuse: @escaping @Sendable (Job) -> Void) {
+    init(name: String, concurrent: Bool, deferrable: Bool = true, execute: @escaping @Sendable (Job) -> Void,
+         refuse: @escaping @Sendable (Job) -> Void) {
         self.name = name
+        self.deferrable = deferrable
         self.concurrent = concurrent
         self.execute = execute
         self.refuse = refuse
@@ -69,9 +73,9 @@ final class Mailbox: @unchecked Sendable {
     /// the worker (the sweep runs every 50 ms, so it may wait that long at worst).
     static let deferredLimitNs: UInt64 = 1_000_000
 
-    /// Queues a job and wakes a worker. With `deferrable`, a thread running a call in place may
-    /// take it over instead, to run once its call is done (`DeferredRun`).
-    func post(_ job: Job, deferrable: Bool = true) {
+    /// Queues a job and wakes a worker; or, for a deferrable mailbox, a thread running a call in
+    /// place takes it over, to run once its call is done (`DeferredRun`).
+    func post(_ job: Job) {
         if deferrable && DeferredRun.offer(job, to: self) { return }
         condition.lock()
         if closed {

@@ -20,12 +20,15 @@ final class ModuleSlot: Sendable {
     private let canaryBox = Mutex<Canary?>(nil)
     private let hasCanary = Atomic<Bool>(false)
 
-    init(id: String, concurrent: Bool, maxResultBytes: Int) {
+    /// - Parameter deferrable: whether a thread running a call in place may run this module's
+    ///   jobs after it (`DeferredRun`); a shadow's slot is not (it is not swept, and its work
+    ///   must never land on the serving calls' threads).
+    init(id: String, concurrent: Bool, maxResultBytes: Int, deferrable: Bool = true) {
         self.id = id
         self.maxResultBytes = maxResultBytes
         let box = SlotBox()
         mailbox = Mailbox(
-            name: id, concurrent: concurrent,
+            name: id, concurrent: concurrent, deferrable: deferrable,
             execute: { job in box.slot?.execute(job) },
             refuse: { job in
                 switch job {

@@ -111,7 +111,7 @@ final class Shadow: Sendable {
                  deadline: call.timeout, clientID: call.clientID)
         }
         copy.observer = { pair.record(shadow: $0, nanoseconds: $1) }
-        slot.mailbox.post(.call(copy), deferrable: false)  // never on the serving call's thread
+        slot.mailbox.post(.call(copy))
     }
 
     fileprivate func compared(_ method: String, _ params: [UInt8], serving: (CallOutcome, UInt64), shadow: (CallOutcome, UInt64)) {

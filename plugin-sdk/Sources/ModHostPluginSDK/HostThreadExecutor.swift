@@ -39,22 +39,25 @@ final class HostThread {
     private(set) var depth = 0
     fileprivate var jobs: [UnownedJob] = []
 
-    private static let key: pthread_key_t = {
+    /// One key per loaded image (each has its own copy of the SDK, and Swift images stay mapped),
+    /// beside `CallSlot`'s: the process has 1,024. Nil once they ran out: then jobs go to the
+    /// global pool, as without this executor.
+    private static let key: pthread_key_t? = {
         var key = pthread_key_t()
-        pthread_key_create(&key) { pointer in
+        let created = pthread_key_create(&key) { pointer in
             if let pointer { Unmanaged<HostThread>.fromOpaque(pointer).release() }
         }
-        return key
+        return created == 0 ? key : nil
     }()
 
     /// This thread's, when it is inside an entry.
     static var entered: HostThread? {
-        guard let pointer = pthread_getspecific(key) else { return nil }
+        guard let key, let pointer = pthread_getspecific(key) else { return nil }
         let thread = Unmanaged<HostThread>.fromOpaque(pointer).takeUnretainedValue()
         return thread.depth > 0 ? thread : nil
     }
 
-    private static var current: HostThread {
+    private static func current(_ key: pthread_key_t) -> HostThread {
         if let pointer = pthread_getspecific(key) { return Unmanaged<HostThread>.fromOpaque(pointer).takeUnretainedValue() }
         let thread = HostThread()
         pthread_setspecific(key, Unmanaged.passRetained(thread).toOpaque())
@@ -64,7 +67,8 @@ final class HostThread {
     /// Runs `body` (an entry from the host) and then, at the outermost entry, the jobs enqueued
     /// meanwhile, in order, and those they enqueue in turn.
     static func entry<T>(_ body: () throws -> T) rethrows -> T {
-        let thread = current
+        guard let key else { return try body() }
+        let thread = current(key)
         thread.depth += 1
         defer {
             if thread.depth == 1 { thread.runJobs() }

@@ -170,8 +170,8 @@ import Testing
         try host.send(raw: #"{"jsonrpc":"2.0","id":"stuck","method":"probe.sleep","params":[30000]}"#)
         try host.waitUntilRunning("probe")
         try host.send(raw: #"{"jsonrpc":"2.0","id":"move","method":"clock.advance","params":{"ms":1000}}"#)
-        #expect(try Poll.until { try host.call("host.status")["clock"] == "manual" })  // the host still answers
-        usleep(100_000)
+        // The timer's callback waits in the module's queue behind the stuck call, and the move for it.
+        #expect(try Poll.until { (try host.call("modules.describe", ["id": "probe"])["queuedCalls"].int ?? 0) >= 1 })
         #expect(!host.unreadLines.contains { $0.contains("\"move\"") }, "the move waits for the stuck module's timer callback")
         let asked = Date()
         host.signal(SIGTERM)

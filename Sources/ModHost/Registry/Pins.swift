@@ -20,7 +20,7 @@ import Synchronization
 /// the copy first under a name of its own, then the record naming it, then the old copy is
 /// deleted; so a host killed at any point finds either the old pin whole or the new one (a copy
 /// no record names is deleted at start). The directory is 0700, the files 0600. Used from the control queue and the
-/// main thread at start; the records are behind a mutex.
+/// main thread at start; the records are behind one mutex, held while `pins.json` is written.
 final class Pins: Sendable {
     struct Offer: Codable, Equatable, Sendable {
         let path: String
@@ -54,8 +54,12 @@ final class Pins: Sendable {
     let directory: String
     let recordsPath: String
     private let logger: Logger
-    private let records: Mutex<[String: Record]>
-    private let rejected: Mutex<[String: Offer]>
+    /// The pins and the rejections, as `pins.json` holds them: changed only through `update`.
+    private struct State {
+        var pins: [String: Record]
+        var rejected: [String: Offer]
+    }
+    private let state: Mutex<State>
 
     /// Reads `pins.json`. One that cannot be read is logged and set aside (renamed to
     /// `pins.json.bad`): the host starts as if nothing were pinned.
@@ -81,8 +85,7 @@ final class Pins: Sendable {
             logger.error("cannot read the pins \(recordsPath) (\(String(cString: strerror(errno)))); starting without pins, the file left as it is")
             known = false
         }
-        records = Mutex(loaded)
-        rejected = Mutex(rejections)
+        state = Mutex(State(pins: loaded, rejected: rejections))
         // Copies no record names: a host killed between writing a copy and its record. Only
         // names this type gives, and only when the record was read (a `.bad` one may be mended).
         if known {
@@ -112,13 +115,7 @@ final class Pins: Sendable {
     func reject(_ id: String, file: String) {
         do {
             try StateDirectory.makeDirectories(directory)
-            let pins = records.withLock { $0 }  // one lock at a time (`pin` takes them the other way)
-            try rejected.withLock { rejected in
-                var next = rejected
-                next[id] = Offer(path: file, fingerprint: FileFingerprint(file))
-                try save(pins, rejected: next)
-                rejected = next
-            }
+            try update { $0.rejected[id] = Offer(path: file, fingerprint: FileFingerprint(file)) }
         } catch {
             logger.error("could not record the rollback of \(id)'s \(LogText.quote(file, keep: .tail)): \(error)")
         }
@@ -127,29 +124,23 @@ final class Pins: Sendable {
     /// Whether `path` is the file (same path and fingerprint) of a canary or shadow of `id`
     /// that was rolled back.
     func isRejected(_ id: String, path: String) -> Bool {
-        guard let offer = rejected.withLock({ $0[id] }) else { return false }
+        guard let offer = state.withLock({ $0.rejected[id] }) else { return false }
         return PathTrust.lexicallyNormalized(offer.path) == PathTrust.lexicallyNormalized(path) && FileFingerprint(path) == offer.fingerprint
     }
 
     /// Forgets a rolled-back canary or shadow of `id` (its entry was edited, the module unloaded).
     func clearRejection(_ id: String) {
-        guard rejected.withLock({ $0[id] }) != nil else { return }
+        guard state.withLock({ $0.rejected[id] }) != nil else { return }
         do {
-            let pins = records.withLock { $0 }
-            try rejected.withLock { rejected in
-                var next = rejected
-                next[id] = nil
-                try save(pins, rejected: next)
-                rejected = next
-            }
+            try update { $0.rejected[id] = nil }
         } catch {
             logger.error("could not forget the rollback of \(id): \(error)")
         }
     }
 
-    var all: [String: Record] { records.withLock { $0 } }
+    var all: [String: Record] { state.withLock { $0.pins } }
 
-    func record(_ id: String) -> Record? { records.withLock { $0[id] } }
+    func record(_ id: String) -> Record? { state.withLock { $0.pins[id] } }
 
     /// The pinned copy of module `id`, as its record names it.
     func copyPath(_ id: String, _ record: Record) -> String { "\(directory)/\(Self.copyName(id, record))" }
@@ -168,14 +159,8 @@ final class Pins: Sendable {
             let record = Record(
                 version: image.descriptor.version, generation: generation, file: image.file, chosenBy: chosenBy,
                 offer: Offer(path: offer, fingerprint: FileFingerprint(offer)), pinnedAtMs: nowMs, fileFingerprint: image.sourceFingerprint, copy: name)
-            let rejections = rejected.withLock { $0 }
             do {
-                try records.withLock { records in
-                    var next = records
-                    next[id] = record
-                    try save(next, rejected: rejections)
-                    records = next
-                }
+                try update { $0.pins[id] = record }
             } catch {
                 unlink("\(directory)/\(name)")
                 throw error
@@ -224,25 +209,25 @@ final class Pins: Sendable {
     func remove(_ id: String) {
         guard let old = record(id) else { return }
         do {
-            let rejections = rejected.withLock { $0 }
-            try records.withLock { records in
-                guard records[id] != nil else { return }
-                var next = records
-                next[id] = nil
-                try save(next, rejected: rejections)
-                records = next
-            }
+            try update { $0.pins[id] = nil }
             unlink(copyPath(id, old))
         } catch {
             logger.error("could not drop the pin of \(id): \(error)")
         }
     }
 
-    private func save(_ records: [String: Record], rejected: [String: Offer]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let data = [UInt8](try encoder.encode(Stored(pins: records, rejected: rejected.isEmpty ? nil : rejected)))
-        try Self.writeAtomically(to: recordsPath, mode: 0o600) { out in try Self.writeAll(data, to: out) }
+    /// Applies `change` to the pins and rejections, writes `pins.json` with the result, and
+    /// keeps it only once it is on disk (under the lock, so two changes never race on the file).
+    private func update(_ change: (inout State) -> Void) throws {
+        try state.withLock { state in
+            var next = state
+            change(&next)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            let data = [UInt8](try encoder.encode(Stored(pins: next.pins, rejected: next.rejected.isEmpty ? nil : next.rejected)))
+            try Self.writeAtomically(to: recordsPath, mode: 0o600) { out in try Self.writeAll(data, to: out) }
+            state = next
+        }
     }
 
     /// Writes a new file beside `path` with `body`, syncs it and renames it over `path`, then

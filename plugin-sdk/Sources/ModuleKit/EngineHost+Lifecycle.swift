@@ -20,29 +20,33 @@ extension EngineHost {
         forgetWake()  // a timer armed after the last stop's cancel died with it
         let records = StoredRecords(host: host)
         let store = host.store
-        let (next, waiting, effects) = try state.withLock { state throws -> (Int64?, Int, Engine.Effects?) in
+        let (replaced, waiting, effects) = try state.withLock { state throws -> ([TimerID], Int, Engine.Effects?) in
             let now = host.nowMs
             var restored: Engine.Effects?
+            var replaced: [TimerID] = []
             if !state.loaded {
                 var effects = Engine.Effects()
                 try restore(records, &state.engine, now, &effects)
                 // Unreadable records wait with the stale ones, so a record restore writes again
                 // (through its effects) is kept; the first `deletesAtStart` deletes run now.
                 for key in records.unreadableKeys { state.stale.add(key) }
+                replaced = armWake(at: state.engine.nextWakeMs)
                 let left = apply(effects, to: &state, deleteBudget: Self.deletesAtStart) ?? 0
                 for key in state.stale.nextBatch(left) { try? store.delete(key) }
                 state.loaded = true
                 restored = effects
+            } else {
+                replaced = armWake(at: state.engine.nextWakeMs)
             }
-            return (state.engine.nextWakeMs, state.stale.count, restored)
+            return (replaced, state.stale.count, restored)
         }
+        cancelTimers(replaced)
         handOutside(effects)
         records.logUnreadable()
         if waiting > 0 {
             host.log(.info, "deleting \(waiting) more stale records in the background")
             scheduleSweep()
         }
-        armWake(at: next)
     }
 
     /// Stops the engine: the calls it still holds fail (`module_stopped`), and the host has

@@ -21,9 +21,18 @@ struct WakeTimer {
 }
 
 extension EngineHost {
-    /// Arms the wake-up timer for `wakeMs` if no timer comes first. Call outside the engine's lock.
-    func armWake(at wakeMs: Int64?) {
-        guard let wakeMs else { return }
+    /// Arms the wake-up timer for `wakeMs` if no timer comes first, and returns the timers to
+    /// cancel (`cancelTimers`) once the engine's lock is released: the one it replaced, and its
+    /// own if a `stop` superseded it meanwhile.
+    ///
+    /// Call under the engine's lock, before the operation's effects leave: a client told of
+    /// work (an agent's assignment, an answer, an event) may move the manual clock at once. A
+    /// timer armed after that move was counted from the moved clock and waited for the next
+    /// one, which never came (node's attempt timeouts hung that way under load). Starting a
+    /// timer never waits, so it is safe under the lock; cancelling one may wait for its firing,
+    /// which takes the lock.
+    func armWake(at wakeMs: Int64?) -> [TimerID] {
+        guard let wakeMs else { return [] }
         let plan: (generation: UInt64, replaced: TimerID?)? = wake.withLock { wake in
             if let armed = wake.armedAt, armed <= wakeMs { return nil }
             wake.generation += 1
@@ -31,8 +40,8 @@ extension EngineHost {
             defer { wake.timer = nil }
             return (wake.generation, wake.timer)
         }
-        guard let plan else { return }
-        if let replaced = plan.replaced { host.cancelTimer(replaced) }
+        guard let plan else { return [] }
+        var cancel = plan.replaced.map { [$0] } ?? []
         do {
             let timer = try startTimer(dueAt: wakeMs) { [self] in fire(plan.generation) }
             let superseded = wake.withLock { wake in
@@ -40,11 +49,17 @@ extension EngineHost {
                 wake.timer = timer
                 return false
             }
-            if superseded { host.cancelTimer(timer) }
+            if superseded { cancel.append(timer) }
         } catch {
             wake.withLock { if $0.generation == plan.generation { $0.armedAt = nil } }
             host.log(.warning, "could not arm the wake-up timer (the next call retries): \(error)")
         }
+        return cancel
+    }
+
+    /// Cancels what `armWake` returned. Call outside the engine's lock.
+    func cancelTimers(_ timers: [TimerID]) {
+        for timer in timers { host.cancelTimer(timer) }
     }
 
     /// Starts a one-shot host timer due at host time `dueMs` (at once if it has passed).
@@ -77,23 +92,25 @@ extension EngineHost {
             return true
         }
         guard current else { return }
-        let (next, now, effects) = state.withLock { state -> (Int64?, Int64, Engine.Effects?) in
+        let (replaced, effects) = state.withLock { state -> ([TimerID], Engine.Effects?) in
             let now = host.nowMs  // inside the lock, as in `perform`: operations see time in the order they run
             guard let due = state.engine.nextWakeMs, due <= now || state.engine.wakesOnEveryFiring else {
-                return (state.engine.nextWakeMs, now, nil)
+                return (armWake(at: state.engine.nextWakeMs), nil)
             }
             var effects = Engine.Effects()
             state.engine.wake(at: now, effects: &effects)
+            var replaced: [TimerID] = []
+            if let next = state.engine.nextWakeMs, next <= now {
+                // A wake that leaves work due would fire again at once, forever: wait for a call.
+                host.log(.error, "the engine is still due at \(next) after its wake-up at \(now); the next call re-arms it")
+            } else {
+                replaced = armWake(at: state.engine.nextWakeMs)  // before the effects leave, as in `perform`
+            }
             apply(effects, to: &state)
-            return (state.engine.nextWakeMs, now, effects)
+            return (replaced, effects)
         }
+        cancelTimers(replaced)
         handOutside(effects)
-        if let next, next <= now {
-            // A wake that leaves work due would fire again at once, forever: wait for a call.
-            host.log(.error, "the engine is still due at \(next) after its wake-up at \(now); the next call re-arms it")
-            return
-        }
-        armWake(at: next)
     }
 
     /// The host cancelled the instance's timers (it stopped): none is armed any more.

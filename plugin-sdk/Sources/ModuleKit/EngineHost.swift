@@ -24,8 +24,9 @@ import Synchronization
 ///
 /// Threads: any. Operations run one at a time (a `Mutex`), their effects applied inside it, so
 /// store writes and events leave in the order the operations ran even when async handlers or
-/// a concurrent plugin perform from several threads. Host timers are started and cancelled
-/// outside it (`timer_cancel` may wait for a firing that needs it).
+/// a concurrent plugin perform from several threads. The wake-up timer is armed inside it,
+/// before the effects leave (a client told of work may move the clock at once); timers are
+/// cancelled outside it (`timer_cancel` may wait for a firing that needs it).
 public final class EngineHost<Engine: ModuleEngine>: Sendable {
     public let host: PluginHost
     let state: Mutex<EngineState<Engine>>
@@ -59,14 +60,15 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     ///
     /// - Throws: what `body` throws, a `ModuleFailureConvertible` mapped to its `PluginError`.
     public func perform<R: Sendable>(_ body: (inout Engine, Int64, inout Engine.Effects) throws -> R) throws -> R {
-        let (outcome, next, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Engine.Effects) in
+        let (outcome, replaced, effects) = state.withLock { state -> (Result<R, any Error>, [TimerID], Engine.Effects) in
             let now = host.nowMs  // inside the lock: operations see time in the order they run
             var effects = Engine.Effects()
             let outcome = Result { try body(&state.engine, now, &effects) }
+            let replaced = armWake(at: state.engine.nextWakeMs)  // before the effects leave (`armWake` says why)
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs, effects)
+            return (outcome, replaced, effects)
         }
-        armWake(at: next)
+        cancelTimers(replaced)
         handOutside(effects)
         return try outcome.mapError(Self.mapped).get()
     }
@@ -84,7 +86,7 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
     public func perform<R: Sendable>(
         parking reply: CallReply, _ body: (inout Engine, Int64, PendingCallID, inout Engine.Effects) throws -> R
     ) throws -> R {
-        let (outcome, next, effects) = state.withLock { state -> (Result<R, any Error>, Int64?, Engine.Effects) in
+        let (outcome, replaced, effects) = state.withLock { state -> (Result<R, any Error>, [TimerID], Engine.Effects) in
             let now = host.nowMs
             var effects = Engine.Effects()
             pruneParked(&state, effects: &effects)
@@ -93,10 +95,11 @@ public final class EngineHost<Engine: ModuleEngine>: Sendable {
             state.parked[id] = reply
             let outcome = Result { try body(&state.engine, now, id, &effects) }
             if case .failure = outcome { state.parked[id] = nil }
+            let replaced = armWake(at: state.engine.nextWakeMs)
             apply(effects, to: &state)
-            return (outcome, state.engine.nextWakeMs, effects)
+            return (outcome, replaced, effects)
         }
-        armWake(at: next)
+        cancelTimers(replaced)
         handOutside(effects)
         return try outcome.mapError(Self.mapped).get()
     }

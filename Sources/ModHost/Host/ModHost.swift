@@ -175,16 +175,17 @@ public enum ModHost {
         sockets?.stopAccepting()
         watcher?.stop()
         reloadSignal.cancel()
-        // Nothing is loaded from now on and gates stop: a reload or a gate's change that comes
-        // late cannot bring a module back while the store closes.
-        runtime.registry.beginClosing()
         // One drain timeout for all of it: queued host methods, modules' calls, the last output.
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        // Waits until the control queue is free (queued host methods and lifecycle changes done)
-        // and keeps it, so no change runs beside the shutdown; past the deadline (a change stuck
-        // in a plugin, a manual clock move waiting for a module stuck in a call) it shuts down
-        // anyway: closing the modules releases what waits for them.
+        // Waits until the control queue is free (queued host methods and lifecycle changes done:
+        // a `modules.load` read before the end of input is answered, and its module stopped
+        // below) and keeps it, so no change runs beside the shutdown; past the deadline (a
+        // change stuck in a plugin, a manual clock move waiting for a module stuck in a call) it
+        // shuts down anyway: closing the modules releases what waits for them.
         let controlHeld = methods.holdControl(until: deadline)
+        // Nothing is loaded from now on and gates stop: a change queued behind a stuck one, or
+        // a gate's check that comes late, cannot bring a module back while the store closes.
+        runtime.registry.beginClosing()
         runtime.loads.abandon()
         runtime.registry.shutdown(until: deadline)
         controlHeld.signal()

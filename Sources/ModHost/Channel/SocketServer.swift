@@ -105,9 +105,11 @@ final class SocketServer: @unchecked Sendable {
     /// After a connection's teardown (descriptor closed, writer stopped).
     private func ended(_ connection: SocketConnection) {
         let id = connection.client.id
+        // The place is free before the client leaves the listing (`--max-clients` counts
+        // connections): one that sees it gone can connect again at once.
+        _ = connections.withLock { $0.removeValue(forKey: id) }
         runtime.clients.remove(id)
         runtime.events.unsubscribeAll(connection.client)
-        _ = connections.withLock { $0.removeValue(forKey: id) }
         logger.info("client \(id) disconnected")
         var data = JSONObject()
         data.add("clientId", Int(id))

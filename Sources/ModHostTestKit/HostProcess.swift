@@ -243,7 +243,13 @@ public struct RPCFailure: Error, CustomStringConvertible {
 public struct HostProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ message: String, stderr: String = "") {
-        let tail = stderr.split(separator: "\n").suffix(25).joined(separator: "\n")
+        let lines = stderr.split(separator: "\n")
+        var shown = Array(lines.suffix(25))
+        // A crash's report (the message, the crashed thread's frames) is longer than the tail.
+        if let crash = lines.firstIndex(where: { $0.contains("Fatal error") || $0.contains("crashed") }), crash < lines.count - 25 {
+            shown = Array(lines[crash..<min(crash + 80, lines.count - 25)]) + ["…"] + shown
+        }
+        let tail = shown.joined(separator: "\n")
         description = tail.isEmpty ? message : "\(message)\n--- host stderr (last lines) ---\n\(tail)"
     }
 }

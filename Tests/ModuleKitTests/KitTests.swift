@@ -135,7 +135,7 @@ import Testing
     /// nobody instead of the new caller.
     @Test(arguments: [false, true])
     func aHeldCallOfThePreviousInstanceNeverAnswersANewCall(keepReleased: Bool) throws {
-        let harness = try harness(config: ["probe": ["keepReleased": .bool(keepReleased)]], extraArguments: ["--call-timeout-ms", "2000"])
+        let harness = try harness(config: ["probe": ["keepReleased": .bool(keepReleased)]], extraArguments: ["--call-timeout-ms", "5000"])
         let gaveUp = try harness.host.expectFailure("probe.sleep", ["ms": 60_000])
         #expect(gaveUp["code"] == -32004)
         let copy = "\(try TemporaryDirectory.make(prefix: "modhost-probe2"))/libKitProbe.so"

@@ -122,16 +122,17 @@ import Testing
 
     @Test func anAttemptPastItsTimeoutOnTheHostClockFailsWith32004() throws {
         let bench = try QueueBench()
-        let id = try bench.submit("target.hold", ["key": "slow"], ["timeoutMs": 5_000, "attempts": 2, "backoff": ["delayMs": 1_000]])["taskId"]
+        let id = try bench.submit("target.hold", ["key": "slow"], ["timeoutMs": 60_000, "attempts": 2, "backoff": ["delayMs": 1_000]])["taskId"]
+        // 60 s: the timeout is the call's real deadline too, which a loaded machine must not reach.
         try bench.waitForHeld(1)
-        try bench.advance(by: 4_999)
+        try bench.advance(by: 59_999)
         #expect(try bench.task(id)["status"] == "running")
         try bench.advance(by: 1)
         let pending = try bench.task(id)
         #expect(pending["status"] == "pending" && pending["error"]["code"] == -32004 && pending["error"]["reason"] == "timeout", "\(pending)")
         try bench.advance(by: 1_000)
         try bench.waitForHeld(2)
-        try bench.advance(by: 5_000)
+        try bench.advance(by: 60_000)
         let failed = try bench.task(id)
         #expect(failed["status"] == "failed" && failed["attempts"] == 2 && failed["error"]["code"] == -32004, "\(failed)")
     }

@@ -17,9 +17,12 @@ import Testing
     @Test func twoHostsOnOneDirectorySendOneRequest() throws {
         let endpoint = try TokenEndpoint()
         try endpoint.accept("rt-l-0001")
-        try endpoint.control(["delayMs": 400])
+        // Long enough that the second host's refresh surely starts while the first one's request
+        // is still at the endpoint, both hosts being started before either is sent.
+        try endpoint.control(["delayMs": 3000])
         let first = try B(files: ["qwen-oauth-1-a.json": file(endpoint)])
         let second = try B(authDir: first.authDir)
+        for bench in [first, second] { _ = try bench.host.call("host.status") }
         let ids = [first, second].map { bench in
             let id = JSON.int(Int64(bench.host.takeID()))
             try? bench.host.send(raw: JSON.object(["jsonrpc": "2.0", "id": id, "method": "token.refresh", "params": ["id": "qwen-oauth-1-a"]]).text)

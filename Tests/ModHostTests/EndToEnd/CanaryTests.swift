@@ -170,7 +170,7 @@ import Testing
         try host.call("modules.load", ["path": .string(v1)])
         try host.call("modules.swap", ["id": "probe", "path": .string(v2), "mode": "canary", "percent": 50, "stickyKey": "/0"])
         // A sleep whose [ms] lands on the canary (probe.version with the same params says so).
-        let ms = try #require((1_500..<1_600).first { try host.call("probe.version", [.int(Int64($0))]) == "2.0.0" })
+        let ms = try #require((5_000..<5_100).first { try host.call("probe.version", [.int(Int64($0))]) == "2.0.0" })
         try host.send(raw: #"{"jsonrpc":"2.0","id":"stuck","method":"probe.sleep","params":[\#(ms)]}"#)
         try host.waitUntilRunning("probe")
         try host.call("modules.unload", ["id": "probe"])

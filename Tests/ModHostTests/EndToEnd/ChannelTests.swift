@@ -28,14 +28,14 @@ import Testing
 
     @Test func differentModulesRunInParallel() throws {
         let host = try startHost()
-        // p1 blocks its thread for 2 s; p2 must answer meanwhile.
-        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"p1.sleep","params":[2000]}"#)
+        // p1 blocks its thread for 6 s; p2 must answer meanwhile.
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"p1.sleep","params":[6000]}"#)
         try host.send(raw: #"{"jsonrpc":"2.0","id":"fast","method":"p2.ping"}"#)
-        let first = try JSON(parsing: host.nextLine(timeout: 10))
+        let first = try JSON(parsing: host.nextLine(timeout: 20))
         #expect(first["id"] == "fast")
-        let second = try JSON(parsing: host.nextLine(timeout: 10))
+        let second = try JSON(parsing: host.nextLine(timeout: 20))
         #expect(second["id"] == "slow")
-        #expect(second["result"] == 2000)
+        #expect(second["result"] == 6000)
     }
 
     @Test func overlongLineIsRefusedAndTheChannelStaysInSync() throws {

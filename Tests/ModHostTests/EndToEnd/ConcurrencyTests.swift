@@ -65,7 +65,7 @@ import Testing
 
     /// Start, stop, export_state and destroy run alone: an unload waits for the entries inside.
     @Test func lifecycleEntriesNeverOverlap() throws {
-        let meet: JSON = [3, 1500]  // two entries that cannot meet a third: they leave after 1.5 s
+        let meet: JSON = [3, 5000]  // two entries that cannot meet a third: they leave after 5 s
         let first = try send("conc.meet", meet)
         let second = try send("conc.meet", meet)
         guard try Poll.until(every: .milliseconds(2), { try host.call("modules.describe", ["id": "conc"])["openCalls"] == 2 }) else {

@@ -211,14 +211,14 @@ import Testing
         ])
         for n in 0..<40 { _ = try host.request("probe.seq", [.int(Int64(n))]) }
         // A call that holds the module's mailbox past the drain timeout when the check comes.
-        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"probe.sleep","params":[1500]}"#)
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"probe.sleep","params":[5000]}"#)
         try host.waitUntilRunning("probe")
         _ = try host.advanceClock(by: 60_000)
         try host.waitForStderr(containing: "its rollback failed (tried again at the next check)")
         #expect(try host.call("modules.describe", ["id": "probe"])["canary"]["version"] == "2.0.0", "still running: the rollback failed")
         #expect(!host.unreadLines.contains { $0.contains("modules.rolled_back") }, "no event before the rollback is made")
         #expect(!FileManager.default.fileExists(atPath: "\(host.stateDirectory)/reports/probe-2.jsonl"), "nor a report")
-        _ = try host.response(id: "slow", timeout: 20)
+        _ = try host.response(id: "slow", timeout: 30)
         _ = try host.advanceClock(by: 60_000)
         let event = try host.nextEvent(topic: "modules.rolled_back")["data"]
         #expect(event["action"] == "rolled_back")
@@ -238,14 +238,14 @@ import Testing
         ])
         for n in 0..<30 { _ = try host.request("probe.seq", [.int(Int64(n))]) }
         #expect(try Poll.until { try host.call("modules.describe", ["id": "probe"])["shadow"]["pending"] == 0 })
-        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"probe.sleep","params":[1500]}"#)
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"slow","method":"probe.sleep","params":[5000]}"#)
         try host.waitUntilRunning("probe")
         _ = try host.advanceClock(by: 60_000)
         try host.waitForStderr(containing: "the gate passed the shadow but its promotion failed (tried again at the next check)")
         let shadow = try host.call("modules.describe", ["id": "probe"])["shadow"]
         #expect(shadow["version"] == "2.0.0", "the shadow is still there: \(shadow)")
         #expect(!host.unreadLines.contains { $0.contains("modules.gate_passed") })
-        _ = try host.response(id: "slow", timeout: 20)
+        _ = try host.response(id: "slow", timeout: 30)
         _ = try host.advanceClock(by: 60_000)
         let event = try host.nextEvent(topic: "modules.gate_passed")["data"]
         #expect(event["action"] == "promoted")

@@ -54,42 +54,45 @@ import Testing
 
     /// A call through a hop, read alone: the caller's handle, the callee's and the reply run on
     /// the thread that read it (the callee's worker is not woken). The thread that reads can
-    /// change between calls (a standby takes over when input comes during a call), so most of
-    /// 20 pairs must agree, not all.
+    /// change between calls (a standby takes over when input comes during a call, more often on
+    /// a loaded machine), so 10 pairs must agree within 200, not all (without the in-place run
+    /// none does).
     @Test func aCallThroughAHopRunsOnTheThreadThatReadIt() throws {
         let host = try HostProcess(plugins: try plugins())
         var same = 0
-        for _ in 0..<20 {
+        var pairs = 0
+        while same < 10 && pairs < 200 {
             let reader = try host.call("p1.tid")
             let callee = try host.call("p1.call", ["method": "p2.tid"])
             if callee == reader { same += 1 }
+            pairs += 1
         }
-        #expect(same >= 10, "the callee ran on the reading thread in \(same) of 20 calls")
+        #expect(same >= 10, "the callee ran on the reading thread in \(same) of \(pairs) calls")
     }
 
     /// The callee of a hop run on the reading thread blocks: the caller is free (its own calls
     /// run), and so is reading.
     @Test func aBlockedCalleeOfAHopHoldsUpNeitherTheCallerNorTheReading() throws {
         let host = try HostProcess(plugins: try plugins())
-        try host.send(raw: #"{"jsonrpc":"2.0","id":"hop","method":"p1.call","params":{"method":"p2.sleep","params":[4000]}}"#)
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"hop","method":"p1.call","params":{"method":"p2.sleep","params":[8000]}}"#)
         try host.waitUntilRunning("p2")
         let started = Date()
         #expect(try host.call("p1.seq", [7]) == 7)
         #expect(try host.call("echo.ping") == "pong")
-        #expect(Date().timeIntervalSince(started) < 2.5, "the caller or the reading waited for the blocked callee")
-        #expect(try host.response(id: "hop", timeout: 30)["result"] == 4000)
+        #expect(Date().timeIntervalSince(started) < 5, "the caller or the reading waited for the blocked callee")
+        #expect(try host.response(id: "hop", timeout: 30)["result"] == 8000)
     }
 
     /// A caller that keeps its thread busy after making the call: the callee does not wait for
-    /// it, its worker is woken by the sweep (within 50 ms, not the caller's 3 s).
+    /// it, its worker is woken by the sweep (within 50 ms, not the caller's 10 s).
     @Test func aCallerThatStaysBusyDoesNotHoldTheCallee() throws {
         let host = try HostProcess(plugins: try plugins())
         try host.call("events.subscribe", ["topics": ["echo.announced"]])
         let started = Date()
-        try host.send(raw: #"{"jsonrpc":"2.0","id":"busy","method":"p1.call","params":{"method":"echo.announce","params":{"n":1},"sleepMs":3000}}"#)
+        try host.send(raw: #"{"jsonrpc":"2.0","id":"busy","method":"p1.call","params":{"method":"echo.announce","params":{"n":1},"sleepMs":10000}}"#)
         let event = try host.nextEvent(topic: "echo.announced", timeout: 20)
         #expect(event["data"] == ["n": 1])
-        #expect(Date().timeIntervalSince(started) < 2, "the callee waited for its caller's thread")
+        #expect(Date().timeIntervalSince(started) < 5, "the callee waited for its caller's thread")
         #expect(try host.response(id: "busy", timeout: 30)["result"] == true)
     }
 

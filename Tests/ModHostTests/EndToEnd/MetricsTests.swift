@@ -51,14 +51,15 @@ import Testing
     @Test func latencyQuantilesFollowAMethodThatSleeps() throws {
         let (host, _) = try probeHost()
         for _ in 0..<19 { #expect(try host.call("probe.sleep", [10]) == 10) }
-        #expect(try host.call("probe.sleep", [100]) == 100)
+        #expect(try host.call("probe.sleep", [1000]) == 1000)
         let sleep = try #require(try methods(host)["sleep"])
         #expect(sleep["calls"] == 20)
         let p50 = try #require(sleep["p50Us"].int), p95 = try #require(sleep["p95Us"].int), p99 = try #require(sleep["p99Us"].int)
-        #expect((10_000..<100_000).contains(p50), "p50 \(p50) µs for 19 calls of 10 ms and one of 100 ms")
-        #expect((10_000..<100_000).contains(p95), "p95 \(p95) µs")
-        #expect((100_000..<1_000_000).contains(p99), "p99 \(p99) µs: the 100 ms call")
-        #expect(try #require(sleep["maxUs"].int) >= 100_000)
+        // Bounds far from the figures: on a loaded machine a 10 ms sleep may take several times that.
+        #expect((10_000..<1_000_000).contains(p50), "p50 \(p50) µs for 19 calls of 10 ms and one of 1 s")
+        #expect((10_000..<1_000_000).contains(p95), "p95 \(p95) µs")
+        #expect((1_000_000..<10_000_000).contains(p99), "p99 \(p99) µs: the 1 s call")
+        #expect(try #require(sleep["maxUs"].int) >= 1_000_000)
     }
 
     @Test func eachGenerationCountsItsOwnCallsAcrossASwapAndARollback() throws {

@@ -72,7 +72,8 @@ import Testing
         #expect(try host.moduleStates() == ["z": "running"])
         #expect(try host.call("z.ping") == "pong")
         #expect(try host.expectFailure("x.ping")["code"] == -32601)
-        let stderr = try host.waitForStderr(containing: "dependency cycle")
+        // Both files' lines are logged before "ready:" (stderr is a pipe of its own: wait for it).
+        let stderr = try host.waitForStderr(containing: "ready:")
         let cycles = stderr.split(separator: "\n").compactMap { line in
             line.range(of: "dependency cycle: ").map { line[$0.upperBound...] }
         }

@@ -54,12 +54,12 @@ import Testing
         let bench = try CounterBench.start()
         let v2 = try bench.build(version: 2)
         #expect(try bench.counter("add", [10]) == 10)
-        try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"held","method":"counter.hold","params":[2000]}"#)
+        try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"held","method":"counter.hold","params":[5000]}"#)
         // Calls of the module run in order: once this is answered, `hold` is pending in the plugin.
         #expect(try bench.counter("total") == 10)
         let sent = Date()
         try bench.host.send(raw: #"{"jsonrpc":"2.0","id":"swap","method":"modules.swap","params":{"id":"counter","path":"\#(v2)"}}"#)
-        // Once the swap holds calls (it waits for `held`, due 2 s after it was sent), send more.
+        // Once the swap holds calls (it waits for `held`, due 5 s after it was sent), send more.
         try bench.host.waitUntilHolding("counter")
         try bench.host.send(raw: [
             #"{"jsonrpc":"2.0","id":"q1","method":"counter.add","params":[1]}"#,
@@ -70,12 +70,12 @@ import Testing
         ].joined(separator: "\n"))
 
         // The pending call completed on version 1 with the total before the queued calls.
-        #expect(try bench.host.response(id: "held")["result"] == 10)
-        let swap = try bench.host.response(id: "swap")
+        #expect(try bench.host.response(id: "held", timeout: 30)["result"] == 10)
+        let swap = try bench.host.response(id: "swap", timeout: 30)
         #expect(swap["error"] == .null, "\(swap)")
         #expect(swap["result"]["to"] == "2.0.0")
         #expect(swap["result"]["stateBytes"] == .int(Int64(#"{"total":10}"#.utf8.count)))
-        // The swap waited for the held call: calls were held for most of its 2 s.
+        // The swap waited for the held call: calls were held for part of its 5 s at least.
         #expect((swap["result"]["pauseMicros"].int ?? 0) >= 1_000_000, "\(swap)")
         #expect(Date().timeIntervalSince(sent) >= 1.0)
 

@@ -1,5 +1,6 @@
 import Foundation
 import ModHostTestKit
+import Synchronization
 import Testing
 
 /// Two processes on one auth directory, restarts, hot swaps and shadows, through the real binary.
@@ -88,6 +89,40 @@ import Testing
         let status = try bench.waitForStatus("qwen-oauth-1-a") { $0["history"]["successes"] == 1 }
         #expect(status["status"] == "valid", "\(status)")
         #expect(try endpoint.requests().count == 1)
+    }
+
+    /// Hot swaps while the auth directory keeps changing: each old instance's watch goes at its
+    /// stop, maybe while it handles a change, and the host serves on. (The watch's handler held
+    /// its watch unowned: freed under a running handler, it crashed the host.)
+    @Test func swapsWhileTheAuthDirectoryKeepsChangingKeepTheHostServing() throws {
+        let endpoint = try TokenEndpoint()
+        try endpoint.accept("rt-l-0001")
+        let bench = try B(files: ["qwen-oauth-1-a.json": file(endpoint)])
+        let copies = try (0..<2).map { index in
+            let copy = "\(try TemporaryDirectory.make(prefix: "token-swap-\(index)"))/libToken.so"
+            try FileManager.default.copyItem(atPath: "\(bench.harness.plugins)/libToken.so", toPath: copy)
+            return copy
+        }
+        // A file that is not a token, written as fast as it can be: the watch fires all along.
+        let writing = Atomic<Bool>(true)
+        let written = Atomic<Int>(0)
+        let notes = "\(bench.authDir)/notes.txt"
+        let writer = Thread {
+            while writing.load(ordering: .relaxed) {
+                _ = FileManager.default.createFile(atPath: notes, contents: Data("\(written.load(ordering: .relaxed))".utf8))
+                written.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+        writer.start()
+        defer { writing.store(false, ordering: .relaxed) }
+        for swap in 0..<200 {
+            let swapped = try bench.host.call("modules.swap", ["id": "token", "path": .string(copies[swap % 2])], timeout: 60)
+            #expect(swapped["generation"] == .int(Int64(swap + 2)), "\(swapped)")
+            #expect(try bench.status("qwen-oauth-1-a")["status"] == "expiring")
+        }
+        writing.store(false, ordering: .relaxed)
+        #expect(written.load(ordering: .relaxed) > 100, "the directory changed \(written.load(ordering: .relaxed)) times")
+        #expect(try bench.host.call("token.list")["tokens"].array?.count == 1)
     }
 
     /// A shadow instance sees every call mirrored but sends no request and writes no file.

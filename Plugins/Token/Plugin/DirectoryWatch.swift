@@ -22,10 +22,12 @@ final class DirectoryWatch: @unchecked Sendable {
         }
         self.fd = fd
         source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        source.setEventHandler { [unowned self] in
+        // Weak: a handler already under way when `cancel` is called runs on, and the watch may
+        // be freed meanwhile (at `stop`, before a hot swap); an unowned reference crashed the host.
+        source.setEventHandler { [weak self] in
             var buffer = [UInt8](repeating: 0, count: 4096)
             while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
-            guard !pending else { return }
+            guard let self, !pending else { return }
             pending = true
             queue.asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in
                 self?.pending = false

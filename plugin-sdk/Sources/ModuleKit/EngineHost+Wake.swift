@@ -22,15 +22,15 @@ struct WakeTimer {
 
 extension EngineHost {
     /// Arms the wake-up timer for `wakeMs` if no timer comes first, and returns the timers to
-    /// cancel (`cancelTimers`) once the engine's lock is released: the one it replaced, and its
-    /// own if a `stop` superseded it meanwhile.
+    /// cancel (`cancelTimers`) once the engine's lock is released: the one it replaced, any it
+    /// started late (`startTimer`), and its own if a `stop` superseded it meanwhile.
     ///
     /// Call under the engine's lock, before the operation's effects leave: a client told of
     /// work (an agent's assignment, an answer, an event) may move the manual clock at once. A
     /// timer armed after that move was counted from the moved clock and waited for the next
     /// one, which never came (node's attempt timeouts hung that way under load). Starting a
     /// timer never waits, so it is safe under the lock; cancelling one may wait for its firing,
-    /// which takes the lock.
+    /// which takes the lock, so nothing is cancelled here.
     func armWake(at wakeMs: Int64?) -> [TimerID] {
         guard let wakeMs else { return [] }
         let plan: (generation: UInt64, replaced: TimerID?)? = wake.withLock { wake in
@@ -43,7 +43,7 @@ extension EngineHost {
         guard let plan else { return [] }
         var cancel = plan.replaced.map { [$0] } ?? []
         do {
-            let timer = try startTimer(dueAt: wakeMs) { [self] in fire(plan.generation) }
+            let timer = try startTimer(dueAt: wakeMs, late: &cancel) { [self] in fire(plan.generation) }
             let superseded = wake.withLock { wake in
                 guard wake.generation == plan.generation else { return true }
                 wake.timer = timer
@@ -69,7 +69,11 @@ extension EngineHost {
     /// the start (a `clock.advance` on another thread), the timer may be due late, past the
     /// advance's end, and is started again. Early is harmless (`fire` finds nothing due and
     /// arms the next); late is not (on the manual clock it waits for the next advance).
-    private func startTimer(dueAt dueMs: Int64, _ body: @escaping @Sendable () -> Void) throws -> TimerID {
+    ///
+    /// The late timers started before the one returned go to `late`, for the caller to cancel
+    /// once the engine's lock is released (cancelling waits for a firing, which may wait for
+    /// the lock); one that fires first finds nothing due and arms the next.
+    private func startTimer(dueAt dueMs: Int64, late: inout [TimerID], _ body: @escaping @Sendable () -> Void) throws -> TimerID {
         var tries = 0
         while true {
             let before = host.nowMs
@@ -78,7 +82,7 @@ extension EngineHost {
             tries += 1
             // Bounded: the real clock moves on its own; a few ms late there is harmless.
             if host.nowMs <= before || tries >= 8 { return timer }
-            host.cancelTimer(timer)
+            late.append(timer)
         }
     }
 

@@ -322,10 +322,21 @@ final class Registry: @unchecked Sendable {
             releaseImage(of: instance)
             throw error
         }
-        state.withLock { state in
+        let registered = state.withLock { state -> Bool in
+            // Shutdown began while it started (a load queued before it, still in init or start
+            // at the drain deadline): the shutdown would not see it, so it never serves.
+            guard !state.closing else { return false }
             state.slots[id] = slot
             state.order.append(id)
             state.offers[id] = offer
+            return true
+        }
+        guard registered else {
+            instance.destroy()
+            slot.mailbox.close()
+            slot.instance = nil
+            releaseImage(of: instance)
+            throw .shuttingDown
         }
         slot.mailbox.resume()
         runtime.logger.info("loaded \(id) \(image.descriptor.version) from \(LogText.quote(image.file, keep: .tail)) (generation \(generation))")

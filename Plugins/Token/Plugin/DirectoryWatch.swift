@@ -30,7 +30,8 @@ final class DirectoryWatch: @unchecked Sendable {
             guard let self, !pending else { return }
             pending = true
             queue.asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in
-                self?.pending = false
+                guard let self else { return }  // the watch is gone: nobody asks for changes
+                pending = false
                 changed()
             }
         }

@@ -75,15 +75,7 @@ extension Registry {
             return try commit(slot, from: serving, file: image.file, drainTimeout: drainTimeout, chosenBy: chosenBy) { () throws(SwapFailure) in
                 slot.shadow = nil
                 discard(shadow.instance, in: shadow.slot, releaseImage: false)
-                let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id))
-                let fresh = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: shadow.instance.config)
-                do throws(LoadError) {
-                    try fresh.initialize()
-                } catch {
-                    context.endActivity()
-                    releaseImage(of: fresh)
-                    throw SwapFailure(error.description)
-                }
+                let fresh = try initialized(image, id: id, config: shadow.instance.config, slot: slot)
                 made = fresh
                 return fresh
             }

@@ -147,6 +147,12 @@ extension Registry {
             discard(image)
             throw error
         }
+        return try initialized(image, id: id, config: config, slot: slot, shadow: shadow)
+    }
+
+    /// The next generation of `id` from an image already open and checked, initialized (not
+    /// started); a failed `init` releases the image.
+    func initialized(_ image: PluginImage, id: String, config: [UInt8], slot: ModuleSlot, shadow: Bool = false) throws(SwapFailure) -> ModuleInstance {
         let context = ModuleContext(runtime: runtime, moduleID: id, slot: slot, dataDirectory: runtime.dataDirectory(for: id), shadow: shadow)
         let instance = ModuleInstance(image: image, generation: nextGeneration(id), context: context, config: config)
         do throws(LoadError) {
